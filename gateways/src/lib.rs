@@ -1,0 +1,3 @@
+//! # keel-gateways
+//!
+//! Adapters between Keel's core and the outside world (design §6).

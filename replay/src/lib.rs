@@ -1,0 +1,3 @@
+//! # keel-replay
+//!
+//! Recovery, audit and backtesting over the journal (design §7).

@@ -32,6 +32,7 @@ pub mod fixed;
 pub mod ids;
 pub mod instrument;
 pub mod order_terms;
+pub mod schema;
 pub mod side;
 pub mod time;
 

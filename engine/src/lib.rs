@@ -28,6 +28,7 @@
 //! assert_eq!(Side::Buy.opposite(), Side::Sell);
 //! ```
 
+pub mod book;
 pub mod fixed;
 pub mod ids;
 pub mod instrument;
@@ -36,6 +37,7 @@ pub mod schema;
 pub mod side;
 pub mod time;
 
+pub use book::{BookCapacity, BookError, BookEvent, L2Book, L3Book, NewOrder};
 pub use fixed::{Price, Qty};
 pub use ids::{AccountId, ClOrdId, ClOrdIdError, InstrumentId, OrderId, SessionId, VenueId};
 pub use instrument::{ConvertError, Instrument, InstrumentBuilder, InstrumentError};

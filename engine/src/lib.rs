@@ -29,6 +29,7 @@
 //! ```
 
 pub mod book;
+pub mod core;
 pub mod fixed;
 pub mod ids;
 pub mod instrument;

@@ -1,0 +1,2 @@
+//! The deterministic core (design §3, §4).
+pub mod market;

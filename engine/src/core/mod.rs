@@ -1,2 +1,3 @@
 //! The deterministic core (design §3, §4).
 pub mod market;
+pub mod sessions;

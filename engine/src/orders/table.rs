@@ -1,0 +1,550 @@
+//! The order table: every order that is not yet finished, in a fixed-capacity slab.
+//!
+//! Contract:
+//! - **Static allocation.** All storage is allocated by [`OrderTable::new`]; nothing
+//!   allocates afterwards. A full table refuses an insert with
+//!   `ORDER_CAPACITY: orders=<len>, max=<capacity>`.
+//! - **O(1) lookups without a seeded hasher**, by [`OrderId`] and by
+//!   `(SessionId, ClOrdId)`, through preallocated open-addressing maps with a fixed hash
+//!   ([`super::fixed_map`]).
+//! - **Deterministic iteration in `OrderId` order.** Live orders are also threaded on a
+//!   list kept sorted by id. The core assigns ids in increasing order, so an insert is an
+//!   O(1) append; an out-of-order insert (e.g. a snapshot restored in another order)
+//!   walks back from the tail to its place. Iteration, mass cancel and the digest follow
+//!   this list, so they never depend on slot placement.
+//! - **Duplicate client order ids.** A `(session, cl_ord_id)` is a duplicate while an
+//!   order in the table uses it (as its current id, or as the id of a replace awaiting the
+//!   venue), and for the last [`OrderTableConfig::cl_ord_id_history`] ids retired from the
+//!   table (by removal of a finished order, a replace acked — the old id — or a replace
+//!   refused — the refused id). Older ids fall out of the bound, oldest first; detecting
+//!   those is the journal's job (audit), not the hot path's.
+//! - **Duplicate executions.** The last [`OrderTableConfig::exec_id_history`]
+//!   `(venue, exec_id)` pairs of applied fills are remembered, evicted FIFO; a repeat is
+//!   `VENUE_DUPLICATE_FILL: exec_id`. It is checked before the order lookup, so a repeat of
+//!   the fill that finished (and removed) an order is still reported as a duplicate.
+//! - **Removal.** Finished (terminal) orders are removed by the core after their final
+//!   report; their slot is reused. The journal keeps the history.
+
+use super::fixed_map::{ClKey, ExecKey, FixedMap};
+use super::order::{FillOutcome, Order, ReplaceOutcome, digest_cl_ord_id};
+use super::ring::Ring;
+use super::state::{IllegalTransition, OrderEvent};
+use crate::schema::{
+    MassCancelScope, RejectCode, RejectInfo, ReplaceOrder, Scope, VenueFill, VenueReplaceAck,
+};
+use crate::{AccountId, ClOrdId, InstrumentId, OrderId, SessionId, TimestampNs, VenueId};
+
+/// Sizes, fixed at construction.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct OrderTableConfig {
+    /// Most orders in the table at once.
+    pub orders_max: usize,
+    /// How many retired client order ids are still refused as duplicates.
+    pub cl_ord_id_history: usize,
+    /// How many recent execution ids are remembered for duplicate detection.
+    pub exec_id_history: usize,
+}
+
+impl OrderTableConfig {
+    /// `orders_max` orders, with both histories as large as the table.
+    pub const fn with_orders_max(orders_max: usize) -> Self {
+        OrderTableConfig { orders_max, cl_ord_id_history: orders_max, exec_id_history: orders_max }
+    }
+}
+
+/// Which working orders a mass cancel or kill switch applies to; `None` matches all.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct OrderFilter {
+    /// Only this account's orders.
+    pub account: Option<AccountId>,
+    /// Only orders in this instrument.
+    pub instrument: Option<InstrumentId>,
+    /// Only orders entered by this session.
+    pub session: Option<SessionId>,
+}
+
+impl OrderFilter {
+    /// Every order.
+    pub const ALL: OrderFilter = OrderFilter { account: None, instrument: None, session: None };
+
+    /// A kill switch's scope.
+    pub const fn from_scope(scope: Scope) -> Self {
+        match scope {
+            Scope::Firm => OrderFilter::ALL,
+            Scope::Account(a) => OrderFilter { account: Some(a), ..OrderFilter::ALL },
+            Scope::Session(s) => OrderFilter { session: Some(s), ..OrderFilter::ALL },
+        }
+    }
+
+    /// A mass cancel's scope: always within the requesting account.
+    pub const fn from_mass_cancel(account: AccountId, scope: MassCancelScope) -> Self {
+        let base = OrderFilter { account: Some(account), instrument: None, session: None };
+        match scope {
+            MassCancelScope::Account => base,
+            MassCancelScope::Instrument(i) => OrderFilter { instrument: Some(i), ..base },
+            MassCancelScope::Session(s) => OrderFilter { session: Some(s), ..base },
+        }
+    }
+
+    /// True when `order` is in scope (working or not).
+    #[inline]
+    pub fn matches(&self, order: &Order) -> bool {
+        let t = order.terms();
+        self.account.is_none_or(|a| a == t.account)
+            && self.instrument.is_none_or(|i| i == t.instrument)
+            && self.session.is_none_or(|s| s == t.session)
+    }
+}
+
+/// What a client order id key maps to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum ClEntry {
+    /// Used by the order in this slot.
+    Live(u32),
+    /// Retired, still in the history ring.
+    Recent,
+}
+
+const NIL: u32 = u32::MAX;
+
+/// Links of the id-ordered list of live orders.
+#[derive(Clone, Copy, Debug)]
+struct Link {
+    prev: u32,
+    next: u32,
+}
+
+/// The order table (see the module docs for the contract).
+#[derive(Clone, Debug)]
+pub struct OrderTable {
+    config: OrderTableConfig,
+    slots: Vec<Option<Order>>,
+    links: Vec<Link>,
+    /// Free slot indices; popped from the end.
+    free: Vec<u32>,
+    head: u32,
+    tail: u32,
+    by_id: FixedMap<OrderId, u32>,
+    by_cl: FixedMap<ClKey, ClEntry>,
+    cl_history: Ring<ClKey>,
+    exec_seen: FixedMap<ExecKey, ()>,
+    exec_history: Ring<ExecKey>,
+}
+
+impl OrderTable {
+    /// A table for `orders_max` orders, histories as large as the table.
+    pub fn with_capacity(orders_max: usize) -> Self {
+        Self::new(OrderTableConfig::with_orders_max(orders_max))
+    }
+
+    /// A table sized by `config`. The only place the table allocates.
+    pub fn new(config: OrderTableConfig) -> Self {
+        // Slot indices are u32 with u32::MAX reserved as the list's end marker.
+        assert!(config.orders_max < NIL as usize, "orders_max must fit a u32 slot index");
+        let n = config.orders_max;
+        let mut free = Vec::with_capacity(n);
+        // Reversed so slot 0 is used first: placement is then easy to follow in a debugger.
+        free.extend((0..n as u32).rev());
+        let fill_key = ClKey { session: SessionId(0), cl_ord_id: ClOrdId::from_u64(0) };
+        OrderTable {
+            config,
+            slots: vec![None; n],
+            links: vec![Link { prev: NIL, next: NIL }; n],
+            free,
+            head: NIL,
+            tail: NIL,
+            by_id: FixedMap::with_capacity(n),
+            // Each order holds at most two ids (current, and a pending replace's).
+            by_cl: FixedMap::with_capacity(2 * n + config.cl_ord_id_history),
+            cl_history: Ring::new(config.cl_ord_id_history, fill_key),
+            exec_seen: FixedMap::with_capacity(config.exec_id_history),
+            exec_history: Ring::new(
+                config.exec_id_history,
+                ExecKey { venue: VenueId(0), exec_id: 0 },
+            ),
+        }
+    }
+
+    /// The sizes the table was built with.
+    pub const fn config(&self) -> &OrderTableConfig {
+        &self.config
+    }
+
+    /// Most orders the table can hold.
+    pub fn capacity(&self) -> usize {
+        self.slots.len()
+    }
+
+    /// Orders in the table.
+    pub fn len(&self) -> usize {
+        self.by_id.len()
+    }
+
+    /// True when no order is in the table.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Refuses with `DUPLICATE_CL_ORD_ID` if `cl_ord_id` is in use by `session` or was
+    /// retired recently (see the module docs).
+    pub fn check_cl_ord_id(
+        &self,
+        session: SessionId,
+        cl_ord_id: ClOrdId,
+    ) -> Result<(), RejectInfo> {
+        if self.by_cl.contains(&ClKey { session, cl_ord_id }) {
+            Err(RejectInfo::bare(RejectCode::DuplicateClOrdId))
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Adds a new order. Refuses a duplicate client order id, a full table
+    /// (`ORDER_CAPACITY`), and an id already in the table (`ILLEGAL_TRANSITION` with the
+    /// existing order's state and the Submit/Hold event: a core bug, never a panic).
+    pub fn insert(&mut self, order: Order) -> Result<&mut Order, RejectInfo> {
+        let id = order.id();
+        if let Some(slot) = self.by_id.get(&id) {
+            let state = self.slot(slot).state();
+            let event =
+                if order.terms().is_held_type() { OrderEvent::Hold } else { OrderEvent::Submit };
+            return Err(IllegalTransition { state, event }.reject());
+        }
+        let key = ClKey { session: order.terms().session, cl_ord_id: order.terms().cl_ord_id };
+        self.check_cl_ord_id(key.session, key.cl_ord_id)?;
+        let Some(slot) = self.free.pop() else {
+            return Err(RejectInfo::new(
+                RejectCode::OrderCapacity,
+                self.len() as i64,
+                self.capacity() as i64,
+            ));
+        };
+        let inserted = self.by_id.insert(id, slot) && self.by_cl.insert(key, ClEntry::Live(slot));
+        debug_assert!(inserted, "index maps are sized for a full table");
+        self.link_sorted(slot, id);
+        Ok(self.slots[slot as usize].insert(order))
+    }
+
+    /// Threads `slot` into the id-ordered list: O(1) when ids arrive in order.
+    fn link_sorted(&mut self, slot: u32, id: OrderId) {
+        let mut after = self.tail;
+        // Bounded by the number of live orders.
+        while after != NIL && self.slot(after).id() > id {
+            after = self.links[after as usize].prev;
+        }
+        let next = if after == NIL { self.head } else { self.links[after as usize].next };
+        self.links[slot as usize] = Link { prev: after, next };
+        if after == NIL {
+            self.head = slot;
+        } else {
+            self.links[after as usize].next = slot;
+        }
+        if next == NIL {
+            self.tail = slot;
+        } else {
+            self.links[next as usize].prev = slot;
+        }
+    }
+
+    fn unlink(&mut self, slot: u32) {
+        let Link { prev, next } = self.links[slot as usize];
+        if prev == NIL {
+            self.head = next;
+        } else {
+            self.links[prev as usize].next = next;
+        }
+        if next == NIL {
+            self.tail = prev;
+        } else {
+            self.links[next as usize].prev = prev;
+        }
+        self.links[slot as usize] = Link { prev: NIL, next: NIL };
+    }
+
+    #[inline]
+    fn slot(&self, slot: u32) -> &Order {
+        self.slots[slot as usize].as_ref().expect("indexed slot holds an order")
+    }
+
+    #[inline]
+    fn slot_mut(&mut self, slot: u32) -> &mut Order {
+        self.slots[slot as usize].as_mut().expect("indexed slot holds an order")
+    }
+
+    /// The order with this id.
+    #[inline]
+    pub fn get(&self, id: OrderId) -> Option<&Order> {
+        self.by_id.get(&id).map(|s| self.slot(s))
+    }
+
+    /// The order with this id, to apply venue reports and requests. Replaces go through
+    /// [`OrderTable::request_replace`] so the client order id index stays in step.
+    #[inline]
+    pub fn get_mut(&mut self, id: OrderId) -> Option<&mut Order> {
+        let slot = self.by_id.get(&id)?;
+        Some(self.slot_mut(slot))
+    }
+
+    /// The order a client's cancel or replace names: by its current client order id (or
+    /// the id of its pending replace).
+    #[inline]
+    pub fn find_by_cl_ord_id(&self, session: SessionId, cl_ord_id: ClOrdId) -> Option<&Order> {
+        match self.by_cl.get(&ClKey { session, cl_ord_id })? {
+            ClEntry::Live(slot) => Some(self.slot(slot)),
+            ClEntry::Recent => None,
+        }
+    }
+
+    /// Applies a venue fill: refuses a repeated `(venue, exec_id)`
+    /// (`VENUE_DUPLICATE_FILL`), an unknown order or one on another venue
+    /// (`VENUE_UNKNOWN_ORDER`), then as [`Order::apply_fill`]. The exec id is remembered
+    /// only when the fill is applied.
+    pub fn apply_fill(
+        &mut self,
+        fill: &VenueFill,
+        now: TimestampNs,
+    ) -> Result<FillOutcome, RejectInfo> {
+        let key = ExecKey { venue: fill.venue, exec_id: fill.exec_id };
+        if self.exec_seen.contains(&key) {
+            // The exec id's bits, as the reject's number.
+            return Err(RejectInfo::new(RejectCode::VenueDuplicateFill, fill.exec_id as i64, 0));
+        }
+        let unknown = RejectInfo::new(RejectCode::VenueUnknownOrder, fill.order_id.0 as i64, 0);
+        let slot = self.by_id.get(&fill.order_id).ok_or(unknown)?;
+        let order = self.slot_mut(slot);
+        if order.terms().venue != fill.venue {
+            return Err(unknown);
+        }
+        let outcome = order.apply_fill(fill.qty, fill.price, now)?;
+        self.remember_exec(key);
+        Ok(outcome)
+    }
+
+    fn remember_exec(&mut self, key: ExecKey) {
+        if self.exec_history.capacity() == 0 {
+            return;
+        }
+        if let Some(old) = self.exec_history.push(key) {
+            self.exec_seen.remove(&old);
+        }
+        let inserted = self.exec_seen.insert(key, ());
+        debug_assert!(inserted, "exec map is sized for its ring");
+    }
+
+    /// Keel accepts a client's replace for order `id`. Refuses a duplicate new client
+    /// order id, and everything [`Order::check_replace`] refuses. A held order takes the
+    /// new terms at once; otherwise it is PendingReplace and both ids address it.
+    pub fn request_replace(
+        &mut self,
+        id: OrderId,
+        req: &ReplaceOrder,
+        now: TimestampNs,
+    ) -> Result<ReplaceOutcome, RejectInfo> {
+        let slot = self.by_id.get(&id).ok_or(RejectInfo::bare(RejectCode::UnknownOrder))?;
+        let session = self.slot(slot).terms().session;
+        self.check_cl_ord_id(session, req.cl_ord_id)?;
+        let outcome = self.slot_mut(slot).request_replace(req, now)?;
+        let new_key = ClKey { session, cl_ord_id: req.cl_ord_id };
+        let inserted = self.by_cl.insert(new_key, ClEntry::Live(slot));
+        debug_assert!(inserted, "cl map is sized for two ids per order");
+        if let ReplaceOutcome::Applied { old_cl_ord_id } = outcome {
+            self.retire_cl(ClKey { session, cl_ord_id: old_cl_ord_id });
+        }
+        Ok(outcome)
+    }
+
+    /// The venue applied a replace; the old client order id is retired.
+    pub fn apply_replace_ack(
+        &mut self,
+        ack: &VenueReplaceAck,
+        now: TimestampNs,
+    ) -> Result<&Order, RejectInfo> {
+        let unknown = RejectInfo::new(RejectCode::VenueUnknownOrder, ack.order_id.0 as i64, 0);
+        let slot = self.by_id.get(&ack.order_id).ok_or(unknown)?;
+        let order = self.slot_mut(slot);
+        let session = order.terms().session;
+        let old = order.apply_replace_ack(ack.price, ack.qty, now)?;
+        self.retire_cl(ClKey { session, cl_ord_id: old });
+        Ok(self.slot(slot))
+    }
+
+    /// The venue refused a replace; the refused client order id is retired.
+    pub fn apply_replace_reject(
+        &mut self,
+        id: OrderId,
+        now: TimestampNs,
+    ) -> Result<&Order, RejectInfo> {
+        let unknown = RejectInfo::new(RejectCode::VenueUnknownOrder, id.0 as i64, 0);
+        let slot = self.by_id.get(&id).ok_or(unknown)?;
+        let order = self.slot_mut(slot);
+        let session = order.terms().session;
+        let refused = order.apply_replace_reject(now)?;
+        self.retire_cl(ClKey { session, cl_ord_id: refused });
+        Ok(self.slot(slot))
+    }
+
+    /// Moves a client order id from live to the bounded history.
+    fn retire_cl(&mut self, key: ClKey) {
+        if self.cl_history.capacity() == 0 {
+            self.by_cl.remove(&key);
+            return;
+        }
+        if let Some(old) = self.cl_history.push(key) {
+            debug_assert_eq!(self.by_cl.get(&old), Some(ClEntry::Recent));
+            self.by_cl.remove(&old);
+        }
+        let updated = self.by_cl.insert(key, ClEntry::Recent);
+        debug_assert!(updated);
+    }
+
+    /// Removes a finished order (after its final report), retiring its client order ids.
+    /// Returns `None`, changing nothing, if the order is unknown or still working.
+    pub fn remove(&mut self, id: OrderId) -> Option<Order> {
+        let slot = self.by_id.get(&id)?;
+        if self.slot(slot).is_working() {
+            return None;
+        }
+        self.remove_slot(slot)
+    }
+
+    fn remove_slot(&mut self, slot: u32) -> Option<Order> {
+        let order = self.slots[slot as usize].take()?;
+        let session = order.terms().session;
+        self.by_id.remove(&order.id());
+        self.unlink(slot);
+        self.retire_cl(ClKey { session, cl_ord_id: order.terms().cl_ord_id });
+        if let Some(p) = order.pending_replace() {
+            self.retire_cl(ClKey { session, cl_ord_id: p.cl_ord_id });
+        }
+        self.free.push(slot);
+        Some(order)
+    }
+
+    /// Working orders in scope, in `OrderId` order. Allocation-free.
+    pub fn iter_working(&self, filter: OrderFilter) -> impl Iterator<Item = &Order> + '_ {
+        let mut cursor = self.head;
+        std::iter::from_fn(move || {
+            while cursor != NIL {
+                let order = self.slot(cursor);
+                cursor = self.links[cursor as usize].next;
+                if order.is_working() && filter.matches(order) {
+                    return Some(order);
+                }
+            }
+            None
+        })
+    }
+
+    /// Calls `f` on each working order in scope, in `OrderId` order (mass cancel, kill
+    /// switch). An order `f` leaves terminal (a held order cancelled at once) is removed
+    /// after `f` returns, as [`OrderTable::remove`] would: `f` must have emitted its final
+    /// report. Returns how many orders `f` was called on. Allocation-free.
+    pub fn for_each_working_mut(
+        &mut self,
+        filter: OrderFilter,
+        mut f: impl FnMut(&mut Order),
+    ) -> u32 {
+        let mut visited = 0;
+        let mut cursor = self.head;
+        while cursor != NIL {
+            let slot = cursor;
+            // Read the successor first: `slot` may be removed below.
+            cursor = self.links[slot as usize].next;
+            let order = self.slot_mut(slot);
+            if !(order.is_working() && filter.matches(order)) {
+                continue;
+            }
+            let id = order.id();
+            f(order);
+            debug_assert_eq!(self.slot(slot).id(), id, "callback must not change the id");
+            visited += 1;
+            if !self.slot(slot).is_working() {
+                self.remove_slot(slot);
+            }
+        }
+        visited
+    }
+
+    /// Feeds the table's full logical state in canonical order: orders by `OrderId`
+    /// (every field little-endian, [`Order::digest_into`]), then the client order id
+    /// history and the execution id history, oldest first. Slot placement and bucket
+    /// layout are not fed, so equal logical content gives equal bytes.
+    pub fn digest_into(&self, h: &mut impl FnMut(&[u8])) {
+        h(b"keel.orders.v1");
+        h(&(self.len() as u64).to_le_bytes());
+        let mut cursor = self.head;
+        while cursor != NIL {
+            self.slot(cursor).digest_into(h);
+            cursor = self.links[cursor as usize].next;
+        }
+        h(&(self.cl_history.len() as u64).to_le_bytes());
+        for key in self.cl_history.iter() {
+            h(&key.session.0.to_le_bytes());
+            digest_cl_ord_id(&key.cl_ord_id, h);
+        }
+        h(&(self.exec_history.len() as u64).to_le_bytes());
+        for key in self.exec_history.iter() {
+            h(&key.venue.0.to_le_bytes());
+            h(&key.exec_id.to_le_bytes());
+        }
+    }
+
+    /// Checks that the indices agree with the slab and every order is consistent; O(n),
+    /// for tests and debug tooling. Returns what is wrong.
+    pub fn check_invariants(&self) -> Result<(), &'static str> {
+        let mut live = 0usize;
+        let mut cl_keys = 0usize;
+        for (i, entry) in self.slots.iter().enumerate() {
+            let Some(order) = entry else { continue };
+            live += 1;
+            if !order.is_consistent() {
+                return Err("order invariant broken");
+            }
+            if self.by_id.get(&order.id()) != Some(i as u32) {
+                return Err("id index disagrees with slab");
+            }
+            let session = order.terms().session;
+            let key = ClKey { session, cl_ord_id: order.terms().cl_ord_id };
+            if self.by_cl.get(&key) != Some(ClEntry::Live(i as u32)) {
+                return Err("client id index disagrees with slab");
+            }
+            cl_keys += 1;
+            if let Some(p) = order.pending_replace() {
+                let key = ClKey { session, cl_ord_id: p.cl_ord_id };
+                if self.by_cl.get(&key) != Some(ClEntry::Live(i as u32)) {
+                    return Err("pending replace id not indexed");
+                }
+                cl_keys += 1;
+            }
+        }
+        if live != self.len() || live + self.free.len() != self.capacity() {
+            return Err("slab, id index and free list disagree on counts");
+        }
+        let mut live_entries = 0usize;
+        let mut recent_entries = 0usize;
+        self.by_cl.for_each(|_, v| match v {
+            ClEntry::Live(_) => live_entries += 1,
+            ClEntry::Recent => recent_entries += 1,
+        });
+        if live_entries != cl_keys || recent_entries != self.cl_history.len() {
+            return Err("client id index has stray entries");
+        }
+        if self.exec_seen.len() != self.exec_history.len() {
+            return Err("exec id set and ring disagree");
+        }
+        let (mut count, mut cursor, mut last) = (0usize, self.head, None);
+        while cursor != NIL {
+            let id = self.slot(cursor).id();
+            if last.is_some_and(|l| l >= id) {
+                return Err("order list not sorted by id");
+            }
+            last = Some(id);
+            count += 1;
+            cursor = self.links[cursor as usize].next;
+        }
+        if count != live {
+            return Err("order list does not hold every order");
+        }
+        Ok(())
+    }
+}

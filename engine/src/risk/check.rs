@@ -4,8 +4,8 @@
 //! reject); `docs/risk.md` lists it. The session and its throttle are checked by the
 //! callers in `mod.rs` before this runs, so every message, good or bad, spends a token.
 //!
-//! Nothing here allocates, and nothing here changes state except the instrument's mark
-//! (from the context) and, for an accepted new order, the duplicate ring.
+//! Nothing here allocates, and nothing here changes state except, for an accepted new
+//! order, the duplicate ring.
 
 use super::RiskEngine;
 use super::config::{NoReferenceRule, StpMode};
@@ -78,9 +78,6 @@ impl RiskEngine {
         let a = t.account.index();
         if a >= self.states.account_state.len() {
             return Err(reject(C::UnknownAccount, t.account.0, 0));
-        }
-        if let Some(reference) = ctx.reference {
-            self.exposure.set_mark(t.instrument, reference);
         }
 
         // Order terms.

@@ -182,6 +182,7 @@ impl RiskEngine {
         order: &NewOrderRisk,
         ctx: &RiskContext,
     ) -> Result<Accepted, RejectInfo> {
+        self.apply_reference(order.instrument, ctx);
         let s = self.session_index(session)?;
         self.take_token(now, s, Throttle::New)?;
         let terms = Terms {
@@ -211,6 +212,7 @@ impl RiskEngine {
         order: &ReplaceRisk,
         ctx: &RiskContext,
     ) -> Result<Accepted, RejectInfo> {
+        self.apply_reference(order.current.instrument, ctx);
         let s = self.session_index(session)?;
         self.take_token(now, s, Throttle::Amend)?;
         let c = order.current;
@@ -236,6 +238,14 @@ impl RiskEngine {
     pub fn check_cancel(&mut self, now: TimestampNs, session: SessionId) -> Result<(), RejectInfo> {
         let s = self.session_index(session)?;
         self.take_token(now, s, Throttle::Cancel)
+    }
+
+    /// The context's reference price becomes the instrument's mark whatever the check
+    /// decides, so exposure valuation never depends on whether an order was accepted.
+    fn apply_reference(&mut self, instrument: InstrumentId, ctx: &RiskContext) {
+        if let Some(reference) = ctx.reference {
+            self.on_mark(instrument, reference);
+        }
     }
 
     fn session_index(&self, session: SessionId) -> Result<usize, RejectInfo> {

@@ -35,15 +35,17 @@ pub mod ids;
 pub mod instrument;
 pub mod order_terms;
 pub mod orders;
+pub mod risk;
 pub mod schema;
 pub mod side;
 pub mod time;
 
-pub use book::{BookCapacity, BookError, BookEvent, L2Book, L3Book, NewOrder};
+pub use book::{BookCapacity, BookError, BookEvent, L2Book, L3Book};
 pub use fixed::{Price, Qty};
 pub use ids::{AccountId, ClOrdId, ClOrdIdError, InstrumentId, OrderId, SessionId, VenueId};
 pub use instrument::{ConvertError, Instrument, InstrumentBuilder, InstrumentError};
 pub use order_terms::{OrdType, TimeInForce};
 pub use orders::{Order, OrderState, OrderTable};
+pub use risk::{RiskConfig, RiskEngine};
 pub use side::Side;
 pub use time::TimestampNs;

@@ -1,0 +1,299 @@
+//! The ordered pre-trade checks shared by new orders and replaces.
+//!
+//! The order of evaluation is part of the contract (the first failing check names the
+//! reject); `docs/risk.md` lists it. The session and its throttle are checked by the
+//! callers in `mod.rs` before this runs, so every message, good or bad, spends a token.
+//!
+//! Nothing here allocates, and nothing here changes state except, for an accepted new
+//! order, the duplicate ring.
+
+use super::RiskEngine;
+use super::config::{NoReferenceRule, StpMode};
+use super::duplicate::Fingerprint;
+use super::exposure::order_value;
+use super::limits::{LimitSet, NO_LIMIT};
+use super::order::{Accepted, RiskContext, StpAction};
+use crate::schema::{LimitKind, OrderFlags, RejectCode as C, RejectInfo, TradingState};
+use crate::{AccountId, InstrumentId, OrdType, Price, Qty, Side, TimestampNs};
+
+/// The terms under check, common to new orders and replaces.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Terms {
+    pub(crate) account: AccountId,
+    pub(crate) instrument: InstrumentId,
+    pub(crate) side: Side,
+    pub(crate) ord_type: OrdType,
+    pub(crate) flags: OrderFlags,
+    pub(crate) price: Price,
+    pub(crate) stop_price: Price,
+    /// Whole-order quantity (per-order limits).
+    pub(crate) qty: Qty,
+    /// Quantity that will be working (exposure).
+    pub(crate) leaves: Qty,
+    pub(crate) display_qty: Qty,
+    /// For a replace: the exposure the order has now (risk price, leaves), replaced by the
+    /// new terms. `None` for a new order.
+    pub(crate) replaces: Option<(Price, Qty)>,
+}
+
+/// Saturates an `i128` into a `RejectInfo` number.
+#[inline]
+pub(crate) fn sat(v: i128) -> i64 {
+    i64::try_from(v).unwrap_or(if v < 0 { i64::MIN } else { i64::MAX })
+}
+
+#[inline]
+fn reject(code: C, value: impl Into<i128>, limit: impl Into<i128>) -> RejectInfo {
+    RejectInfo::new(code, sat(value.into()), sat(limit.into()))
+}
+
+/// True when an order of `leaves` on `side`, together with `other_open` lots already
+/// working on that side, can only bring `position` toward zero and never past it.
+#[inline]
+fn reduces(position: i64, other_open: i64, side: Side, leaves: i64) -> bool {
+    let (pos, open, q) = (i128::from(position), i128::from(other_open), i128::from(leaves));
+    match side {
+        Side::Buy => pos < 0 && pos + open + q <= 0,
+        Side::Sell => pos > 0 && pos - open - q >= 0,
+    }
+}
+
+impl RiskEngine {
+    /// Runs checks 3.. (see `docs/risk.md`) for a new order or a replace.
+    pub(crate) fn check_terms(
+        &mut self,
+        now: TimestampNs,
+        session: usize,
+        t: &Terms,
+        ctx: &RiskContext,
+    ) -> Result<Accepted, RejectInfo> {
+        // Reference data and identities.
+        let i = t.instrument.index();
+        let Some(inst) = self.instruments.get(i).copied() else {
+            return Err(reject(C::UnknownInstrument, t.instrument.0, 0));
+        };
+        if !ctx.tradable {
+            return Err(reject(C::InstrumentNotTradable, t.instrument.0, 0));
+        }
+        let a = t.account.index();
+        if a >= self.states.account_state.len() {
+            return Err(reject(C::UnknownAccount, t.account.0, 0));
+        }
+
+        // Order terms.
+        if t.qty.0 <= 0 {
+            return Err(reject(C::QtyNotPositive, t.qty.0, 0));
+        }
+        debug_assert!(t.leaves.0 >= 0 && t.leaves <= t.qty, "leaves outside 0..=qty");
+        if t.display_qty.0 < 0 || t.display_qty > t.qty {
+            return Err(reject(C::DisplayQtyInvalid, t.display_qty.0, t.qty.0));
+        }
+        let needs_limit = matches!(t.ord_type, OrdType::Limit | OrdType::StopLimit);
+        if needs_limit && t.price.0 <= 0 {
+            return Err(reject(C::PriceInvalid, t.price.0, 0));
+        }
+        let needs_stop = matches!(t.ord_type, OrdType::Stop | OrdType::StopLimit);
+        if (needs_stop && t.stop_price.0 <= 0) || t.stop_price.0 < 0 {
+            return Err(reject(C::PriceInvalid, t.stop_price.0, 0));
+        }
+        let risk_price = match t.ord_type {
+            OrdType::Limit | OrdType::StopLimit => Some(t.price),
+            OrdType::Stop => Some(t.stop_price),
+            OrdType::TrailingStop if t.stop_price.0 > 0 => Some(t.stop_price),
+            OrdType::TrailingStop | OrdType::Market => ctx.reference,
+        };
+        // Without a price the order cannot be valued, whatever the collar rule says.
+        let Some(risk_price) = risk_price else {
+            return Err(reject(C::NoReferencePrice, t.price.0, 0));
+        };
+        if t.qty < inst.min_qty {
+            return Err(reject(C::QtyBelowMin, t.qty.0, inst.min_qty.0));
+        }
+        if t.qty > inst.max_qty {
+            return Err(reject(C::QtyAboveMax, t.qty.0, inst.max_qty.0));
+        }
+        let notional = risk_price.notional(t.qty).abs();
+        if notional < inst.min_notional {
+            return Err(reject(C::NotionalBelowMin, notional, inst.min_notional));
+        }
+        if notional > inst.max_notional {
+            return Err(reject(C::NotionalExceedsMax, notional, inst.max_notional));
+        }
+
+        // Kill switches, trading states, restrictions.
+        if self.states.killed(a, session) {
+            return Err(RejectInfo::bare(C::KillSwitch));
+        }
+        let cell = *self.exposure.cell(a, i);
+        let removed_leaves = t.replaces.map_or(0, |(_, q)| q.0);
+        let other_open = cell.open_lots(t.side) - removed_leaves;
+        let reducing = reduces(cell.position_lots, other_open, t.side, t.leaves.0);
+        match self.states.effective(a) {
+            TradingState::Halted => return Err(RejectInfo::bare(C::Halted)),
+            TradingState::ReducingOnly if !reducing => {
+                return Err(reject(C::ReducingOnly, cell.position_lots, t.leaves.0));
+            }
+            _ => {}
+        }
+        let (cell_lim, acct_lim, firm_lim) =
+            (*self.limits.cell(a, i), self.limits.accounts[a], self.limits.firm);
+        if t.replaces.is_none() && cell_lim.get(LimitKind::Restricted) == 1 {
+            return Err(reject(C::InstrumentRestricted, t.instrument.0, 0));
+        }
+        if t.flags.contains(OrderFlags::REDUCE_ONLY) && !reducing {
+            return Err(reject(C::ReduceOnlyWouldIncrease, cell.position_lots, t.leaves.0));
+        }
+
+        // Per-order size.
+        let levels: [&LimitSet; 3] = [&cell_lim, &acct_lim, &firm_lim];
+        for set in levels {
+            let max = set.get(LimitKind::MaxOrderQty);
+            if t.qty.0 > max {
+                return Err(reject(C::QtyExceedsMax, t.qty.0, max));
+            }
+        }
+        let max = cell_lim.get(LimitKind::MaxOrderNotional);
+        if notional > i128::from(max) {
+            return Err(reject(C::NotionalExceedsMax, notional, max));
+        }
+        let order_value_units = order_value(risk_price, t.qty, inst.value_per_notional_unit);
+        for set in [&acct_lim, &firm_lim] {
+            let max = set.get(LimitKind::MaxOrderNotional);
+            if order_value_units > i128::from(max) {
+                return Err(reject(C::NotionalExceedsMax, order_value_units, max));
+            }
+        }
+
+        // Price collar: the tightest in force, on limit prices only.
+        let collar_bps = levels.iter().map(|s| s.get(LimitKind::PriceCollarBps)).min();
+        let collar_bps = collar_bps.unwrap_or(NO_LIMIT);
+        if needs_limit && collar_bps != NO_LIMIT {
+            match ctx.reference {
+                None if self.no_reference == NoReferenceRule::Reject => {
+                    return Err(reject(C::NoReferencePrice, t.price.0, 0));
+                }
+                None => {}
+                Some(r) => {
+                    let distance = (i128::from(t.price.0) - i128::from(r.0)).abs();
+                    if distance * 10_000 > i128::from(collar_bps) * i128::from(r.0).abs() {
+                        return Err(reject(C::PriceOutsideCollar, t.price.0, r.0));
+                    }
+                }
+            }
+        }
+
+        // Position, worst case: every working order on this side fills, and this one too.
+        let (pos, other, leaves) =
+            (i128::from(cell.position_lots), i128::from(other_open), i128::from(t.leaves.0));
+        let was = i128::from(cell.open_lots(t.side));
+        match t.side {
+            Side::Buy => {
+                let (before, after) = (pos + was, pos + other + leaves);
+                let max = cell_lim.get(LimitKind::MaxPositionLong);
+                if after > before && after > i128::from(max) {
+                    return Err(reject(C::PositionLongExceedsMax, after, max));
+                }
+            }
+            Side::Sell => {
+                let (before, after) = (was - pos, other + leaves - pos);
+                let max = cell_lim.get(LimitKind::MaxPositionShort);
+                if after > before && after > i128::from(max) {
+                    return Err(reject(C::PositionShortExceedsMax, after, max));
+                }
+            }
+        }
+
+        // Gross exposure and credit: open orders count at once; a replace counts its delta.
+        let vpn = inst.value_per_notional_unit;
+        let removed_value = t.replaces.map_or(0, |(p, q)| order_value(p, q, vpn));
+        let delta = order_value(risk_price, t.leaves, vpn) - removed_value;
+        if delta > 0 {
+            let aggregates =
+                [(&acct_lim, self.exposure.accounts[a]), (&firm_lim, self.exposure.firm)];
+            for (set, agg) in aggregates {
+                let max = set.get(LimitKind::MaxGrossExposure);
+                if agg.gross_value + delta > i128::from(max) {
+                    return Err(reject(C::GrossExposureExceedsMax, agg.gross_value + delta, max));
+                }
+            }
+            if t.side == Side::Buy {
+                for (set, agg) in aggregates {
+                    let max = set.get(LimitKind::MaxCredit);
+                    if agg.credit_value + delta > i128::from(max) {
+                        return Err(reject(C::CreditExceedsMax, agg.credit_value + delta, max));
+                    }
+                }
+            }
+        }
+
+        if t.replaces.is_none() {
+            // Working-order count.
+            let counts = [
+                (&cell_lim, cell.open_orders),
+                (&acct_lim, self.exposure.accounts[a].open_orders),
+                (&firm_lim, self.exposure.firm.open_orders),
+            ];
+            for (set, open) in counts {
+                let max = set.get(LimitKind::MaxOpenOrders);
+                if i64::from(open) + 1 > max {
+                    return Err(reject(C::OpenOrdersExceedsMax, i64::from(open) + 1, max));
+                }
+            }
+            // Duplicate order.
+            let window_ms = firm_lim.get(LimitKind::DuplicateWindowMs);
+            if window_ms != NO_LIMIT && window_ms > 0 {
+                let window_ns = window_ms as u64 * 1_000_000;
+                if let Some(age_ns) = self.duplicates.find(&self.fingerprint(t), now, window_ns) {
+                    return Err(reject(C::DuplicateOrder, age_ns, window_ns));
+                }
+            }
+        }
+
+        // Self-trade prevention, on orders that can execute on arrival.
+        let mut stp = StpAction::None;
+        if let (OrdType::Limit | OrdType::Market, Some(own)) = (t.ord_type, ctx.opposite_own_best) {
+            let crosses = t.ord_type == OrdType::Market
+                || match t.side {
+                    Side::Buy => t.price >= own.price,
+                    Side::Sell => t.price <= own.price,
+                };
+            if crosses {
+                stp = match self.stp {
+                    StpMode::Reject => return Err(reject(C::SelfTrade, own.order_id.0, 0)),
+                    StpMode::CancelResting => StpAction::CancelResting(own.order_id),
+                    StpMode::CancelAggressing => StpAction::CancelAggressing(own.order_id),
+                };
+            }
+        }
+
+        if t.replaces.is_none() {
+            self.duplicates.record(self.fingerprint(t), now);
+        }
+        Ok(Accepted { risk_price, stp })
+    }
+
+    fn fingerprint(&self, t: &Terms) -> Fingerprint {
+        Fingerprint {
+            account: t.account,
+            instrument: t.instrument,
+            side: t.side,
+            price: t.price,
+            qty: t.qty,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reducing_never_crosses_zero() {
+        assert!(reduces(-10, 0, Side::Buy, 10));
+        assert!(!reduces(-10, 1, Side::Buy, 10));
+        assert!(!reduces(0, 0, Side::Buy, 1));
+        assert!(reduces(5, 2, Side::Sell, 3));
+        assert!(!reduces(5, 2, Side::Sell, 4));
+        assert!(!reduces(-5, 0, Side::Sell, 1));
+    }
+}

@@ -137,6 +137,9 @@ pub struct Order {
     venue_order_id: u64,
     pending_replace: Option<PendingReplace>,
     updated_at: TimestampNs,
+    /// The price pre-trade risk valued the order at (see `crate::risk::Accepted`); kept
+    /// so exposure is released at exactly the value it was counted at.
+    risk_price: Price,
 }
 
 impl Order {
@@ -153,6 +156,7 @@ impl Order {
             venue_order_id: 0,
             pending_replace: None,
             updated_at: now,
+            risk_price: Price(0),
         };
         order.debug_check();
         order
@@ -231,6 +235,28 @@ impl Order {
     #[inline]
     pub const fn pending_replace(&self) -> Option<&PendingReplace> {
         self.pending_replace.as_ref()
+    }
+
+    /// The price risk valued the order at.
+    #[inline]
+    pub const fn risk_price(&self) -> Price {
+        self.risk_price
+    }
+
+    /// Records the price risk valued the order at (on entry and when a replace takes
+    /// effect).
+    #[inline]
+    pub fn set_risk_price(&mut self, price: Price) {
+        self.risk_price = price;
+    }
+
+    /// Moves a held trailing stop's trigger. Only a held order's trigger can move: once
+    /// released, the venue has the order.
+    pub fn trail_stop_to(&mut self, stop_price: Price) {
+        debug_assert_eq!(self.state(), OrderState::Held);
+        if self.state() == OrderState::Held {
+            self.terms.stop_price = stop_price;
+        }
     }
 
     /// Time of the last change.
@@ -492,6 +518,7 @@ impl Order {
             }
         }
         h(&self.updated_at.0.to_le_bytes());
+        h(&self.risk_price.0.to_le_bytes());
     }
 
     /// True when the invariants in the module docs hold.

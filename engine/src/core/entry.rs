@@ -1,0 +1,434 @@
+//! Client order entry: new orders, cancels, replaces and mass cancels, from client
+//! sessions and strategies alike.
+//!
+//! A new order passes, in order: session (logged on, trading for the named account),
+//! instrument, order shape (type / time in force / flags / display / expiry), duplicate
+//! client order id, routing, pre-trade risk (see `docs/risk.md`), self-trade prevention,
+//! and the order table's capacity. The first failure is the reject, with its code and
+//! numbers; nothing is half-applied.
+
+use super::report::{LastFill, exec_report, new_order_reject};
+use super::{Core, Emitter, OutputSink, stops};
+use crate::orders::{Order, OrderFilter, OrderTerms, ReplaceOutcome};
+use crate::risk::{NewOrderRisk, OpenOrder, OwnResting, ReplaceRisk, RiskContext, StpAction};
+use crate::schema::{
+    CancelOrder, CancelReject, CancelRejectTo, ExecType, MarketStatus, MassCancel,
+    MassCancelReport, NewOrder, OrdStatus, OrderFlags, OutputBody, RejectCode, RejectInfo,
+    ReplaceOrder, Route, VenueCancel, VenueNewOrder, VenueReplace,
+};
+use crate::{OrdType, OrderId, Price, SessionId, Side, TimeInForce, VenueId};
+
+const KNOWN_FLAGS: u8 = OrderFlags::POST_ONLY.0 | OrderFlags::REDUCE_ONLY.0;
+
+impl Core {
+    pub(super) fn new_order<S: OutputSink>(
+        &mut self,
+        session: SessionId,
+        o: &NewOrder,
+        out: &mut Emitter<'_, S>,
+    ) {
+        match self.enter_order(session, o, out) {
+            Ok(()) => {}
+            Err(reject) => {
+                out.emit(OutputBody::ExecReport(new_order_reject(session, o, reject)));
+            }
+        }
+    }
+
+    fn enter_order<S: OutputSink>(
+        &mut self,
+        session: SessionId,
+        o: &NewOrder,
+        out: &mut Emitter<'_, S>,
+    ) -> Result<(), RejectInfo> {
+        self.check_session(session, o.account)?;
+        if o.instrument.index() >= self.instruments.len() {
+            return Err(RejectInfo::new(RejectCode::UnknownInstrument, o.instrument.0 as i64, 0));
+        }
+        self.check_shape(o)?;
+        self.orders.check_cl_ord_id(session, o.cl_ord_id)?;
+        let venue = self.route(o)?;
+        let reference = self.markets.reference_price(o.instrument);
+        let tradable =
+            self.markets.get(o.instrument, venue).is_some_and(|m| m.status == MarketStatus::Open);
+        let ctx = RiskContext {
+            reference,
+            tradable,
+            opposite_own_best: self.own_best(o.instrument, o.side.opposite()),
+        };
+        let mut terms_risk = NewOrderRisk::from_command(o);
+        // A trailing stop entered without a trigger starts from the market.
+        let mut stop_price = o.stop_price;
+        if o.ord_type == OrdType::TrailingStop && stop_price.0 == 0 {
+            let Some(reference) = reference else {
+                return Err(RejectInfo::bare(RejectCode::NoReferencePrice));
+            };
+            stop_price = stops::initial_trail(o.side, reference, o.trail_ticks);
+            terms_risk.stop_price = stop_price;
+        }
+        let accepted = self.risk.check_new(self.now, session, &terms_risk, &ctx)?;
+        let id = OrderId(self.next_order_id);
+        let mut terms = OrderTerms::from_new(id, session, venue, o);
+        terms.stop_price = stop_price;
+        match accepted.stp {
+            StpAction::None => {}
+            StpAction::CancelResting(_) => self.cancel_crossing_own(o, out),
+            StpAction::CancelAggressing(resting) => {
+                // Accepted, then cancelled at once: it never reaches the venue.
+                let order = Order::new(terms, self.now);
+                let reject = RejectInfo::new(RejectCode::SelfTrade, resting.0 as i64, 0);
+                let mut report = exec_report(&order, ExecType::Canceled, o.cl_ord_id, None, LastFill::default(), Some(reject));
+                report.ord_status = OrdStatus::Canceled;
+                report.leaves_qty = crate::Qty::ZERO;
+                self.next_order_id += 1;
+                out.emit(OutputBody::ExecReport(report));
+                return Ok(());
+            }
+        }
+        let order = self.orders.insert(Order::new(terms, self.now))?;
+        order.set_risk_price(accepted.risk_price);
+        self.next_order_id += 1;
+        let order = *order;
+        self.risk.on_order_open(&open_order(&order));
+        if order.terms().is_held_type() {
+            self.held_orders += 1;
+            out.emit(OutputBody::ExecReport(exec_report(&order, ExecType::New, o.cl_ord_id, None, LastFill::default(), None)));
+        } else {
+            out.emit(OutputBody::VenueNewOrder(venue_new_order(&order)));
+            out.emit(OutputBody::ExecReport(exec_report(&order, ExecType::PendingNew, o.cl_ord_id, None, LastFill::default(), None)));
+        }
+        Ok(())
+    }
+
+    /// The session must be logged on and trade for `account`.
+    pub(super) fn check_session(
+        &self,
+        session: SessionId,
+        account: crate::AccountId,
+    ) -> Result<(), RejectInfo> {
+        match self.sessions.active(session) {
+            Some(s) if s.account == account => Ok(()),
+            _ => Err(RejectInfo::new(RejectCode::UnknownAccount, account.0 as i64, 0)),
+        }
+    }
+
+    /// Combinations the engine supports, checked before anything is looked up.
+    fn check_shape(&self, o: &NewOrder) -> Result<(), RejectInfo> {
+        let unsupported = || RejectInfo::new(RejectCode::UnsupportedOrder, o.ord_type as i64, o.tif as i64);
+        if o.flags.0 & !KNOWN_FLAGS != 0 {
+            return Err(unsupported());
+        }
+        let post_only = o.flags.contains(OrderFlags::POST_ONLY);
+        match o.ord_type {
+            // A market order never rests: only immediate time in force makes sense, and
+            // post-only contradicts it.
+            OrdType::Market if post_only || !o.tif.is_immediate() && o.tif != TimeInForce::Day => {
+                return Err(unsupported());
+            }
+            OrdType::Limit | OrdType::StopLimit if o.price.0 <= 0 => {
+                return Err(RejectInfo::new(RejectCode::PriceInvalid, o.price.0, 0));
+            }
+            OrdType::Stop | OrdType::StopLimit if o.stop_price.0 <= 0 => {
+                return Err(RejectInfo::new(RejectCode::PriceInvalid, o.stop_price.0, 0));
+            }
+            OrdType::TrailingStop if o.trail_ticks <= 0 => {
+                return Err(RejectInfo::new(RejectCode::PriceInvalid, o.trail_ticks, 0));
+            }
+            _ => {}
+        }
+        if post_only && (o.tif.is_immediate() || o.ord_type != OrdType::Limit) {
+            return Err(unsupported());
+        }
+        if o.display_qty.0 < 0 || o.display_qty.0 > o.qty.0 {
+            return Err(RejectInfo::new(RejectCode::DisplayQtyInvalid, o.display_qty.0, o.qty.0));
+        }
+        match o.tif {
+            TimeInForce::Gtd if o.expire_at <= self.now => Err(RejectInfo::new(
+                RejectCode::ExpiryInvalid,
+                o.expire_at.0 as i64,
+                self.now.0 as i64,
+            )),
+            TimeInForce::Gtd => Ok(()),
+            _ if o.expire_at.0 != 0 => Err(RejectInfo::new(RejectCode::ExpiryInvalid, o.expire_at.0 as i64, 0)),
+            _ => Ok(()),
+        }
+    }
+
+    fn route(&self, o: &NewOrder) -> Result<VenueId, RejectInfo> {
+        match o.route {
+            Route::Venue(v) if self.markets.get(o.instrument, v).is_some() => Ok(v),
+            Route::Venue(v) => Err(RejectInfo::new(RejectCode::UnknownVenue, v.0 as i64, 0)),
+            Route::BestPrice => self
+                .markets
+                .best_venue(o.instrument, o.side)
+                .ok_or(RejectInfo::new(RejectCode::NoRoute, o.instrument.0 as i64, 0)),
+        }
+    }
+
+    /// The firm's best-priced working limit order on `side` of the instrument.
+    fn own_best(&self, instrument: crate::InstrumentId, side: Side) -> Option<OwnResting> {
+        let filter = OrderFilter { instrument: Some(instrument), ..OrderFilter::ALL };
+        let mut best: Option<OwnResting> = None;
+        for order in self.orders.iter_working(filter) {
+            let t = order.terms();
+            // Only limit orders rest at a venue; held stops cross nothing until triggered.
+            if t.side != side || t.ord_type != OrdType::Limit {
+                continue;
+            }
+            let better = best.is_none_or(|b| match side {
+                Side::Buy => t.price > b.price,
+                Side::Sell => t.price < b.price,
+            });
+            if better {
+                best = Some(OwnResting { order_id: t.id, price: t.price });
+            }
+        }
+        best
+    }
+
+    /// Self-trade prevention, cancel-resting mode: cancel every own working limit order on
+    /// the other side that the new order's price would cross.
+    fn cancel_crossing_own<S: OutputSink>(&mut self, o: &NewOrder, out: &mut Emitter<'_, S>) {
+        let crosses = |p: Price| match o.side {
+            Side::Buy => o.ord_type == OrdType::Market || p <= o.price,
+            Side::Sell => o.ord_type == OrdType::Market || p >= o.price,
+        };
+        let filter = OrderFilter { instrument: Some(o.instrument), ..OrderFilter::ALL };
+        let opposite = o.side.opposite();
+        let Core { orders, risk, held_orders, now, .. } = self;
+        orders.for_each_working_mut(filter, |order| {
+            let t = *order.terms();
+            if t.side == opposite && t.ord_type == OrdType::Limit && crosses(t.price) {
+                let cl = t.cl_ord_id;
+                request_cancel(order, *now, risk, held_orders, cl, out);
+            }
+        });
+    }
+
+    pub(super) fn cancel_order<S: OutputSink>(
+        &mut self,
+        session: SessionId,
+        c: &CancelOrder,
+        out: &mut Emitter<'_, S>,
+    ) {
+        let reject = |reject: RejectInfo, order_id: OrderId, ord_status: OrdStatus| {
+            OutputBody::CancelReject(CancelReject {
+                session,
+                account: c.account,
+                order_id,
+                cl_ord_id: c.cl_ord_id,
+                orig_cl_ord_id: c.orig_cl_ord_id,
+                response_to: CancelRejectTo::Cancel,
+                ord_status,
+                reject,
+            })
+        };
+        if let Err(r) = self.check_session(session, c.account) {
+            return out.emit(reject(r, OrderId(0), OrdStatus::Rejected));
+        }
+        let Some(order) = self.orders.find_by_cl_ord_id(session, c.orig_cl_ord_id) else {
+            return out.emit(reject(RejectInfo::bare(RejectCode::UnknownOrder), OrderId(0), OrdStatus::Rejected));
+        };
+        let (id, status) = (order.id(), order.ord_status());
+        if let Err(r) = self.risk.check_cancel(self.now, session) {
+            return out.emit(reject(r, id, status));
+        }
+        let Core { orders, risk, held_orders, now, .. } = self;
+        let order = orders.get_mut(id).expect("found by client order id above");
+        if let Err(r) = request_cancel(order, *now, risk, held_orders, c.cl_ord_id, out) {
+            return out.emit(reject(r, id, status));
+        }
+        if order.state().is_terminal() {
+            orders.remove(id);
+        }
+    }
+
+    pub(super) fn replace_order<S: OutputSink>(
+        &mut self,
+        session: SessionId,
+        r: &ReplaceOrder,
+        out: &mut Emitter<'_, S>,
+    ) {
+        let reject = |reject: RejectInfo, order_id: OrderId, ord_status: OrdStatus| {
+            OutputBody::CancelReject(CancelReject {
+                session,
+                account: r.account,
+                order_id,
+                cl_ord_id: r.cl_ord_id,
+                orig_cl_ord_id: r.orig_cl_ord_id,
+                response_to: CancelRejectTo::Replace,
+                ord_status,
+                reject,
+            })
+        };
+        if let Err(e) = self.check_session(session, r.account) {
+            return out.emit(reject(e, OrderId(0), OrdStatus::Rejected));
+        }
+        let Some(order) = self.orders.find_by_cl_ord_id(session, r.orig_cl_ord_id) else {
+            return out.emit(reject(RejectInfo::bare(RejectCode::UnknownOrder), OrderId(0), OrdStatus::Rejected));
+        };
+        let order = *order;
+        let (id, status) = (order.id(), order.ord_status());
+        if let Err(e) = order.check_replace(r) {
+            return out.emit(reject(e, id, status));
+        }
+        let t = order.terms();
+        let ctx = RiskContext {
+            reference: self.markets.reference_price(t.instrument),
+            tradable: self.markets.get(t.instrument, t.venue).is_some_and(|m| m.status == MarketStatus::Open),
+            opposite_own_best: None,
+        };
+        let replace = ReplaceRisk {
+            current: open_order(&order),
+            ord_type: t.ord_type,
+            flags: t.flags,
+            price: r.price,
+            stop_price: r.stop_price,
+            qty: r.qty,
+            leaves: crate::Qty(r.qty.0 - order.filled().0),
+            display_qty: r.display_qty,
+        };
+        let accepted = match self.risk.check_replace(self.now, session, &replace, &ctx) {
+            Ok(a) => a,
+            Err(e) => return out.emit(reject(e, id, status)),
+        };
+        match self.orders.request_replace(id, r, self.now) {
+            Err(e) => out.emit(reject(e, id, status)),
+            Ok(ReplaceOutcome::Applied { old_cl_ord_id }) => {
+                let order = self.orders.get_mut(id).expect("replaced above");
+                order.set_risk_price(accepted.risk_price);
+                self.risk.on_order_amended(&replace.current, accepted.risk_price, order.leaves());
+                let report = exec_report(order, ExecType::Replaced, r.cl_ord_id, Some(old_cl_ord_id), LastFill::default(), None);
+                out.emit(OutputBody::ExecReport(report));
+            }
+            Ok(ReplaceOutcome::Pending) => {
+                // Risk counts the new terms when the venue confirms them (see
+                // `venue_replace_ack`); until then the order is valued as it stands.
+                let order = self.orders.get(id).expect("replace pending above");
+                let t = order.terms();
+                out.emit(OutputBody::VenueReplace(VenueReplace {
+                    venue: t.venue,
+                    order_id: t.id,
+                    instrument: t.instrument,
+                    side: t.side,
+                    venue_order_id: order.venue_order_id(),
+                    price: r.price,
+                    qty: r.qty,
+                    display_qty: r.display_qty,
+                }));
+                let report = exec_report(order, ExecType::PendingReplace, r.cl_ord_id, Some(r.orig_cl_ord_id), LastFill::default(), None);
+                out.emit(OutputBody::ExecReport(report));
+            }
+        }
+    }
+
+    pub(super) fn mass_cancel<S: OutputSink>(
+        &mut self,
+        session: SessionId,
+        m: &MassCancel,
+        out: &mut Emitter<'_, S>,
+    ) {
+        if let Err(r) = self.check_session(session, m.account) {
+            return out.emit(OutputBody::MassCancelReport(MassCancelReport {
+                session,
+                cl_ord_id: m.cl_ord_id,
+                affected: 0,
+                reject: Some(r),
+            }));
+        }
+        let filter = OrderFilter::from_mass_cancel(m.account, m.scope);
+        let affected = self.cancel_where(filter, out);
+        out.emit(OutputBody::MassCancelReport(MassCancelReport {
+            session,
+            cl_ord_id: m.cl_ord_id,
+            affected,
+            reject: None,
+        }));
+    }
+
+    /// Cancels every working order in scope that can take a cancel now (orders with a
+    /// request already pending are left to it). Returns how many were cancelled or sent a
+    /// cancel. Not throttled: the core's own cancels (mass cancel fan-out, kill switch,
+    /// cancel on disconnect, loss halt) must always go out.
+    pub(super) fn cancel_where<S: OutputSink>(
+        &mut self,
+        filter: OrderFilter,
+        out: &mut Emitter<'_, S>,
+    ) -> u32 {
+        let Core { orders, risk, held_orders, now, .. } = self;
+        let mut affected = 0;
+        orders.for_each_working_mut(filter, |order| {
+            let cl = order.terms().cl_ord_id;
+            if request_cancel(order, *now, risk, held_orders, cl, out).is_ok() {
+                affected += 1;
+            }
+        });
+        affected
+    }
+}
+
+/// Accepts a cancel for `order`: a held order is cancelled at once (and its exposure
+/// released); any other is PendingCancel with a cancel sent to its venue.
+fn request_cancel<S: OutputSink>(
+    order: &mut Order,
+    now: crate::TimestampNs,
+    risk: &mut crate::risk::RiskEngine,
+    held_orders: &mut u32,
+    request_cl_ord_id: crate::ClOrdId,
+    out: &mut Emitter<'_, S>,
+) -> Result<(), RejectInfo> {
+    let was_held = order.state() == crate::OrderState::Held;
+    let before = open_order(order);
+    order.request_cancel(now)?;
+    let t = *order.terms();
+    let orig = Some(t.cl_ord_id);
+    if was_held {
+        *held_orders -= 1;
+        risk.on_order_closed(&before);
+        out.emit(OutputBody::ExecReport(exec_report(order, ExecType::Canceled, request_cl_ord_id, orig, LastFill::default(), None)));
+    } else {
+        out.emit(OutputBody::VenueCancel(VenueCancel {
+            venue: t.venue,
+            order_id: t.id,
+            instrument: t.instrument,
+            side: t.side,
+            venue_order_id: order.venue_order_id(),
+        }));
+        out.emit(OutputBody::ExecReport(exec_report(order, ExecType::PendingCancel, request_cl_ord_id, orig, LastFill::default(), None)));
+    }
+    Ok(())
+}
+
+/// The order as risk's exposure counts it now.
+pub(super) fn open_order(order: &Order) -> OpenOrder {
+    let t = order.terms();
+    OpenOrder {
+        account: t.account,
+        instrument: t.instrument,
+        side: t.side,
+        risk_price: order.risk_price(),
+        leaves: order.leaves(),
+    }
+}
+
+/// The venue order for an order being sent (new, or a triggered stop).
+pub(super) fn venue_new_order(order: &Order) -> VenueNewOrder {
+    let t = order.terms();
+    let ord_type = match t.ord_type {
+        OrdType::Limit | OrdType::StopLimit => OrdType::Limit,
+        OrdType::Market | OrdType::Stop | OrdType::TrailingStop => OrdType::Market,
+    };
+    VenueNewOrder {
+        venue: t.venue,
+        order_id: t.id,
+        instrument: t.instrument,
+        side: t.side,
+        ord_type,
+        tif: t.tif,
+        flags: OrderFlags(t.flags.0 & OrderFlags::POST_ONLY.0),
+        price: if ord_type == OrdType::Limit { t.price } else { Price(0) },
+        qty: order.leaves(),
+        display_qty: t.display_qty,
+        expire_at: t.expire_at,
+    }
+}

@@ -32,13 +32,16 @@ pub mod fixed;
 pub mod ids;
 pub mod instrument;
 pub mod order_terms;
+pub mod positions;
 pub mod schema;
 pub mod side;
+pub mod strategy;
 pub mod time;
 
 pub use fixed::{Price, Qty};
 pub use ids::{AccountId, ClOrdId, ClOrdIdError, InstrumentId, OrderId, SessionId, VenueId};
 pub use instrument::{ConvertError, Instrument, InstrumentBuilder, InstrumentError};
 pub use order_terms::{OrdType, TimeInForce};
+pub use positions::{Position, PositionBook};
 pub use side::Side;
 pub use time::TimestampNs;

@@ -35,9 +35,11 @@ pub mod ids;
 pub mod instrument;
 pub mod order_terms;
 pub mod orders;
+pub mod positions;
 pub mod risk;
 pub mod schema;
 pub mod side;
+pub mod strategy;
 pub mod time;
 
 pub use book::{BookCapacity, BookError, BookEvent, L2Book, L3Book};
@@ -46,6 +48,7 @@ pub use ids::{AccountId, ClOrdId, ClOrdIdError, InstrumentId, OrderId, SessionId
 pub use instrument::{ConvertError, Instrument, InstrumentBuilder, InstrumentError};
 pub use order_terms::{OrdType, TimeInForce};
 pub use orders::{Order, OrderState, OrderTable};
+pub use positions::{Position, PositionBook};
 pub use risk::{RiskConfig, RiskEngine};
 pub use side::Side;
 pub use time::TimestampNs;

@@ -1,0 +1,381 @@
+//! Reference strategy `market_maker`: one bid and one ask around the microprice, skewed by
+//! inventory.
+//!
+//! Desired quotes, recomputed on every event from the context:
+//! - centre `c = microprice − clamp(skew_ticks_per_lot × position, ±max_skew_ticks)`, so a
+//!   long position lowers both quotes (sell more eagerly, buy less) and a short one raises
+//!   them;
+//! - bid `floor(c − half_spread_ticks)`, ask `ceil(c + half_spread_ticks)` — rounding
+//!   outward keeps at least the half spread on both sides, and a flat book with an
+//!   integral microprice gets exactly symmetric quotes;
+//! - post-only: the bid is kept below the best ask and the ask above the best bid, so the
+//!   quotes do not cross and get rejected;
+//! - size `min(size_lots, room)`, where room is `max_position_lots − position` for the bid
+//!   and `max_position_lots + position` for the ask: a side that would take |position|
+//!   beyond the maximum shrinks, and is not quoted once there is no room;
+//! - no quotes while either side of the book is empty.
+//!
+//! Reconciling with what is working, per side, never stacking orders: at most one order
+//! per side, and nothing new is sent for a side while a request for it is unanswered (so a
+//! slow venue cannot cause a message storm). An idle side gets a new post-only GTC limit;
+//! a working quote whose desired price moved by at least `requote_threshold_ticks` (or
+//! whose size must shrink) is replaced; a quote that is no longer wanted is cancelled.
+
+use crate::schema::OrderFlags;
+use crate::strategy::market::SCALE_X1E6;
+use crate::strategy::registry::{ParamSpec, parse_params};
+use crate::strategy::{
+    ClOrdIdSeq, InstrumentView, Intent, Intents, OrderUpdate, OrderUpdateKind, OwnFill, Strategy,
+    StrategyConfigError, StrategyContext,
+};
+use crate::{ClOrdId, InstrumentId, OrdType, Price, Qty, Side, TimeInForce, TimestampNs};
+
+/// Parameters of [`MarketMaker`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MarketMakerParams {
+    /// The instrument quoted.
+    pub instrument: InstrumentId,
+    /// Distance of each quote from the (skewed) microprice, ticks.
+    pub half_spread_ticks: i64,
+    /// Quote size, lots.
+    pub size_lots: i64,
+    /// Quote shift per lot of position, ticks (towards reducing the position).
+    pub skew_ticks_per_lot: i64,
+    /// Largest total skew, ticks.
+    pub max_skew_ticks: i64,
+    /// Largest |position| the quotes may lead to, lots.
+    pub max_position_lots: i64,
+    /// Smallest move of the desired price that triggers a replace, ticks.
+    pub requote_threshold_ticks: i64,
+}
+
+const PARAMS: [ParamSpec; 7] = [
+    ParamSpec {
+        name: "instrument",
+        default: None,
+        min: 0,
+        max: u32::MAX as i64,
+        unit: "instrument id",
+    },
+    ParamSpec {
+        name: "half_spread_ticks",
+        default: Some(2),
+        min: 0,
+        max: 1_000_000_000,
+        unit: "ticks",
+    },
+    ParamSpec { name: "size_lots", default: Some(1), min: 1, max: 1_000_000_000_000, unit: "lots" },
+    ParamSpec {
+        name: "skew_ticks_per_lot",
+        default: Some(0),
+        min: 0,
+        max: 1_000_000_000,
+        unit: "ticks per lot",
+    },
+    ParamSpec {
+        name: "max_skew_ticks",
+        default: Some(1_000_000),
+        min: 0,
+        max: 1_000_000_000,
+        unit: "ticks",
+    },
+    ParamSpec {
+        name: "max_position_lots",
+        default: Some(10),
+        min: 1,
+        max: 1_000_000_000_000,
+        unit: "lots",
+    },
+    ParamSpec {
+        name: "requote_threshold_ticks",
+        default: Some(1),
+        min: 1,
+        max: 1_000_000_000,
+        unit: "ticks",
+    },
+];
+
+/// What is outstanding for one side's quote.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Pending {
+    /// Nothing: the quote (if any) is working as recorded.
+    None,
+    /// The new order is not acknowledged yet.
+    New,
+    /// A replace to `new_id` at `price` for `total_qty` is not answered yet.
+    Replace { new_id: ClOrdId, price: Price, total_qty: Qty },
+    /// A cancel is not answered yet.
+    Cancel,
+}
+
+/// One side's quote as the strategy knows it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Quote {
+    /// The live order's id; `None` when the side is idle.
+    id: Option<ClOrdId>,
+    price: Price,
+    /// Ordered total including what has filled.
+    total_qty: Qty,
+    filled_qty: Qty,
+    pending: Pending,
+}
+
+impl Quote {
+    const IDLE: Quote = Quote {
+        id: None,
+        price: Price(0),
+        total_qty: Qty(0),
+        filled_qty: Qty(0),
+        pending: Pending::None,
+    };
+
+    /// True when `id` names this quote's order, under its current or pending new id.
+    fn owns(&self, id: ClOrdId) -> bool {
+        self.id == Some(id)
+            || matches!(self.pending, Pending::Replace { new_id, .. } if new_id == id)
+    }
+}
+
+/// The `market_maker` reference strategy (see the module docs).
+#[derive(Clone, Debug)]
+pub struct MarketMaker {
+    params: MarketMakerParams,
+    instruments: [InstrumentId; 1],
+    ids: ClOrdIdSeq,
+    /// Index 0 is the bid, 1 the ask.
+    quotes: [Quote; 2],
+}
+
+fn side_index(side: Side) -> usize {
+    match side {
+        Side::Buy => 0,
+        Side::Sell => 1,
+    }
+}
+
+const SIDES: [Side; 2] = [Side::Buy, Side::Sell];
+
+impl MarketMaker {
+    /// Registry name.
+    pub const NAME: &'static str = "market_maker";
+
+    /// A market maker with nothing working.
+    pub fn new(params: MarketMakerParams) -> Self {
+        debug_assert!(params.size_lots > 0 && params.max_position_lots > 0);
+        debug_assert!(params.requote_threshold_ticks > 0);
+        Self {
+            params,
+            instruments: [params.instrument],
+            ids: ClOrdIdSeq::new(),
+            quotes: [Quote::IDLE; 2],
+        }
+    }
+
+    /// Builds from configuration text (see [`crate::strategy::build_strategy`]).
+    pub fn from_params(given: &[(&str, &str)]) -> Result<Self, StrategyConfigError> {
+        let [instrument, half, size, skew, max_skew, max_pos, threshold] =
+            parse_params(Self::NAME, &PARAMS, given)?;
+        Ok(Self::new(MarketMakerParams {
+            instrument: InstrumentId(instrument as u32),
+            half_spread_ticks: half,
+            size_lots: size,
+            skew_ticks_per_lot: skew,
+            max_skew_ticks: max_skew,
+            max_position_lots: max_pos,
+            requote_threshold_ticks: threshold,
+        }))
+    }
+
+    /// The parameters.
+    pub fn params(&self) -> &MarketMakerParams {
+        &self.params
+    }
+
+    /// The working (or pending new) quote on `side`: id, price, leaves quantity.
+    pub fn working(&self, side: Side) -> Option<(ClOrdId, Price, Qty)> {
+        let q = &self.quotes[side_index(side)];
+        q.id.map(|id| (id, q.price, q.total_qty - q.filled_qty))
+    }
+
+    /// The desired (price, qty) per side, bid first, from the market and the position.
+    fn desired(&self, view: &InstrumentView) -> [Option<(Price, Qty)>; 2] {
+        let p = &self.params;
+        let (Some(micro), Some((bid, ask))) =
+            (view.market.microprice_x1e6_ticks(), view.market.top())
+        else {
+            return [None, None];
+        };
+        let position = view.position.lots() as i128;
+        let scale = SCALE_X1E6 as i128;
+        let skew_ticks = (position * p.skew_ticks_per_lot as i128)
+            .clamp(-(p.max_skew_ticks as i128), p.max_skew_ticks as i128);
+        let centre = micro as i128 - skew_ticks * scale;
+        let half = p.half_spread_ticks as i128 * scale;
+        let bid_px = (centre - half).div_euclid(scale).min(ask.price.ticks() as i128 - 1);
+        let ask_px = -(-(centre + half)).div_euclid(scale);
+        let ask_px = ask_px.max(bid.price.ticks() as i128 + 1);
+        let max = p.max_position_lots as i128;
+        let size = p.size_lots as i128;
+        let quote = |px: i128, room: i128| -> Option<(Price, Qty)> {
+            let qty = size.min(room);
+            if qty <= 0 {
+                return None;
+            }
+            Some((Price(i64::try_from(px).ok()?), Qty(qty as i64)))
+        };
+        [quote(bid_px, max - position), quote(ask_px, max + position)]
+    }
+
+    /// Brings both sides towards the desired quotes.
+    fn requote(&mut self, ctx: &StrategyContext<'_>, out: &mut Intents) {
+        let desired = match ctx.view(self.params.instrument) {
+            Some(view) => self.desired(view),
+            None => [None, None],
+        };
+        for (i, side) in SIDES.into_iter().enumerate() {
+            self.reconcile(side, desired[i], out);
+        }
+    }
+
+    fn reconcile(&mut self, side: Side, desired: Option<(Price, Qty)>, out: &mut Intents) {
+        let threshold = self.params.requote_threshold_ticks;
+        let instrument = self.params.instrument;
+        let q = self.quotes[side_index(side)];
+        if q.pending != Pending::None {
+            return; // wait for the answer before asking again
+        }
+        let next = match (q.id, desired) {
+            (None, None) => return,
+            (None, Some((price, qty))) => {
+                let cl_ord_id = self.ids.next_id();
+                let intent = Intent::New {
+                    cl_ord_id,
+                    instrument,
+                    side,
+                    ord_type: OrdType::Limit,
+                    tif: TimeInForce::Gtc,
+                    flags: OrderFlags::POST_ONLY,
+                    price,
+                    qty,
+                };
+                if !out.push(intent) {
+                    return;
+                }
+                Quote {
+                    id: Some(cl_ord_id),
+                    price,
+                    total_qty: qty,
+                    filled_qty: Qty(0),
+                    pending: Pending::New,
+                }
+            }
+            (Some(id), None) => {
+                if !out.push(Intent::Cancel { cl_ord_id: id, request_id: self.ids.next_id() }) {
+                    return;
+                }
+                Quote { pending: Pending::Cancel, ..q }
+            }
+            (Some(id), Some((price, qty))) => {
+                let leaves = q.total_qty - q.filled_qty;
+                let moved =
+                    (price.ticks() as i128 - q.price.ticks() as i128).abs() >= threshold as i128;
+                if !moved && qty >= leaves {
+                    return;
+                }
+                let new_id = self.ids.next_id();
+                let total_qty = q.filled_qty + qty;
+                if !out.push(Intent::Replace {
+                    cl_ord_id: id,
+                    new_cl_ord_id: new_id,
+                    price,
+                    qty: total_qty,
+                }) {
+                    return;
+                }
+                Quote { pending: Pending::Replace { new_id, price, total_qty }, ..q }
+            }
+        };
+        self.quotes[side_index(side)] = next;
+    }
+}
+
+impl Strategy for MarketMaker {
+    fn name(&self) -> &'static str {
+        Self::NAME
+    }
+
+    fn instruments(&self) -> &[InstrumentId] {
+        &self.instruments
+    }
+
+    fn on_book(&mut self, ctx: &StrategyContext<'_>, instrument: InstrumentId, out: &mut Intents) {
+        if instrument == self.params.instrument {
+            self.requote(ctx, out);
+        }
+    }
+
+    fn on_fill(&mut self, ctx: &StrategyContext<'_>, fill: &OwnFill, out: &mut Intents) {
+        let q = &mut self.quotes[side_index(fill.side)];
+        if fill.instrument == self.params.instrument && q.owns(fill.cl_ord_id) {
+            q.filled_qty += fill.qty;
+            if fill.leaves_qty.lots() <= 0 {
+                *q = Quote::IDLE;
+            }
+        }
+        self.requote(ctx, out);
+    }
+
+    fn on_order_update(&mut self, ctx: &StrategyContext<'_>, u: &OrderUpdate, out: &mut Intents) {
+        let q = &mut self.quotes[side_index(u.side)];
+        if u.instrument == self.params.instrument {
+            apply_update(q, u);
+        }
+        self.requote(ctx, out);
+    }
+
+    fn on_timer(&mut self, ctx: &StrategyContext<'_>, _now: TimestampNs, out: &mut Intents) {
+        self.requote(ctx, out);
+    }
+}
+
+/// Applies an order update to the quote it concerns; updates for other orders are ignored.
+fn apply_update(q: &mut Quote, u: &OrderUpdate) {
+    match u.kind {
+        OrderUpdateKind::Acked => {
+            if q.id == Some(u.cl_ord_id) && q.pending == Pending::New {
+                q.pending = Pending::None;
+                q.price = u.price;
+            }
+        }
+        OrderUpdateKind::Replaced => {
+            if let Pending::Replace { new_id, price, total_qty } = q.pending {
+                if new_id == u.cl_ord_id {
+                    *q = Quote { id: Some(new_id), price, total_qty, pending: Pending::None, ..*q };
+                    if u.price != price {
+                        q.price = u.price;
+                    }
+                }
+            }
+        }
+        OrderUpdateKind::Canceled | OrderUpdateKind::Expired => {
+            if q.owns(u.cl_ord_id) {
+                *q = Quote::IDLE;
+            }
+        }
+        OrderUpdateKind::Rejected => {
+            if q.id == Some(u.cl_ord_id) {
+                *q = Quote::IDLE;
+            } else if q.owns(u.cl_ord_id) {
+                // A refused replace: the order keeps working as it was.
+                q.pending = Pending::None;
+            }
+        }
+        OrderUpdateKind::CancelRejected => {
+            let names_order = u.orig_cl_ord_id.is_some_and(|orig| q.id == Some(orig));
+            if names_order || q.owns(u.cl_ord_id) {
+                q.pending = Pending::None;
+            }
+        }
+    }
+    debug_assert!(q.filled_qty <= q.total_qty, "filled beyond ordered: {q:?}");
+}

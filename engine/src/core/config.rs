@@ -109,6 +109,9 @@ pub enum CoreConfigError {
         /// What is wrong.
         problem: String,
     },
+    /// The position book could not be built.
+    #[error("positions: {0}")]
+    Positions(#[from] crate::positions::PositionBookError),
     /// The risk configuration was refused.
     #[error("risk configuration: {0}")]
     Risk(#[from] ConfigError),
@@ -160,12 +163,8 @@ impl CoreConfig {
             .instruments
             .iter()
             .map(|inst| {
-                let rate = self
-                    .risk
-                    .currency_rates
-                    .get(inst.id.index())
-                    .copied()
-                    .unwrap_or(Decimal::ONE);
+                let rate =
+                    self.risk.currency_rates.get(inst.id.index()).copied().unwrap_or(Decimal::ONE);
                 InstrumentRisk::from_instrument(inst, rate)
             })
             .collect::<Result<_, _>>()?;

@@ -8,7 +8,7 @@
 //! numbers; nothing is half-applied.
 
 use super::report::{LastFill, exec_report, new_order_reject};
-use super::{Core, Emitter, OutputSink, stops};
+use super::{Emitter, OutputSink, State, stops};
 use crate::orders::{Order, OrderFilter, OrderTerms, ReplaceOutcome};
 use crate::risk::{NewOrderRisk, OpenOrder, OwnResting, ReplaceRisk, RiskContext, StpAction};
 use crate::schema::{
@@ -20,7 +20,7 @@ use crate::{OrdType, OrderId, Price, SessionId, Side, TimeInForce, VenueId};
 
 const KNOWN_FLAGS: u8 = OrderFlags::POST_ONLY.0 | OrderFlags::REDUCE_ONLY.0;
 
-impl Core {
+impl State {
     pub(super) fn new_order<S: OutputSink>(
         &mut self,
         session: SessionId,
@@ -77,7 +77,14 @@ impl Core {
                 // Accepted, then cancelled at once: it never reaches the venue.
                 let order = Order::new(terms, self.now);
                 let reject = RejectInfo::new(RejectCode::SelfTrade, resting.0 as i64, 0);
-                let mut report = exec_report(&order, ExecType::Canceled, o.cl_ord_id, None, LastFill::default(), Some(reject));
+                let mut report = exec_report(
+                    &order,
+                    ExecType::Canceled,
+                    o.cl_ord_id,
+                    None,
+                    LastFill::default(),
+                    Some(reject),
+                );
                 report.ord_status = OrdStatus::Canceled;
                 report.leaves_qty = crate::Qty::ZERO;
                 self.next_order_id += 1;
@@ -92,10 +99,24 @@ impl Core {
         self.risk.on_order_open(&open_order(&order));
         if order.terms().is_held_type() {
             self.held_orders += 1;
-            out.emit(OutputBody::ExecReport(exec_report(&order, ExecType::New, o.cl_ord_id, None, LastFill::default(), None)));
+            out.emit(OutputBody::ExecReport(exec_report(
+                &order,
+                ExecType::New,
+                o.cl_ord_id,
+                None,
+                LastFill::default(),
+                None,
+            )));
         } else {
             out.emit(OutputBody::VenueNewOrder(venue_new_order(&order)));
-            out.emit(OutputBody::ExecReport(exec_report(&order, ExecType::PendingNew, o.cl_ord_id, None, LastFill::default(), None)));
+            out.emit(OutputBody::ExecReport(exec_report(
+                &order,
+                ExecType::PendingNew,
+                o.cl_ord_id,
+                None,
+                LastFill::default(),
+                None,
+            )));
         }
         Ok(())
     }
@@ -114,7 +135,8 @@ impl Core {
 
     /// Combinations the engine supports, checked before anything is looked up.
     fn check_shape(&self, o: &NewOrder) -> Result<(), RejectInfo> {
-        let unsupported = || RejectInfo::new(RejectCode::UnsupportedOrder, o.ord_type as i64, o.tif as i64);
+        let unsupported =
+            || RejectInfo::new(RejectCode::UnsupportedOrder, o.ord_type as i64, o.tif as i64);
         if o.flags.0 & !KNOWN_FLAGS != 0 {
             return Err(unsupported());
         }
@@ -149,7 +171,9 @@ impl Core {
                 self.now.0 as i64,
             )),
             TimeInForce::Gtd => Ok(()),
-            _ if o.expire_at.0 != 0 => Err(RejectInfo::new(RejectCode::ExpiryInvalid, o.expire_at.0 as i64, 0)),
+            _ if o.expire_at.0 != 0 => {
+                Err(RejectInfo::new(RejectCode::ExpiryInvalid, o.expire_at.0 as i64, 0))
+            }
             _ => Ok(()),
         }
     }
@@ -195,12 +219,12 @@ impl Core {
         };
         let filter = OrderFilter { instrument: Some(o.instrument), ..OrderFilter::ALL };
         let opposite = o.side.opposite();
-        let Core { orders, risk, held_orders, now, .. } = self;
+        let State { orders, risk, held_orders, now, .. } = self;
         orders.for_each_working_mut(filter, |order| {
             let t = *order.terms();
             if t.side == opposite && t.ord_type == OrdType::Limit && crosses(t.price) {
-                let cl = t.cl_ord_id;
-                request_cancel(order, *now, risk, held_orders, cl, out);
+                // An order already being cancelled or replaced is left to that request.
+                let _ = request_cancel(order, *now, risk, held_orders, t.cl_ord_id, out);
             }
         });
     }
@@ -227,13 +251,17 @@ impl Core {
             return out.emit(reject(r, OrderId(0), OrdStatus::Rejected));
         }
         let Some(order) = self.orders.find_by_cl_ord_id(session, c.orig_cl_ord_id) else {
-            return out.emit(reject(RejectInfo::bare(RejectCode::UnknownOrder), OrderId(0), OrdStatus::Rejected));
+            return out.emit(reject(
+                RejectInfo::bare(RejectCode::UnknownOrder),
+                OrderId(0),
+                OrdStatus::Rejected,
+            ));
         };
         let (id, status) = (order.id(), order.ord_status());
         if let Err(r) = self.risk.check_cancel(self.now, session) {
             return out.emit(reject(r, id, status));
         }
-        let Core { orders, risk, held_orders, now, .. } = self;
+        let State { orders, risk, held_orders, now, .. } = self;
         let order = orders.get_mut(id).expect("found by client order id above");
         if let Err(r) = request_cancel(order, *now, risk, held_orders, c.cl_ord_id, out) {
             return out.emit(reject(r, id, status));
@@ -265,7 +293,11 @@ impl Core {
             return out.emit(reject(e, OrderId(0), OrdStatus::Rejected));
         }
         let Some(order) = self.orders.find_by_cl_ord_id(session, r.orig_cl_ord_id) else {
-            return out.emit(reject(RejectInfo::bare(RejectCode::UnknownOrder), OrderId(0), OrdStatus::Rejected));
+            return out.emit(reject(
+                RejectInfo::bare(RejectCode::UnknownOrder),
+                OrderId(0),
+                OrdStatus::Rejected,
+            ));
         };
         let order = *order;
         let (id, status) = (order.id(), order.ord_status());
@@ -275,7 +307,10 @@ impl Core {
         let t = order.terms();
         let ctx = RiskContext {
             reference: self.markets.reference_price(t.instrument),
-            tradable: self.markets.get(t.instrument, t.venue).is_some_and(|m| m.status == MarketStatus::Open),
+            tradable: self
+                .markets
+                .get(t.instrument, t.venue)
+                .is_some_and(|m| m.status == MarketStatus::Open),
             opposite_own_best: None,
         };
         let replace = ReplaceRisk {
@@ -298,7 +333,14 @@ impl Core {
                 let order = self.orders.get_mut(id).expect("replaced above");
                 order.set_risk_price(accepted.risk_price);
                 self.risk.on_order_amended(&replace.current, accepted.risk_price, order.leaves());
-                let report = exec_report(order, ExecType::Replaced, r.cl_ord_id, Some(old_cl_ord_id), LastFill::default(), None);
+                let report = exec_report(
+                    order,
+                    ExecType::Replaced,
+                    r.cl_ord_id,
+                    Some(old_cl_ord_id),
+                    LastFill::default(),
+                    None,
+                );
                 out.emit(OutputBody::ExecReport(report));
             }
             Ok(ReplaceOutcome::Pending) => {
@@ -316,7 +358,14 @@ impl Core {
                     qty: r.qty,
                     display_qty: r.display_qty,
                 }));
-                let report = exec_report(order, ExecType::PendingReplace, r.cl_ord_id, Some(r.orig_cl_ord_id), LastFill::default(), None);
+                let report = exec_report(
+                    order,
+                    ExecType::PendingReplace,
+                    r.cl_ord_id,
+                    Some(r.orig_cl_ord_id),
+                    LastFill::default(),
+                    None,
+                );
                 out.emit(OutputBody::ExecReport(report));
             }
         }
@@ -355,7 +404,7 @@ impl Core {
         filter: OrderFilter,
         out: &mut Emitter<'_, S>,
     ) -> u32 {
-        let Core { orders, risk, held_orders, now, .. } = self;
+        let State { orders, risk, held_orders, now, .. } = self;
         let mut affected = 0;
         orders.for_each_working_mut(filter, |order| {
             let cl = order.terms().cl_ord_id;
@@ -385,7 +434,14 @@ fn request_cancel<S: OutputSink>(
     if was_held {
         *held_orders -= 1;
         risk.on_order_closed(&before);
-        out.emit(OutputBody::ExecReport(exec_report(order, ExecType::Canceled, request_cl_ord_id, orig, LastFill::default(), None)));
+        out.emit(OutputBody::ExecReport(exec_report(
+            order,
+            ExecType::Canceled,
+            request_cl_ord_id,
+            orig,
+            LastFill::default(),
+            None,
+        )));
     } else {
         out.emit(OutputBody::VenueCancel(VenueCancel {
             venue: t.venue,
@@ -394,7 +450,14 @@ fn request_cancel<S: OutputSink>(
             side: t.side,
             venue_order_id: order.venue_order_id(),
         }));
-        out.emit(OutputBody::ExecReport(exec_report(order, ExecType::PendingCancel, request_cl_ord_id, orig, LastFill::default(), None)));
+        out.emit(OutputBody::ExecReport(exec_report(
+            order,
+            ExecType::PendingCancel,
+            request_cl_ord_id,
+            orig,
+            LastFill::default(),
+            None,
+        )));
     }
     Ok(())
 }

@@ -29,6 +29,7 @@ mod admin;
 pub mod config;
 pub mod digest;
 mod entry;
+mod host;
 pub mod market;
 mod report;
 pub mod sessions;
@@ -42,10 +43,15 @@ pub use market::{FeedKind, Markets};
 use crate::orders::OrderTable;
 use crate::positions::PositionBook;
 use crate::risk::RiskEngine;
-use crate::schema::{Command, CommandBody, Output, OutputBody, RejectCode};
-use crate::{Instrument, TimestampNs};
+use crate::schema::{
+    Command, CommandBody, Output, OutputBody, RejectCode, SessionKind, SessionLogon,
+};
+use crate::strategy::{OwnFill, build_strategy};
+use crate::{Instrument, SessionId, TimestampNs};
 use digest::DigestBuilder;
+use host::{Strategies, StrategyQueue, Trigger};
 use sessions::Sessions;
+use venue::MarketChange;
 
 /// Where the core writes its outputs. The pipeline's sink journals them and publishes
 /// them to the gateways; tests use a `Vec<Output>` (reserve it to stay allocation-free).
@@ -154,6 +160,15 @@ pub const COMMAND_KIND_NAMES: [&str; COMMAND_KINDS] = [
 
 /// The core state machine. See the module docs for the contract.
 pub struct Core {
+    state: State,
+    counters: CoreCounters,
+    strategies: Strategies,
+    queue: StrategyQueue,
+}
+
+/// Everything the command handlers change; kept apart from the counters and strategies so
+/// a handler, the output emitter and the strategy host borrow disjoint parts.
+pub(crate) struct State {
     now: TimestampNs,
     next_order_id: u64,
     instruments: Vec<Instrument>,
@@ -164,11 +179,11 @@ pub struct Core {
     positions: PositionBook,
     /// Held (stop) orders in the table; the trigger scan is skipped when zero.
     held_orders: u32,
-    counters: CoreCounters,
 }
 
 impl Core {
-    /// Builds a core from its configuration, reserving every table.
+    /// Builds a core from its configuration, reserving every table. Strategy sessions are
+    /// logged on here: they exist from the first command.
     pub fn new(config: &CoreConfig) -> Result<Core, CoreConfigError> {
         let risk_config = config.validate()?;
         let instrument_ids: Vec<_> = config.instruments.iter().map(|i| i.id).collect();
@@ -179,40 +194,67 @@ impl Core {
             |i, v| config.instruments[i.index()].venues.contains(&v),
             config.book,
         );
-        let values: Vec<i64> = risk_config.instruments.iter().map(|r| r.value_per_notional_unit).collect();
+        let values: Vec<i64> =
+            risk_config.instruments.iter().map(|r| r.value_per_notional_unit).collect();
         let positions = PositionBook::new(config.account_count as usize, &values)
-            .map_err(|e| CoreConfigError::Strategy { name: "positions".into(), problem: e.to_string() })?;
+            .map_err(CoreConfigError::Positions)?;
+        let mut sessions = Sessions::with_capacity(config.session_capacity);
+        let mut queue = StrategyQueue::new(config.session_capacity);
+        let mut strategies = Strategies::empty();
+        for spec in &config.strategies {
+            let params: Vec<(&str, &str)> =
+                spec.params.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+            let strategy = build_strategy(&spec.name, &params).map_err(|e| {
+                CoreConfigError::Strategy { name: spec.name.clone(), problem: e.to_string() }
+            })?;
+            let logon = SessionLogon {
+                kind: SessionKind::Strategy,
+                account: spec.account,
+                cancel_on_disconnect: false,
+            };
+            sessions.logon(spec.session, &logon).map_err(|e| CoreConfigError::Strategy {
+                name: spec.name.clone(),
+                problem: e.to_string(),
+            })?;
+            strategies.add(&mut queue, strategy, spec.session, spec.account, spec.venue);
+        }
         Ok(Core {
-            now: TimestampNs(0),
-            next_order_id: 1,
-            instruments: config.instruments.clone(),
-            markets,
-            sessions: Sessions::with_capacity(config.session_capacity),
-            orders: OrderTable::new(config.orders),
-            risk: RiskEngine::new(risk_config)?,
-            positions,
-            held_orders: 0,
+            state: State {
+                now: TimestampNs(0),
+                next_order_id: 1,
+                instruments: config.instruments.clone(),
+                markets,
+                sessions,
+                orders: OrderTable::new(config.orders),
+                risk: RiskEngine::new(risk_config)?,
+                positions,
+                held_orders: 0,
+            },
             counters: CoreCounters::default(),
+            strategies,
+            queue,
         })
     }
 
-    /// Applies one command, writing its outputs to `out`.
-    pub fn apply(&mut self, cmd: &Command, out: &mut impl OutputSink) {
-        self.now = self.now.max(cmd.ts);
-        self.counters.commands_by_kind[command_kind_index(&cmd.body)] += 1;
-        let mut out = Emitter { sink: out, counters: &mut self.counters, now: self.now };
+    /// Applies one command, writing its outputs to `sink`.
+    pub fn apply(&mut self, cmd: &Command, sink: &mut impl OutputSink) {
+        let Core { state, counters, strategies, queue } = self;
+        state.now = state.now.max(cmd.ts);
+        counters.commands_by_kind[command_kind_index(&cmd.body)] += 1;
+        let mut out = Emitter { sink, counters, queue, now: state.now };
         let session = cmd.session;
+        let mut trigger = Trigger::None;
         match &cmd.body {
-            CommandBody::NewOrder(o) => self.new_order(session, o, &mut out),
-            CommandBody::CancelOrder(c) => self.cancel_order(session, c, &mut out),
-            CommandBody::ReplaceOrder(r) => self.replace_order(session, r, &mut out),
-            CommandBody::MassCancel(m) => self.mass_cancel(session, m, &mut out),
-            CommandBody::VenueAck(a) => self.venue_ack(a, &mut out),
-            CommandBody::VenueReject(r) => self.venue_reject(r, &mut out),
-            CommandBody::VenueFill(f) => self.venue_fill(f, &mut out),
-            CommandBody::VenueCancelAck(c) => self.venue_cancel_ack(c, &mut out),
-            CommandBody::VenueReplaceAck(r) => self.venue_replace_ack(r, &mut out),
-            CommandBody::VenueCancelReject(r) => self.venue_cancel_reject(r, &mut out),
+            CommandBody::NewOrder(o) => state.new_order(session, o, &mut out),
+            CommandBody::CancelOrder(c) => state.cancel_order(session, c, &mut out),
+            CommandBody::ReplaceOrder(r) => state.replace_order(session, r, &mut out),
+            CommandBody::MassCancel(m) => state.mass_cancel(session, m, &mut out),
+            CommandBody::VenueAck(a) => state.venue_ack(a, &mut out),
+            CommandBody::VenueReject(r) => state.venue_reject(r, &mut out),
+            CommandBody::VenueFill(f) => state.venue_fill(f, &mut out),
+            CommandBody::VenueCancelAck(c) => state.venue_cancel_ack(c, &mut out),
+            CommandBody::VenueReplaceAck(r) => state.venue_replace_ack(r, &mut out),
+            CommandBody::VenueCancelReject(r) => state.venue_cancel_reject(r, &mut out),
             CommandBody::L2Update(_)
             | CommandBody::L3Add(_)
             | CommandBody::L3Modify(_)
@@ -220,24 +262,36 @@ impl Core {
             | CommandBody::L3Execute(_)
             | CommandBody::Trade(_)
             | CommandBody::Snapshot(_)
-            | CommandBody::VenueStatus(_) => self.market_data(&cmd.body, &mut out),
-            CommandBody::SessionLogon(l) => self.session_logon(session, l, &mut out),
-            CommandBody::SessionLogout(l) => self.session_logout(session, l, &mut out),
-            CommandBody::Timer(_) => self.timer(&mut out),
-            CommandBody::SetLimit(s) => self.set_limit(session, s, &mut out),
-            CommandBody::SetTradingState(s) => self.set_trading_state(session, s, &mut out),
-            CommandBody::KillSwitch(k) => self.kill_switch(session, k, &mut out),
+            | CommandBody::VenueStatus(_) => {
+                trigger = match (state.market_data(&cmd.body, &mut out), &cmd.body) {
+                    (MarketChange::Trade(_), CommandBody::Trade(t)) => Trigger::Trade(*t),
+                    (MarketChange::Book(i) | MarketChange::Trade(i), _) => Trigger::Book(i),
+                    (MarketChange::None, _) => Trigger::None,
+                }
+            }
+            CommandBody::SessionLogon(l) => state.session_logon(session, l, &mut out),
+            CommandBody::SessionLogout(l) => state.session_logout(session, l, &mut out),
+            CommandBody::Timer(_) => {
+                state.timer(&mut out);
+                trigger = Trigger::Timer;
+            }
+            CommandBody::SetLimit(s) => state.set_limit(session, s, &mut out),
+            CommandBody::SetTradingState(s) => state.set_trading_state(session, s, &mut out),
+            CommandBody::KillSwitch(k) => state.kill_switch(session, k, &mut out),
+        }
+        if !strategies.is_empty() {
+            strategies.run(state, trigger, &mut out);
         }
     }
 
     /// The core's time: the latest command time seen.
     pub fn now(&self) -> TimestampNs {
-        self.now
+        self.state.now
     }
 
     /// The next order id the core will assign.
     pub fn next_order_id(&self) -> u64 {
-        self.next_order_id
+        self.state.next_order_id
     }
 
     /// Counters since start.
@@ -245,45 +299,51 @@ impl Core {
         &self.counters
     }
 
+    /// Strategy reports carried to a later command by the per-command delivery bound.
+    pub fn strategy_events_deferred(&self) -> u64 {
+        self.queue.deferred_total
+    }
+
     /// The market books.
     pub fn markets(&self) -> &Markets {
-        &self.markets
+        &self.state.markets
     }
 
     /// The firm's working orders.
     pub fn orders(&self) -> &OrderTable {
-        &self.orders
+        &self.state.orders
     }
 
     /// Positions and P&L.
     pub fn positions(&self) -> &PositionBook {
-        &self.positions
+        &self.state.positions
     }
 
     /// Risk limits, states and exposure.
     pub fn risk(&self) -> &RiskEngine {
-        &self.risk
+        &self.state.risk
     }
 
     /// Instrument reference data, by id.
     pub fn instruments(&self) -> &[Instrument] {
-        &self.instruments
+        &self.state.instruments
     }
 
     /// A digest of the whole state (see [`digest`]). Not for the hot path: it walks every
     /// table.
     pub fn digest(&self) -> StateDigest {
+        let s = &self.state;
         let mut d = DigestBuilder::new();
-        d.component("clock", |s| {
-            s(&self.now.0.to_le_bytes());
-            s(&self.next_order_id.to_le_bytes());
-            s(&self.held_orders.to_le_bytes());
+        d.component("clock", |h| {
+            h(&s.now.0.to_le_bytes());
+            h(&s.next_order_id.to_le_bytes());
+            h(&s.held_orders.to_le_bytes());
         });
-        d.component("markets", |s| self.markets.digest_into(s));
-        d.component("sessions", |s| self.sessions.digest_into(s));
-        d.component("orders", |s| self.orders.digest_into(&mut |b: &[u8]| s(b)));
-        d.component("risk", |s| self.risk.digest_into(&mut |b: &[u8]| s(b)));
-        d.component("positions", |s| self.positions.digest_into(&mut |b: &[u8]| s(b)));
+        d.component("markets", |h| s.markets.digest_into(h));
+        d.component("sessions", |h| s.sessions.digest_into(h));
+        d.component("orders", |h| s.orders.digest_into(&mut |b: &[u8]| h(b)));
+        d.component("risk", |h| s.risk.digest_into(&mut |b: &[u8]| h(b)));
+        d.component("positions", |h| s.positions.digest_into(&mut |b: &[u8]| h(b)));
         d.finish()
     }
 }
@@ -292,6 +352,7 @@ impl Core {
 pub(crate) struct Emitter<'a, S: OutputSink> {
     sink: &'a mut S,
     counters: &'a mut CoreCounters,
+    queue: &'a mut StrategyQueue,
     now: TimestampNs,
 }
 
@@ -314,7 +375,19 @@ impl<S: OutputSink> Emitter<'_, S> {
             // A fieldless enum's `as` cast is its declaration index, < REJECT_CODES.
             self.counters.rejects_by_code[r.code as usize] += 1;
         }
+        self.queue.observe(&body);
         self.sink.emit(Output { ts: self.now, body });
+    }
+
+    #[inline]
+    fn count_fill(&mut self) {
+        self.counters.fills += 1;
+    }
+
+    /// Tells the owning strategy, if any, of a fill.
+    #[inline]
+    fn own_fill(&mut self, session: SessionId, fill: OwnFill) {
+        self.queue.fill(session, fill);
     }
 }
 

@@ -1,0 +1,265 @@
+//! Hosting in-process strategies inside the core.
+//!
+//! A strategy is called on the core thread with a read-only [`StrategyContext`] built from
+//! the core's books and positions, and answers with [`Intent`]s. Each intent becomes the
+//! same `NewOrder` / `CancelOrder` / `ReplaceOrder` a client would send, on the strategy's
+//! own session, and passes the same validation and pre-trade risk — within the command
+//! that caused it, so a replay reproduces every strategy decision from the journaled
+//! inputs alone.
+//!
+//! Reports about a strategy's own orders are queued as they are emitted and delivered
+//! after the command's own work, in emission order. Delivery is bounded per command
+//! ([`EVENTS_PER_COMMAND_MAX`]) so a strategy that answers every reject with a new order
+//! cannot spin the core; what is left waits for the next command.
+
+use super::market::Markets;
+use super::{Emitter, OutputSink, State};
+use crate::positions::PositionBook;
+use crate::schema::{CommandBody, ExecReport, ExecType, OutputBody, Route};
+use crate::strategy::{
+    InstrumentView, Intents, Level, MarketView, OrderUpdate, OrderUpdateKind, OwnFill, Strategy,
+    StrategyContext,
+};
+use crate::{AccountId, InstrumentId, SessionId, Side, VenueId};
+
+/// Most strategy events delivered while applying one command.
+pub const EVENTS_PER_COMMAND_MAX: usize = 4096;
+/// Most intents one strategy call may make.
+pub const INTENTS_PER_CALL_MAX: usize = 64;
+const NO_SLOT: u16 = u16::MAX;
+
+/// One hosted strategy.
+pub(super) struct Slot {
+    strategy: Box<dyn Strategy>,
+    session: SessionId,
+    account: AccountId,
+    venue: VenueId,
+    views: Vec<InstrumentView>,
+}
+
+/// Something to tell a strategy about its own orders.
+#[derive(Clone, Copy, Debug)]
+pub(super) enum StrategyEvent {
+    Fill(OwnFill),
+    Update(OrderUpdate),
+}
+
+/// Reports waiting for their strategies; filled by the [`Emitter`].
+pub(super) struct StrategyQueue {
+    by_session: Vec<u16>,
+    events: Vec<(u16, StrategyEvent)>,
+    /// Events left undelivered at the per-command bound, carried to the next command.
+    pub(super) deferred_total: u64,
+}
+
+impl StrategyQueue {
+    pub(super) fn new(session_capacity: u32) -> Self {
+        StrategyQueue {
+            by_session: vec![NO_SLOT; session_capacity as usize],
+            events: Vec::with_capacity(EVENTS_PER_COMMAND_MAX * 2),
+            deferred_total: 0,
+        }
+    }
+
+    #[inline]
+    fn slot_of(&self, session: SessionId) -> Option<u16> {
+        self.by_session.get(session.index()).copied().filter(|&s| s != NO_SLOT)
+    }
+
+    /// Queues the strategy-facing meaning of an output, if it concerns a strategy.
+    #[inline]
+    pub(super) fn observe(&mut self, body: &OutputBody) {
+        let (session, update) = match body {
+            OutputBody::ExecReport(r) => match update_kind(r.exec_type) {
+                Some(kind) => (r.session, update_of(r, kind)),
+                None => return,
+            },
+            OutputBody::CancelReject(r) => (
+                r.session,
+                OrderUpdate {
+                    kind: OrderUpdateKind::CancelRejected,
+                    cl_ord_id: r.cl_ord_id,
+                    orig_cl_ord_id: Some(r.orig_cl_ord_id),
+                    instrument: InstrumentId(u32::MAX),
+                    side: Side::Buy,
+                    price: crate::Price(0),
+                    leaves_qty: crate::Qty::ZERO,
+                },
+            ),
+            _ => return,
+        };
+        if let Some(slot) = self.slot_of(session) {
+            self.events.push((slot, StrategyEvent::Update(update)));
+        }
+    }
+
+    /// Queues a fill of a strategy's order.
+    #[inline]
+    pub(super) fn fill(&mut self, session: SessionId, fill: OwnFill) {
+        if let Some(slot) = self.slot_of(session) {
+            self.events.push((slot, StrategyEvent::Fill(fill)));
+        }
+    }
+}
+
+fn update_kind(exec_type: ExecType) -> Option<OrderUpdateKind> {
+    Some(match exec_type {
+        ExecType::New => OrderUpdateKind::Acked,
+        ExecType::Replaced => OrderUpdateKind::Replaced,
+        ExecType::Canceled => OrderUpdateKind::Canceled,
+        ExecType::Expired => OrderUpdateKind::Expired,
+        ExecType::Rejected => OrderUpdateKind::Rejected,
+        // Fills arrive through `StrategyQueue::fill`, with the fee; pending states and
+        // triggers are not events a strategy acts on.
+        _ => return None,
+    })
+}
+
+fn update_of(r: &ExecReport, kind: OrderUpdateKind) -> OrderUpdate {
+    OrderUpdate {
+        kind,
+        cl_ord_id: r.cl_ord_id,
+        orig_cl_ord_id: r.orig_cl_ord_id,
+        instrument: r.instrument,
+        side: r.side,
+        price: r.price,
+        leaves_qty: r.leaves_qty,
+    }
+}
+
+/// Every hosted strategy, with the scratch space their calls use.
+pub(super) struct Strategies {
+    slots: Vec<Slot>,
+    intents: Intents,
+}
+
+/// Which callback a market change or timer calls.
+#[derive(Clone, Copy, Debug)]
+pub(super) enum Trigger {
+    None,
+    Book(InstrumentId),
+    Trade(crate::schema::MarketTrade),
+    Timer,
+}
+
+impl Strategies {
+    pub(super) fn empty() -> Self {
+        Strategies { slots: Vec::new(), intents: Intents::with_capacity(INTENTS_PER_CALL_MAX) }
+    }
+
+    /// Hosts `strategy` on `session` for `account`, sending to `venue`.
+    pub(super) fn add(
+        &mut self,
+        queue: &mut StrategyQueue,
+        strategy: Box<dyn Strategy>,
+        session: SessionId,
+        account: AccountId,
+        venue: VenueId,
+    ) {
+        let views = strategy
+            .instruments()
+            .iter()
+            .map(|&instrument| InstrumentView { instrument, ..InstrumentView::default() })
+            .collect();
+        queue.by_session[session.index()] = self.slots.len() as u16;
+        self.slots.push(Slot { strategy, session, account, venue, views });
+    }
+
+    pub(super) fn is_empty(&self) -> bool {
+        self.slots.is_empty()
+    }
+
+    /// Runs the strategies after a command: the market or timer callback first, then every
+    /// queued report, each followed by the intents it produced.
+    pub(super) fn run<S: OutputSink>(
+        &mut self,
+        state: &mut State,
+        trigger: Trigger,
+        out: &mut Emitter<'_, S>,
+    ) {
+        for s in 0..self.slots.len() {
+            let wants = match trigger {
+                Trigger::None => false,
+                Trigger::Book(i) => self.slots[s].views.iter().any(|v| v.instrument == i),
+                Trigger::Trade(t) => {
+                    self.slots[s].views.iter().any(|v| v.instrument == t.instrument)
+                }
+                Trigger::Timer => true,
+            };
+            if !wants {
+                continue;
+            }
+            self.call(s, state, |strategy, ctx, intents| match trigger {
+                Trigger::Book(i) => strategy.on_book(ctx, i, intents),
+                Trigger::Trade(t) => strategy.on_trade(ctx, &t, intents),
+                Trigger::Timer => strategy.on_timer(ctx, ctx.now, intents),
+                Trigger::None => {}
+            });
+            self.submit(s, state, out);
+        }
+        let mut delivered = 0;
+        while delivered < out.queue.events.len() && delivered < EVENTS_PER_COMMAND_MAX {
+            let (s, event) = out.queue.events[delivered];
+            delivered += 1;
+            self.call(s as usize, state, |strategy, ctx, intents| match &event {
+                StrategyEvent::Fill(f) => strategy.on_fill(ctx, f, intents),
+                StrategyEvent::Update(u) => strategy.on_order_update(ctx, u, intents),
+            });
+            self.submit(s as usize, state, out);
+        }
+        let left = out.queue.events.len() - delivered;
+        out.queue.deferred_total += left as u64;
+        out.queue.events.drain(..delivered);
+    }
+
+    fn call(
+        &mut self,
+        s: usize,
+        state: &State,
+        f: impl FnOnce(&mut dyn Strategy, &StrategyContext<'_>, &mut Intents),
+    ) {
+        let slot = &mut self.slots[s];
+        refresh_views(&mut slot.views, slot.account, slot.venue, &state.markets, &state.positions);
+        let ctx = StrategyContext { now: state.now, account: slot.account, views: &slot.views };
+        f(slot.strategy.as_mut(), &ctx, &mut self.intents);
+    }
+
+    /// Sends the intents of strategy `s` through order entry on its session.
+    fn submit<S: OutputSink>(&mut self, s: usize, state: &mut State, out: &mut Emitter<'_, S>) {
+        let (session, account, venue) = {
+            let slot = &self.slots[s];
+            (slot.session, slot.account, slot.venue)
+        };
+        for i in 0..self.intents.len() {
+            let intent = self.intents.as_slice()[i];
+            match intent.to_command_body(account, Route::Venue(venue)) {
+                CommandBody::NewOrder(o) => state.new_order(session, &o, out),
+                CommandBody::CancelOrder(c) => state.cancel_order(session, &c, out),
+                CommandBody::ReplaceOrder(r) => state.replace_order(session, &r, out),
+                _ => unreachable!("intents become order entry only"),
+            }
+        }
+        self.intents.clear();
+    }
+}
+
+fn refresh_views(
+    views: &mut [InstrumentView],
+    account: AccountId,
+    venue: VenueId,
+    markets: &Markets,
+    positions: &PositionBook,
+) {
+    for view in views {
+        let market = markets.get(view.instrument, venue);
+        let level =
+            |side| market.and_then(|m| m.book.best(side)).map(|(price, qty)| Level { price, qty });
+        view.market = MarketView {
+            best_bid: level(Side::Buy),
+            best_ask: level(Side::Sell),
+            last_trade: market.and_then(|m| m.last_trade).map(|t| t.price),
+        };
+        view.position =
+            positions.position(account, view.instrument).map_or(crate::Qty::ZERO, |p| p.net_qty());
+    }
+}

@@ -131,10 +131,10 @@ impl Model {
             if account.is_some_and(|x| x != a) {
                 continue;
             }
-            for i in 0..INSTRUMENTS as usize {
+            for (i, (vpn, mark)) in VPN.iter().zip(self.marks).enumerate() {
                 let (_, _, bv, sv, n) = self.cell(a, i);
                 let pos = self.position[a][i];
-                let mark = i128::from(self.marks[i].unwrap_or(0)).abs() * i128::from(VPN[i]);
+                let mark = i128::from(mark.unwrap_or(0)).abs() * i128::from(*vpn);
                 s.gross += i128::from(pos).abs() * mark + bv + sv;
                 s.credit += i128::from(pos.max(0)) * mark + bv;
                 s.orders += n;

@@ -34,6 +34,7 @@ pub mod market;
 mod report;
 pub mod sessions;
 pub mod stops;
+pub mod testkit;
 mod venue;
 
 pub use config::{CoreConfig, CoreConfigError, RiskSettings, StrategySpec, VenueConfig};

@@ -13,6 +13,9 @@ use std::collections::{BTreeMap, VecDeque};
 const CAP: BookCapacity = BookCapacity { orders: 24, levels_per_side: 5 };
 const SHOW_ALL: i64 = i64::MAX;
 
+/// Levels best first: (price, queue of (id, visible, hidden, filled)).
+type Levels = Vec<(i64, Vec<(u64, i64, i64, i64)>)>;
+
 #[derive(Clone, Copy, Debug)]
 struct RO {
     id: u64,
@@ -52,7 +55,7 @@ impl RefBook {
         }
     }
     /// Levels best first.
-    fn levels(&self, s: Side) -> Vec<(i64, Vec<(u64, i64, i64, i64)>)> {
+    fn levels(&self, s: Side) -> Levels {
         let lv = |(p, q): (&i64, &VecDeque<RO>)| {
             (*p, q.iter().map(|o| (o.id, o.visible, o.hidden, o.filled)).collect())
         };
@@ -392,7 +395,7 @@ fn pick_id(r: &RefBook, pick: usize) -> u64 {
     *r.loc.keys().nth(pick % r.loc.len()).unwrap()
 }
 
-fn real_levels(b: &L3Book, s: Side) -> Vec<(i64, Vec<(u64, i64, i64, i64)>)> {
+fn real_levels(b: &L3Book, s: Side) -> Levels {
     b.levels(s)
         .map(|l| {
             let q: Vec<_> = b

@@ -26,9 +26,17 @@ impl Lcg {
     }
 }
 
+/// Order capacity of the benchmarked books: sized for a busy instrument, so the id index
+/// (2 MiB) and the node slab (4 MiB) do not fit in L2 — as in production.
+const ORDERS_CAP: u32 = 1 << 16;
+
 /// Bids MID-1 down to MID-50, asks MID+1 up to MID+50; ids 1.. in time order.
 fn populated() -> (L3Book, u64) {
-    let mut b = L3Book::new(BookCapacity { orders: 1 << 16, levels_per_side: 4096 });
+    populated_cap(ORDERS_CAP)
+}
+
+fn populated_cap(orders: u32) -> (L3Book, u64) {
+    let mut b = L3Book::new(BookCapacity { orders, levels_per_side: 4096 });
     let mut id = 0;
     for k in 0..PER_LEVEL {
         for lvl in 1..=LEVELS {
@@ -86,11 +94,11 @@ fn bench_book(c: &mut Criterion) {
     let mut rng = Lcg(7);
     let prices = passive_prices(&mut rng);
 
-    // add: passive limit orders into existing near-top levels; cancelled untimed.
-    {
-        let (b, id) = populated();
+    // add: passive limit orders (also on a 4k-order book whose index fits in cache) into existing near-top levels; cancelled untimed.
+    for (name, cap) in [("book/add", ORDERS_CAP), ("book/add_cap4k", 1 << 12)] {
+        let (b, id) = populated_cap(cap);
         let mut st = (b, [0u64; BATCH], id);
-        c.bench_function("book/add", |bch| {
+        c.bench_function(name, |bch| {
             bch.iter_custom(|iters| {
                 batched(
                     iters,

@@ -18,7 +18,13 @@ pub struct Location {
 
 impl std::fmt::Display for Location {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{} at byte offset {} (expected seq {})", self.segment.display(), self.offset, self.seq)
+        write!(
+            f,
+            "{} at byte offset {} (expected seq {})",
+            self.segment.display(),
+            self.offset,
+            self.seq
+        )
     }
 }
 
@@ -33,7 +39,9 @@ pub enum OpenError {
     Locked(PathBuf),
     #[error("bad segment header in {path}: {problem}")]
     BadHeader { path: PathBuf, problem: HeaderProblem },
-    #[error("schema hash mismatch in {path}: journal has {found:#018x}, caller expects {expected:#018x}")]
+    #[error(
+        "schema hash mismatch in {path}: journal has {found:#018x}, caller expects {expected:#018x}"
+    )]
     SchemaMismatch { path: PathBuf, expected: u64, found: u64 },
     #[error("segment {path}: {what}")]
     BadSegment { path: PathBuf, what: String },
@@ -48,9 +56,13 @@ pub enum OpenError {
 /// An append was refused. Nothing was written.
 #[derive(Debug, thiserror::Error)]
 pub enum AppendError {
-    #[error("the journal is poisoned by an earlier I/O error ({cause}); nothing is appended after it")]
+    #[error(
+        "the journal is poisoned by an earlier I/O error ({cause}); nothing is appended after it"
+    )]
     Poisoned { cause: String },
-    #[error("record of {payload_len} bytes exceeds the maximum of {max} bytes for this segment size")]
+    #[error(
+        "record of {payload_len} bytes exceeds the maximum of {max} bytes for this segment size"
+    )]
     TooLarge { payload_len: usize, max: usize },
     #[error("record kind {0} is reserved")]
     ReservedKind(u16),
@@ -63,7 +75,9 @@ pub enum AppendError {
 /// Waiting for durability failed.
 #[derive(Debug, thiserror::Error)]
 pub enum SyncError {
-    #[error("the journal is poisoned by an I/O error ({cause}); the durable sequence will not advance")]
+    #[error(
+        "the journal is poisoned by an I/O error ({cause}); the durable sequence will not advance"
+    )]
     Poisoned { cause: String },
     #[error("timed out waiting for seq {seq} to become durable (durable: {durable})")]
     Timeout { seq: u64, durable: u64 },
@@ -78,7 +92,9 @@ pub enum ReadError {
     Io { path: PathBuf, source: io::Error },
     #[error("bad segment header in {path}: {problem}")]
     BadHeader { path: PathBuf, problem: HeaderProblem },
-    #[error("schema hash mismatch in {path}: journal has {found:#018x}, caller expects {expected:#018x}")]
+    #[error(
+        "schema hash mismatch in {path}: journal has {found:#018x}, caller expects {expected:#018x}"
+    )]
     SchemaMismatch { path: PathBuf, expected: u64, found: u64 },
     #[error("corruption in {location}: {reason}")]
     Corrupt { location: Location, reason: String },

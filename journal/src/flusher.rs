@@ -95,7 +95,11 @@ impl Shared {
             if now >= deadline {
                 return Err(SyncError::Timeout { seq, durable });
             }
-            g = self.durable_cv.wait_timeout(g, deadline - now).unwrap_or_else(|e| e.into_inner()).0;
+            g = self
+                .durable_cv
+                .wait_timeout(g, deadline - now)
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
         }
     }
 

@@ -200,7 +200,8 @@ mod tests {
 
     #[test]
     fn header_round_trip_and_checks() {
-        let h = SegmentHeader { segment_size: 1 << 20, schema_hash: 7, first_seq: 42, created_ns: 9 };
+        let h =
+            SegmentHeader { segment_size: 1 << 20, schema_hash: 7, first_seq: 42, created_ns: 9 };
         let mut b = h.encode();
         assert_eq!(SegmentHeader::decode(&b), Ok(h));
         b[SEG_FIRST_SEQ_OFF] ^= 1;

@@ -30,7 +30,7 @@
 //! let mut tailer = Tailer::open(dir.path(), seq).unwrap();
 //! let rec = tailer.next_timeout(Duration::from_secs(5)).unwrap();
 //! let fill = rec.access::<Fill>().unwrap();
-//! assert_eq!((fill.order_id, fill.qty, fill.price), (7, 3, 101));
+//! assert_eq!((fill.order_id.to_native(), fill.qty.to_native(), fill.price.to_native()), (7, 3, 101));
 //! journal.wait_durable(seq, Duration::from_secs(5)).unwrap();
 //! ```
 
@@ -48,7 +48,7 @@ mod writer;
 
 pub use error::{AppendError, CloseError, Location, OpenError, ReadError, SyncError};
 pub use layout::RecordKind;
-pub use reader::{INDEX_STRIDE, Record, Reader};
+pub use reader::{INDEX_STRIDE, Reader, Record};
 pub use segment::{parse_segment_file_name, segment_file_name};
 pub use tailer::Tailer;
 pub use verify::{Inspection, SegmentInfo, inspect};

@@ -109,7 +109,7 @@ pub fn read_manifest(dir: &Path) -> Result<Manifest, String> {
     for (i, line) in lines.iter().enumerate() {
         let last = i + 1 == lines.len();
         match SealEntry::parse_line(line) {
-            Some(e) if !(last && !complete) => {
+            Some(e) if !last || complete => {
                 if let Some(p) = m.entries.last() {
                     if e.prev != p.digest || e.first_seq != p.last_seq + 1 {
                         return Err(format!("line {} does not chain to line {}", i + 1, i));
@@ -164,7 +164,13 @@ mod tests {
 
     #[test]
     fn line_round_trip_and_damage() {
-        let e = SealEntry { first_seq: 1, last_seq: 10, used_bytes: 4096, prev: [0; 32], digest: [7; 32] };
+        let e = SealEntry {
+            first_seq: 1,
+            last_seq: 10,
+            used_bytes: 4096,
+            prev: [0; 32],
+            digest: [7; 32],
+        };
         let line = e.to_line();
         assert_eq!(SealEntry::parse_line(line.trim_end()), Some(e));
         let damaged = line.replacen("4096", "4097", 1);

@@ -31,7 +31,9 @@ impl<'a> Record<'a> {
     where
         T: rkyv::Archive,
         T::Archived: rkyv::Portable
-            + for<'b> rkyv::bytecheck::CheckBytes<rkyv::api::high::HighValidator<'b, rkyv::rancor::Error>>,
+            + for<'b> rkyv::bytecheck::CheckBytes<
+                rkyv::api::high::HighValidator<'b, rkyv::rancor::Error>,
+            >,
     {
         rkyv::access::<T::Archived, rkyv::rancor::Error>(self.payload)
     }
@@ -82,7 +84,14 @@ impl Reader {
     }
 
     fn open_inner(dir: &Path, schema_hash: Option<u64>) -> Result<Reader, ReadError> {
-        let mut r = Reader { dir: dir.to_path_buf(), schema_hash, cur: None, pos: SEG_HEADER_LEN, next_seq: 0, from_seq: 0 };
+        let mut r = Reader {
+            dir: dir.to_path_buf(),
+            schema_hash,
+            cur: None,
+            pos: SEG_HEADER_LEN,
+            next_seq: 0,
+            from_seq: 0,
+        };
         let (segs, _) = list_dir(dir).map_err(io(dir))?;
         if let Some((first, _)) = segs.first() {
             r.load_segment(*first)?;
@@ -139,7 +148,9 @@ impl Reader {
             if len < REC_HEADER_LEN || len > cur.seg.len() - off {
                 break; // end of published data (or damage, reported by `next`)
             }
-            let kind = u16::from_le_bytes(cur.seg.bytes(off + crate::layout::REC_KIND_OFF, 2).try_into().expect("2"));
+            let kind = u16::from_le_bytes(
+                cur.seg.bytes(off + crate::layout::REC_KIND_OFF, 2).try_into().expect("2"),
+            );
             if kind == RecordKind::SEGMENT_END.0 {
                 break;
             }
@@ -164,7 +175,12 @@ impl Reader {
 
     pub(crate) fn record_at(&self, l: Located) -> Record<'_> {
         let cur = self.cur.as_ref().expect("located in the current segment");
-        Record { seq: l.seq, kind: l.kind, ts_ns: l.ts_ns, payload: cur.seg.bytes(l.off + REC_HEADER_LEN, l.payload_len) }
+        Record {
+            seq: l.seq,
+            kind: l.kind,
+            ts_ns: l.ts_ns,
+            payload: cur.seg.bytes(l.off + REC_HEADER_LEN, l.payload_len),
+        }
     }
 
     /// Moves past the next published record and says where it is.
@@ -182,7 +198,11 @@ impl Reader {
                 }
             };
             let location = |reason: String| ReadError::Corrupt {
-                location: Location { segment: cur.seg.path().to_path_buf(), offset: self.pos as u64, seq: self.next_seq },
+                location: Location {
+                    segment: cur.seg.path().to_path_buf(),
+                    offset: self.pos as u64,
+                    seq: self.next_seq,
+                },
                 reason,
             };
             match cur.seg.check_frame(self.pos) {
@@ -211,7 +231,9 @@ impl Reader {
                     };
                     self.pos += h.frame_len as usize;
                     self.next_seq += 1;
-                    if (self.next_seq - cur.first_seq) % INDEX_STRIDE == 0 && cur.index.last().is_some_and(|(s, _)| *s < self.next_seq) {
+                    if (self.next_seq - cur.first_seq) % INDEX_STRIDE == 0
+                        && cur.index.last().is_some_and(|(s, _)| *s < self.next_seq)
+                    {
                         cur.index.push((self.next_seq, self.pos));
                     }
                     if h.seq >= self.from_seq {

@@ -62,7 +62,11 @@ pub fn scan_segment(seg: &Segment, first_seq: u64) -> Result<SegmentScan, Corrup
             Frame::Invalid(reason) => break Some(reason),
             Frame::Valid(h) if h.kind == RecordKind::SEGMENT_END => {
                 if h.seq != s.next_seq {
-                    return Err(corrupt(s.end, s.next_seq, format!("end marker names seq {}", h.seq)));
+                    return Err(corrupt(
+                        s.end,
+                        s.next_seq,
+                        format!("end marker names seq {}", h.seq),
+                    ));
                 }
                 s.end += h.frame_len as usize;
                 s.sealed_next = Some(h.seq);
@@ -73,7 +77,10 @@ pub fn scan_segment(seg: &Segment, first_seq: u64) -> Result<SegmentScan, Corrup
                     return Err(corrupt(
                         s.end,
                         s.next_seq,
-                        format!("sequence gap: found seq {} where {} was expected", h.seq, s.next_seq),
+                        format!(
+                            "sequence gap: found seq {} where {} was expected",
+                            h.seq, s.next_seq
+                        ),
                     ));
                 }
                 s.first_ts_ns.get_or_insert(h.ts_ns);
@@ -94,7 +101,9 @@ pub fn scan_segment(seg: &Segment, first_seq: u64) -> Result<SegmentScan, Corrup
         if let Frame::Valid(h) = seg.check_frame(off) {
             let reason = match bad {
                 Some(r) => format!("{r}; a valid frame (seq {}) follows at offset {off}", h.seq),
-                None => format!("zeroed frame; a valid frame (seq {}) follows at offset {off}", h.seq),
+                None => {
+                    format!("zeroed frame; a valid frame (seq {}) follows at offset {off}", h.seq)
+                }
             };
             return Err(corrupt(s.end, s.next_seq, reason));
         }

@@ -103,7 +103,12 @@ impl Roller {
         self.cv.notify_all();
     }
 
-    fn execute(&self, cmd: Command, chain: &mut Digest, manifest: &mut ManifestWriter) -> Result<(), String> {
+    fn execute(
+        &self,
+        cmd: Command,
+        chain: &mut Digest,
+        manifest: &mut ManifestWriter,
+    ) -> Result<(), String> {
         match cmd {
             Command::Activate { from, first_seq } => {
                 let to = self.dir.join(segment_file_name(first_seq));
@@ -112,9 +117,16 @@ impl Roller {
                     .map_err(|e| format!("activating segment {}: {e}", to.display()))
             }
             Command::Seal { seg, first_seq, last_seq, used } => {
-                seg.flush_range(0, used).map_err(|e| format!("msync of sealed segment {first_seq}: {e}"))?;
+                seg.flush_range(0, used)
+                    .map_err(|e| format!("msync of sealed segment {first_seq}: {e}"))?;
                 let digest = chain_digest(chain, &seg, used);
-                let entry = SealEntry { first_seq, last_seq, used_bytes: used as u64, prev: *chain, digest };
+                let entry = SealEntry {
+                    first_seq,
+                    last_seq,
+                    used_bytes: used as u64,
+                    prev: *chain,
+                    digest,
+                };
                 manifest
                     .append(&entry)
                     .map_err(|e| format!("appending to {}: {e}", manifest.path().display()))?;
@@ -126,11 +138,18 @@ impl Roller {
 }
 
 /// Body of the roller thread.
-pub(crate) fn run(roller: Arc<Roller>, shared: Arc<Shared>, mut chain: Digest, mut manifest: ManifestWriter, poll: Duration) {
+pub(crate) fn run(
+    roller: Arc<Roller>,
+    shared: Arc<Shared>,
+    mut chain: Digest,
+    mut manifest: ManifestWriter,
+    poll: Duration,
+) {
     loop {
         let (commands, need_prepare, shutdown) = {
             let mut g = lock(&roller.mailbox);
-            if g.commands.is_empty() && (g.prepared.is_some() || g.failed.is_some()) && !g.shutdown {
+            if g.commands.is_empty() && (g.prepared.is_some() || g.failed.is_some()) && !g.shutdown
+            {
                 g = roller.cv.wait_timeout(g, poll).unwrap_or_else(|e| e.into_inner()).0;
             }
             let commands = std::mem::take(&mut g.commands);

@@ -67,7 +67,9 @@ impl Segment {
         file.set_len(size as u64)?;
         // SAFETY: plain syscall on an open fd; reserves blocks so a later write cannot
         // hit ENOSPC as SIGBUS. Failure (e.g. unsupported fs) falls back to set_len.
-        let _ = unsafe { libc::posix_fallocate(std::os::fd::AsRawFd::as_raw_fd(&file), 0, size as libc::off_t) };
+        let _ = unsafe {
+            libc::posix_fallocate(std::os::fd::AsRawFd::as_raw_fd(&file), 0, size as libc::off_t)
+        };
         let seg = Segment::map(file, path.to_path_buf(), size)?;
         let page = page_size();
         let base = seg.map.as_mut_ptr();
@@ -92,7 +94,10 @@ impl Segment {
         let file = File::open(path)?;
         let len = file.metadata()?.len() as usize;
         if len < SEG_HEADER_LEN {
-            return Err(io::Error::new(io::ErrorKind::InvalidData, "file shorter than a segment header"));
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                "file shorter than a segment header",
+            ));
         }
         let map = MmapOptions::new().len(len).map_raw_read_only(&file)?;
         Ok(Segment::from_parts(map, file, path.to_path_buf(), len))
@@ -100,14 +105,24 @@ impl Segment {
 
     fn map(file: File, path: PathBuf, len: usize) -> io::Result<Segment> {
         if len < SEG_HEADER_LEN {
-            return Err(io::Error::new(io::ErrorKind::InvalidData, "file shorter than a segment header"));
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                "file shorter than a segment header",
+            ));
         }
         let map = MmapOptions::new().len(len).map_raw(&file)?;
         Ok(Segment::from_parts(map, file, path, len))
     }
 
     fn from_parts(map: MmapRaw, file: File, path: PathBuf, len: usize) -> Segment {
-        Segment { map, len, path, _file: file, written_end: AtomicUsize::new(0), flushed_end: AtomicUsize::new(0) }
+        Segment {
+            map,
+            len,
+            path,
+            _file: file,
+            written_end: AtomicUsize::new(0),
+            flushed_end: AtomicUsize::new(0),
+        }
     }
 
     pub fn len(&self) -> usize {

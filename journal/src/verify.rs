@@ -64,7 +64,8 @@ impl Inspection {
 /// Inspects `dir` without modifying it. With `check_digests`, recomputes the seal chain.
 pub fn inspect(dir: impl AsRef<Path>, check_digests: bool) -> Result<Inspection, ReadError> {
     let dir = dir.as_ref();
-    let (segs, _) = list_dir(dir).map_err(|source| ReadError::Io { path: dir.to_path_buf(), source })?;
+    let (segs, _) =
+        list_dir(dir).map_err(|source| ReadError::Io { path: dir.to_path_buf(), source })?;
     let mut out = Inspection::default();
     let manifest = match manifest::read_manifest(dir) {
         Ok(m) => {
@@ -109,7 +110,11 @@ pub fn inspect(dir: impl AsRef<Path>, check_digests: bool) -> Result<Inspection,
             }
         };
         if header.first_seq != *first_seq {
-            out.problems.push(format!("{}: header says first seq {}", path.display(), header.first_seq));
+            out.problems.push(format!(
+                "{}: header says first seq {}",
+                path.display(),
+                header.first_seq
+            ));
         }
         let scan = match scan_segment(&seg, *first_seq) {
             Ok(s) => s,
@@ -136,8 +141,14 @@ pub fn inspect(dir: impl AsRef<Path>, check_digests: bool) -> Result<Inspection,
         if scan.sealed_next.is_some() {
             match manifest.get(sealed_count) {
                 Some(e) if e.first_seq == *first_seq => {
-                    if e.used_bytes != scan.end as u64 || e.last_seq + 1 != scan.next_seq || e.prev != chain {
-                        out.problems.push(format!("{}: manifest entry does not match the segment", path.display()));
+                    if e.used_bytes != scan.end as u64
+                        || e.last_seq + 1 != scan.next_seq
+                        || e.prev != chain
+                    {
+                        out.problems.push(format!(
+                            "{}: manifest entry does not match the segment",
+                            path.display()
+                        ));
                         digest_ok = Some(false);
                     } else if check_digests {
                         let d = manifest::chain_digest(&chain, &seg, scan.end);

@@ -142,17 +142,27 @@ fn now_ns() -> u64 {
 
 fn lock_dir(dir: &Path) -> Result<File, OpenError> {
     let path = dir.join("LOCK");
-    let file = OpenOptions::new().create(true).truncate(false).write(true).open(&path).map_err(io_err(&path))?;
+    let file = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(io_err(&path))?;
     // SAFETY: flock on a valid fd; the lock lives as long as the returned File.
-    let rc = unsafe { libc::flock(std::os::fd::AsRawFd::as_raw_fd(&file), libc::LOCK_EX | libc::LOCK_NB) };
+    let rc = unsafe {
+        libc::flock(std::os::fd::AsRawFd::as_raw_fd(&file), libc::LOCK_EX | libc::LOCK_NB)
+    };
     if rc != 0 {
         return Err(OpenError::Locked(dir.to_path_buf()));
     }
     Ok(file)
 }
 
-/// Lists `(first_seq, path)` of segment files, sorted, and the prepared leftovers.
-pub(crate) fn list_dir(dir: &Path) -> std::io::Result<(Vec<(u64, PathBuf)>, Vec<PathBuf>)> {
+/// `(first_seq, path)` of segment files, sorted.
+pub(crate) type SegmentList = Vec<(u64, PathBuf)>;
+
+/// Lists the segment files, sorted, and the prepared leftovers.
+pub(crate) fn list_dir(dir: &Path) -> std::io::Result<(SegmentList, Vec<PathBuf>)> {
     let mut segs = Vec::new();
     let mut tmps = Vec::new();
     for entry in std::fs::read_dir(dir)? {
@@ -175,12 +185,19 @@ fn open_segment(path: &Path, name_seq: u64, schema_hash: u64) -> Result<Segment,
     let h = SegmentHeader::decode(seg.bytes(0, SEG_HEADER_LEN))
         .map_err(|problem| OpenError::BadHeader { path: path.to_path_buf(), problem })?;
     if h.schema_hash != schema_hash {
-        return Err(OpenError::SchemaMismatch { path: path.to_path_buf(), expected: schema_hash, found: h.schema_hash });
+        return Err(OpenError::SchemaMismatch {
+            path: path.to_path_buf(),
+            expected: schema_hash,
+            found: h.schema_hash,
+        });
     }
     if h.first_seq != name_seq {
         return Err(OpenError::BadSegment {
             path: path.to_path_buf(),
-            what: format!("header says first seq {} but the file name says {name_seq}", h.first_seq),
+            what: format!(
+                "header says first seq {} but the file name says {name_seq}",
+                h.first_seq
+            ),
         });
     }
     if h.segment_size != seg.len() as u64 {
@@ -199,7 +216,10 @@ impl Journal {
     pub fn open(dir: impl AsRef<Path>, config: Config) -> Result<Journal, OpenError> {
         let dir = dir.as_ref().to_path_buf();
         let page = page_size();
-        if config.segment_size % page != 0 || config.segment_size < 2 * page || config.segment_size > 1 << 32 {
+        if config.segment_size % page != 0
+            || config.segment_size < 2 * page
+            || config.segment_size > 1 << 32
+        {
             return Err(OpenError::Config(format!(
                 "segment_size {} must be a multiple of {page}, at least {} and at most 4 GiB",
                 config.segment_size,
@@ -226,7 +246,10 @@ impl Journal {
                     what: format!("not sealed, yet a later segment {} exists", path.display()),
                 })?;
                 if *name_seq != expected_seq {
-                    return Err(OpenError::MissingSegment { expected_seq, found: path.display().to_string() });
+                    return Err(OpenError::MissingSegment {
+                        expected_seq,
+                        found: path.display().to_string(),
+                    });
                 }
             } else if let Some(first) = manifest.entries.first() {
                 if *name_seq != first.first_seq {
@@ -242,7 +265,11 @@ impl Journal {
             if let Some(t) = scan.torn {
                 if i + 1 != listed.len() {
                     return Err(OpenError::Corrupt {
-                        location: Location { segment: path.clone(), offset: t.offset as u64, seq: scan.next_seq },
+                        location: Location {
+                            segment: path.clone(),
+                            offset: t.offset as u64,
+                            seq: scan.next_seq,
+                        },
                         reason: format!("{} in a segment that is not the last", t.reason),
                     });
                 }
@@ -275,8 +302,10 @@ impl Journal {
                     std::fs::rename(&tmp, &to).map_err(io_err(&to))?;
                     fsync_dir(&dir).map_err(io_err(&dir))?;
                     let seg = open_segment(&to, first_seq, config.schema_hash)?;
-                    let scan = scan_segment(&seg, first_seq)
-                        .map_err(|c| OpenError::Corrupt { location: c.location, reason: c.reason })?;
+                    let scan = scan_segment(&seg, first_seq).map_err(|c| OpenError::Corrupt {
+                        location: c.location,
+                        reason: c.reason,
+                    })?;
                     segs.push((seg, scan));
                     report.adopted_prepared = true;
                 }
@@ -289,28 +318,41 @@ impl Journal {
             if let Some(t) = scan.torn.take() {
                 seg.zero(t.offset, t.offset + t.bytes);
                 seg.flush_range(t.offset, t.offset + t.bytes).map_err(io_err(seg.path()))?;
-                report.torn_tail = Some((seg.path().to_path_buf(), t.offset as u64, t.bytes as u64));
+                report.torn_tail =
+                    Some((seg.path().to_path_buf(), t.offset as u64, t.bytes as u64));
             }
         }
         report.records = segs.iter().map(|(_, s)| s.records).sum();
 
         // Seal chain: manifest entries must describe the sealed segments, in order.
-        let sealed: Vec<&(Segment, SegmentScan)> = segs.iter().filter(|(_, s)| s.sealed_next.is_some()).collect();
+        let sealed: Vec<&(Segment, SegmentScan)> =
+            segs.iter().filter(|(_, s)| s.sealed_next.is_some()).collect();
         if manifest.entries.len() > sealed.len() {
             return Err(OpenError::Manifest {
                 path: manifest_path,
-                what: format!("{} entries but only {} sealed segments", manifest.entries.len(), sealed.len()),
+                what: format!(
+                    "{} entries but only {} sealed segments",
+                    manifest.entries.len(),
+                    sealed.len()
+                ),
             });
         }
         for (e, (_, s)) in manifest.entries.iter().zip(&sealed) {
-            if e.first_seq != s.first_seq || e.last_seq + 1 != s.next_seq || e.used_bytes != s.end as u64 {
+            if e.first_seq != s.first_seq
+                || e.last_seq + 1 != s.next_seq
+                || e.used_bytes != s.end as u64
+            {
                 return Err(OpenError::Manifest {
                     path: manifest_path.clone(),
-                    what: format!("entry for seq {} does not match segment starting at {}", e.first_seq, s.first_seq),
+                    what: format!(
+                        "entry for seq {} does not match segment starting at {}",
+                        e.first_seq, s.first_seq
+                    ),
                 });
             }
         }
-        let mut manifest_writer = ManifestWriter::open(&dir, &manifest).map_err(io_err(&manifest_path))?;
+        let mut manifest_writer =
+            ManifestWriter::open(&dir, &manifest).map_err(io_err(&manifest_path))?;
         let mut chain: Digest = manifest.entries.last().map(|e| e.digest).unwrap_or([0; 32]);
         for (seg, s) in &sealed[manifest.entries.len()..] {
             seg.flush_range(0, s.end).map_err(io_err(seg.path()))?;
@@ -331,7 +373,8 @@ impl Journal {
         let (seg, first_seq, pos, next_seq) = match segs.pop() {
             Some((seg, s)) if s.sealed_next.is_none() => (seg, s.first_seq, s.end, s.next_seq),
             last => {
-                let next_seq = last.map(|(_, s)| s.sealed_next.expect("sealed")).unwrap_or(config.first_seq);
+                let next_seq =
+                    last.map(|(_, s)| s.sealed_next.expect("sealed")).unwrap_or(config.first_seq);
                 let seg = roller.prepare().map_err(io_err(&dir))?;
                 let header = SegmentHeader {
                     segment_size: config.segment_size as u64,
@@ -431,7 +474,12 @@ impl Journal {
     /// Appends a record and returns its sequence. No allocation and no syscall, except on
     /// the rare roll to the next segment (which may wait for the preparer).
     #[inline]
-    pub fn append(&mut self, kind: RecordKind, ts_ns: u64, payload: &[u8]) -> Result<u64, AppendError> {
+    pub fn append(
+        &mut self,
+        kind: RecordKind,
+        ts_ns: u64,
+        payload: &[u8],
+    ) -> Result<u64, AppendError> {
         let len = payload.len();
         let frame = frame_len_for(len);
         self.check(kind, frame, len)?;
@@ -446,7 +494,12 @@ impl Journal {
 
     /// Appends `value` archived with rkyv, serialized straight into the mapped segment (no
     /// intermediate buffer). Types must not need more than 8-byte alignment.
-    pub fn append_archived<T>(&mut self, kind: RecordKind, ts_ns: u64, value: &T) -> Result<u64, AppendError>
+    pub fn append_archived<T>(
+        &mut self,
+        kind: RecordKind,
+        ts_ns: u64,
+        value: &T,
+    ) -> Result<u64, AppendError>
     where
         T: for<'a> rkyv::Serialize<LowSerializer<Buffer<'a>, SubAllocator<'a>, Failure>>,
     {
@@ -460,7 +513,11 @@ impl Journal {
             // only one touching it while the slice lives.
             let dst = unsafe { std::slice::from_raw_parts_mut(self.seg.base().add(at), room) };
             let scratch = SubAllocator::new(&mut self.scratch);
-            match rkyv::api::low::to_bytes_in_with_alloc::<_, _, Failure>(value, Buffer::from(dst), scratch) {
+            match rkyv::api::low::to_bytes_in_with_alloc::<_, _, Failure>(
+                value,
+                Buffer::from(dst),
+                scratch,
+            ) {
                 Ok(buf) => {
                     let len = buf.len();
                     return Ok(self.publish(kind, ts_ns, len));
@@ -519,7 +576,8 @@ impl Journal {
             (p.add(REC_KIND_OFF) as *mut u32).write((kind.0 as u32).to_le()); // kind + zero flags
             (p.add(REC_SEQ_OFF) as *mut u64).write(seq.to_le());
             (p.add(REC_TS_OFF) as *mut u64).write(ts_ns.to_le());
-            let covered = std::slice::from_raw_parts(p.add(REC_PAYLOAD_LEN_OFF), frame - REC_PAYLOAD_LEN_OFF);
+            let covered =
+                std::slice::from_raw_parts(p.add(REC_PAYLOAD_LEN_OFF), frame - REC_PAYLOAD_LEN_OFF);
             let crc = crc32c::crc32c(covered);
             (p.add(REC_CRC_OFF) as *mut u32).write(crc.to_le());
             (*(p as *const AtomicU32)).store((frame as u32).to_le(), Ordering::Release);
@@ -544,7 +602,10 @@ impl Journal {
             (p.add(REC_KIND_OFF) as *mut u32).write((RecordKind::SEGMENT_END.0 as u32).to_le());
             (p.add(REC_SEQ_OFF) as *mut u64).write(self.next_seq.to_le());
             (p.add(REC_TS_OFF) as *mut u64).write(0);
-            let covered = std::slice::from_raw_parts(p.add(REC_PAYLOAD_LEN_OFF), END_MARKER_LEN - REC_PAYLOAD_LEN_OFF);
+            let covered = std::slice::from_raw_parts(
+                p.add(REC_PAYLOAD_LEN_OFF),
+                END_MARKER_LEN - REC_PAYLOAD_LEN_OFF,
+            );
             (p.add(REC_CRC_OFF) as *mut u32).write(crc32c::crc32c(covered).to_le());
             (*(p as *const AtomicU32)).store((END_MARKER_LEN as u32).to_le(), Ordering::Release);
         }
@@ -571,7 +632,12 @@ impl Journal {
         self.write_end_marker();
         self.shared.unflushed.lock().unwrap_or_else(PoisonError::into_inner).push(next.clone());
         let old = std::mem::replace(&mut self.seg, next);
-        let seal = Command::Seal { seg: old, first_seq: self.seg_first_seq, last_seq: first_seq - 1, used: self.pos };
+        let seal = Command::Seal {
+            seg: old,
+            first_seq: self.seg_first_seq,
+            last_seq: first_seq - 1,
+            used: self.pos,
+        };
         self.roller.push(seal, Some(Command::Activate { from: next_path, first_seq }));
         self.seg_first_seq = first_seq;
         self.pos = SEG_HEADER_LEN;

@@ -12,7 +12,9 @@ fn main() {
     for i in 0..n {
         let kind = if i % 2 == 0 { RecordKind::INPUT } else { RecordKind::OUTPUT };
         let payload = format!("record {i}");
-        journal.append(kind, 1_700_000_000_000_000_000 + i * 1_000, payload.as_bytes()).expect("append");
+        journal
+            .append(kind, 1_700_000_000_000_000_000 + i * 1_000, payload.as_bytes())
+            .expect("append");
     }
     journal.close().expect("close");
     println!("wrote {n} records to {dir}");

@@ -99,6 +99,16 @@ impl Reader {
         Ok(r)
     }
 
+    /// Whether a segment is open (false only while the journal has no segment yet).
+    pub(crate) fn has_segment(&self) -> bool {
+        self.cur.is_some()
+    }
+
+    /// Records below `seq` will be skipped.
+    pub(crate) fn skip_below(&mut self, seq: u64) {
+        self.from_seq = seq;
+    }
+
     /// Sequence of the next record this reader will return.
     pub fn next_seq(&self) -> u64 {
         self.next_seq.max(self.from_seq)

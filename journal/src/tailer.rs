@@ -21,11 +21,17 @@ pub struct Tailer {
 }
 
 impl Tailer {
-    /// Starts at `from_seq` (which may not exist yet).
+    /// Starts at `from_seq` (which, like the journal itself, may not exist yet).
     pub fn open(dir: impl AsRef<Path>, from_seq: u64) -> Result<Tailer, ReadError> {
         let mut reader = Reader::open(dir)?;
         if reader.next_seq() < from_seq {
-            reader.seek(from_seq)?;
+            match reader.seek(from_seq) {
+                // No segment yet: start at the first one that appears, skipping to `from_seq`.
+                Err(ReadError::NoSuchSeq(_)) if !reader.has_segment() => {
+                    reader.skip_below(from_seq)
+                }
+                r => r?,
+            }
         }
         Ok(Tailer { reader, max_sleep: Duration::from_micros(50) })
     }

@@ -485,11 +485,15 @@ impl Journal {
         self.check(kind, frame, len)?;
         let at = self.pos + REC_HEADER_LEN;
         // SAFETY: `check` guaranteed `pos + frame <= limit < seg.len()`; the bytes past
-        // `pos` are unpublished and owned by this single writer.
+        // `pos` are unpublished and owned by this single writer. The zeroed last word
+        // (8-aligned, at or after the header) is the padding; the payload then overwrites
+        // the part of it that is payload. `publish` sees the padding already zero.
         unsafe {
-            std::ptr::copy_nonoverlapping(payload.as_ptr(), self.seg.base().add(at), len);
+            let base = self.seg.base();
+            (base.add(self.pos + frame - 8) as *mut u64).write(0);
+            std::ptr::copy_nonoverlapping(payload.as_ptr(), base.add(at), len);
         }
-        Ok(self.publish(kind, ts_ns, len))
+        Ok(self.publish(kind, ts_ns, len, true))
     }
 
     /// Appends `value` archived with rkyv, serialized straight into the mapped segment (no
@@ -520,7 +524,7 @@ impl Journal {
             ) {
                 Ok(buf) => {
                     let len = buf.len();
-                    return Ok(self.publish(kind, ts_ns, len));
+                    return Ok(self.publish(kind, ts_ns, len, false));
                 }
                 Err(_) => {
                     // The failed attempt may have left bytes behind; keep "zeros after the
@@ -558,9 +562,9 @@ impl Journal {
     }
 
     /// Writes the header of the frame at `pos` whose payload (`len` bytes) is already in
-    /// place, zero-pads it, checksums it and publishes its length.
+    /// place, zero-pads it (unless `padded`), checksums it and publishes its length.
     #[inline]
-    fn publish(&mut self, kind: RecordKind, ts_ns: u64, len: usize) -> u64 {
+    fn publish(&mut self, kind: RecordKind, ts_ns: u64, len: usize, padded: bool) -> u64 {
         let frame = frame_len_for(len);
         debug_assert!(frame <= self.limit - self.pos);
         let seq = self.next_seq;
@@ -571,7 +575,9 @@ impl Journal {
         // atomic view, so a reader that Acquire-loads it sees every byte before it.
         unsafe {
             let p = base.add(self.pos);
-            std::ptr::write_bytes(p.add(REC_HEADER_LEN + len), 0, frame - REC_HEADER_LEN - len);
+            if !padded {
+                std::ptr::write_bytes(p.add(REC_HEADER_LEN + len), 0, frame - REC_HEADER_LEN - len);
+            }
             (p.add(REC_PAYLOAD_LEN_OFF) as *mut u32).write((len as u32).to_le());
             (p.add(REC_KIND_OFF) as *mut u32).write((kind.0 as u32).to_le()); // kind + zero flags
             (p.add(REC_SEQ_OFF) as *mut u64).write(seq.to_le());

@@ -56,3 +56,20 @@ fn tailer_follows_another_process_across_segment_rolls() {
     // Nothing more will come: a bounded wait times out instead of hanging.
     assert!(from_start.next_timeout(Duration::from_millis(20)).is_err());
 }
+
+#[test]
+fn tailer_can_start_before_the_journal_exists() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut tailer = Tailer::open(dir.path(), 3).unwrap();
+    assert!(tailer.try_next().unwrap().is_none());
+    let mut j = Journal::open(dir.path(), config(SEG)).unwrap();
+    append_n(&mut j, 5);
+    for seq in 3..=5 {
+        assert_eq!(tailer.next_timeout(TIMEOUT).unwrap().seq, seq);
+    }
+    // A writer in this process, a roll, and the tailer keeps up.
+    append_n(&mut j, 1000);
+    for seq in 6..=1005 {
+        assert_eq!(tailer.next_timeout(TIMEOUT).unwrap().payload, &payload_for(seq)[..]);
+    }
+}

@@ -1,12 +1,28 @@
 //! `keel`: the command line. Argument parsing and wiring only; one module per subcommand.
 
-use clap::Parser;
+mod journal_cmd;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
 
 /// Keel: a low-latency, event-sourced trading execution engine.
 #[derive(Debug, Parser)]
 #[command(name = "keel", version, about, long_about = None)]
-struct Cli {}
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
 
-fn main() {
-    let _cli = Cli::parse();
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Inspect, verify or dump a journal directory.
+    #[command(subcommand)]
+    Journal(journal_cmd::JournalCmd),
+}
+
+fn main() -> ExitCode {
+    match Cli::parse().command {
+        Command::Journal(cmd) => journal_cmd::run(cmd),
+    }
 }

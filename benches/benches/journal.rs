@@ -1,0 +1,266 @@
+//! Journal benchmarks: append of 64- and 256-byte records against the floor (a bare
+//! 64-byte copy into an already-mapped, pre-faulted page), measured in the same run; read
+//! and verify throughput; and, before criterion runs, a per-append latency profile
+//! (p50/p99/p99.9/max) and a sustained appends/s figure.
+//!
+//! `cargo bench -p keel-benches --bench journal`
+
+use std::hint::black_box;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use criterion::{Criterion, Throughput};
+use keel_journal::{Config, Journal, Reader, RecordKind, inspect};
+
+const SEGMENT: usize = 64 << 20;
+/// Recreate the journal (outside the timed region) once it holds this much.
+const MAX_JOURNAL_BYTES: u64 = 512 << 20;
+
+struct Fixture {
+    dir: tempfile::TempDir,
+    journal: Option<Journal>,
+    written: u64,
+}
+
+impl Fixture {
+    fn new() -> Fixture {
+        let dir = tempfile::tempdir_in(bench_dir()).unwrap();
+        let journal = Journal::open(dir.path(), config()).unwrap();
+        Fixture { dir, journal: Some(journal), written: 0 }
+    }
+    fn journal(&mut self, frame: u64, iters: u64) -> &mut Journal {
+        if self.written + frame * iters > MAX_JOURNAL_BYTES {
+            drop(self.journal.take());
+            *self = Fixture::new();
+        }
+        self.written += frame * iters;
+        self.journal.as_mut().unwrap()
+    }
+}
+
+fn bench_dir() -> std::path::PathBuf {
+    std::env::var_os("KEEL_BENCH_DIR").map(Into::into).unwrap_or_else(std::env::temp_dir)
+}
+
+fn config() -> Config {
+    Config { segment_size: SEGMENT, ..Config::default() }
+}
+
+fn append_bench(c: &mut Criterion, payload_len: usize) {
+    let payload = vec![0xabu8; payload_len];
+    let frame = (32 + payload_len as u64).div_ceil(8) * 8;
+    let mut fx = Fixture::new();
+    let mut g = c.benchmark_group("journal");
+    g.throughput(Throughput::Elements(1));
+    g.bench_function(format!("append_{payload_len}B"), |b| {
+        b.iter_custom(|iters| {
+            let j = fx.journal(frame, iters);
+            let start = Instant::now();
+            for i in 0..iters {
+                black_box(j.append(RecordKind::INPUT, i, black_box(&payload)).unwrap());
+            }
+            start.elapsed()
+        })
+    });
+    g.finish();
+    if let Some(j) = &fx.journal {
+        eprintln!(
+            "append_{payload_len}B: roll stalls (writer waited for the preparer): {}",
+            j.roll_stalls()
+        );
+    }
+    drop(fx.dir);
+}
+
+/// The floor: a bare 64-byte copy into an already-mapped, pre-faulted shared file mapping,
+/// advancing through it like the writer does.
+fn floor_bench(c: &mut Criterion) {
+    let dir = tempfile::tempdir_in(bench_dir()).unwrap();
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .open(dir.path().join("floor"))
+        .unwrap();
+    file.set_len(SEGMENT as u64).unwrap();
+    let mut map = unsafe_map(&file);
+    for off in (0..SEGMENT).step_by(4096) {
+        map[off] = 0; // pre-fault
+    }
+    let src = [0xabu8; 64];
+    let mut off = 0usize;
+    let mut g = c.benchmark_group("journal");
+    g.throughput(Throughput::Elements(1));
+    g.bench_function("floor_copy_64B", |b| {
+        b.iter(|| {
+            map[off..off + 64].copy_from_slice(black_box(&src));
+            off = if off + 128 >= SEGMENT { 0 } else { off + 64 };
+        })
+    });
+    g.finish();
+    black_box(&map);
+}
+
+fn unsafe_map(file: &std::fs::File) -> memmap2::MmapMut {
+    // SAFETY: a private temp file nobody else maps or truncates.
+    unsafe { memmap2::MmapMut::map_mut(file).unwrap() }
+}
+
+/// Writes a closed journal of `n` records of `len` bytes and returns its data bytes.
+fn write_journal(dir: &Path, n: u64, len: usize) -> u64 {
+    let mut j = Journal::open(dir, config()).unwrap();
+    let payload = vec![0x5au8; len];
+    for i in 0..n {
+        j.append(RecordKind::INPUT, i, &payload).unwrap();
+    }
+    j.close().unwrap();
+    n * (32 + len as u64).div_ceil(8) * 8
+}
+
+fn read_benches(c: &mut Criterion) {
+    let dir = tempfile::tempdir_in(bench_dir()).unwrap();
+    let bytes = write_journal(dir.path(), 1_000_000, 256);
+    let mut g = c.benchmark_group("journal");
+    g.throughput(Throughput::Bytes(bytes));
+    g.sample_size(20);
+    g.bench_function("read_validate_256B", |b| {
+        b.iter(|| {
+            let mut r = Reader::open(dir.path()).unwrap();
+            let mut n = 0u64;
+            while let Some(rec) = r.next().unwrap() {
+                n += rec.payload.len() as u64;
+            }
+            black_box(n)
+        })
+    });
+    g.bench_function("verify_crc_and_blake3_chain", |b| {
+        b.iter(|| {
+            let ins = inspect(dir.path(), true).unwrap();
+            assert!(ins.problems.is_empty());
+            black_box(ins.records())
+        })
+    });
+    g.finish();
+}
+
+#[cfg(target_arch = "x86_64")]
+fn ticks() -> u64 {
+    // SAFETY: rdtsc has no preconditions on x86_64.
+    unsafe { core::arch::x86_64::_rdtsc() }
+}
+#[cfg(not(target_arch = "x86_64"))]
+fn ticks() -> u64 {
+    use std::sync::OnceLock;
+    static T0: OnceLock<Instant> = OnceLock::new();
+    T0.get_or_init(Instant::now).elapsed().as_nanos() as u64
+}
+
+/// Per-append latency percentiles (timestamp counter around each append, calibrated to
+/// ns; includes the timer's own overhead, reported alongside) and sustained appends/s.
+fn latency_profile() {
+    const N: usize = 2_000_000;
+    let dir = tempfile::tempdir_in(bench_dir()).unwrap();
+    let mut j = Journal::open(dir.path(), config()).unwrap();
+    let payload = [0xabu8; 64];
+    for i in 0..100_000 {
+        j.append(RecordKind::INPUT, i, &payload).unwrap(); // warm up
+    }
+    let mut samples = vec![0u64; N];
+    let (t0, c0) = (Instant::now(), ticks());
+    for (i, s) in samples.iter_mut().enumerate() {
+        let a = ticks();
+        black_box(j.append(RecordKind::INPUT, i as u64, black_box(&payload)).unwrap());
+        *s = ticks() - a;
+    }
+    let ns_per_tick = t0.elapsed().as_nanos() as f64 / (ticks() - c0) as f64;
+    drop(j);
+    drop(dir);
+
+    // The floor, same method: a bare 64-byte copy into a pre-faulted shared mapping.
+    let dir = tempfile::tempdir_in(bench_dir()).unwrap();
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .open(dir.path().join("floor"))
+        .unwrap();
+    file.set_len(SEGMENT as u64).unwrap();
+    let mut map = unsafe_map(&file);
+    for off in (0..SEGMENT).step_by(4096) {
+        map[off] = 0;
+    }
+    let mut floor = vec![0u64; N];
+    let mut off = 0;
+    for s in floor.iter_mut() {
+        let a = ticks();
+        map[off..off + 64].copy_from_slice(black_box(&payload));
+        *s = ticks() - a;
+        off = if off + 128 >= SEGMENT { 0 } else { off + 96 };
+    }
+    floor.sort_unstable();
+    let mut overhead: Vec<u64> = (0..100_000)
+        .map(|_| {
+            let a = ticks();
+            ticks() - a
+        })
+        .collect();
+    overhead.sort_unstable();
+    samples.sort_unstable();
+    let pct = |v: &[u64], p: f64| v[((v.len() - 1) as f64 * p) as usize] as f64 * ns_per_tick;
+    eprintln!(
+        "append_64B per-op latency (ns, incl. timer): p50 {:.1}  p99 {:.1}  p99.9 {:.1}  p99.99 {:.1}  max {:.0}  (timer overhead p50 {:.1})",
+        pct(&samples, 0.5),
+        pct(&samples, 0.99),
+        pct(&samples, 0.999),
+        pct(&samples, 0.9999),
+        *samples.last().unwrap() as f64 * ns_per_tick,
+        pct(&overhead, 0.5)
+    );
+    eprintln!(
+        "floor_copy_64B per-op (ns, incl. timer): p50 {:.1}  p99 {:.1}  p99.9 {:.1}  => append/floor p50 ratio {:.2} (timer overhead subtracted: {:.2})",
+        pct(&floor, 0.5),
+        pct(&floor, 0.99),
+        pct(&floor, 0.999),
+        pct(&samples, 0.5) / pct(&floor, 0.5),
+        (pct(&samples, 0.5) - pct(&overhead, 0.5))
+            / (pct(&floor, 0.5) - pct(&overhead, 0.5)).max(0.1)
+    );
+
+    // Sustained: 10M appends of 64 B (about 1 GB of frames, 15 segment rolls), flusher on.
+    const M: u64 = 10_000_000;
+    let dir = tempfile::tempdir_in(bench_dir()).unwrap();
+    let mut j = Journal::open(dir.path(), config()).unwrap();
+    let t = Instant::now();
+    for i in 0..M {
+        black_box(j.append(RecordKind::INPUT, i, black_box(&payload)).unwrap());
+    }
+    let elapsed = t.elapsed();
+    let synced = Instant::now();
+    j.sync().unwrap();
+    eprintln!(
+        "append_64B sustained: {M} appends in {:.3} s = {:.2} M appends/s ({:.2} GB/s of frames); roll stalls {}; final sync {:.1} ms",
+        elapsed.as_secs_f64(),
+        M as f64 / elapsed.as_secs_f64() / 1e6,
+        (M * 96) as f64 / elapsed.as_secs_f64() / 1e9,
+        j.roll_stalls(),
+        synced.elapsed().as_secs_f64() * 1e3
+    );
+}
+
+fn main() {
+    let filter_given = std::env::args().skip(1).any(|a| !a.starts_with('-'));
+    if !filter_given || std::env::args().any(|a| a == "profile") {
+        latency_profile();
+    }
+    let mut c = Criterion::default()
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(3))
+        .configure_from_args();
+    floor_bench(&mut c);
+    append_bench(&mut c, 64);
+    append_bench(&mut c, 256);
+    read_benches(&mut c);
+    c.final_summary();
+}

@@ -394,3 +394,23 @@ impl<S: OutputSink> Emitter<'_, S> {
 
 #[cfg(test)]
 mod tests;
+
+/// Applies a command to a core with journaling: the input is appended before it is
+/// applied and each output after (design §1). `outputs` is cleared and left holding this
+/// command's outputs, for the caller to publish. An append error stops the work at once:
+/// the command is not applied (input failed) or its outputs are not all recorded (output
+/// failed); either way the caller must stop acknowledging.
+pub fn apply_journaled<J: crate::port::CommandJournal>(
+    core: &mut Core,
+    journal: &mut J,
+    cmd: &Command,
+    outputs: &mut Vec<Output>,
+) -> Result<u64, J::Error> {
+    let seq = journal.append_input(cmd)?;
+    outputs.clear();
+    core.apply(cmd, outputs);
+    for out in outputs.iter() {
+        journal.append_output(out)?;
+    }
+    Ok(seq)
+}

@@ -395,10 +395,14 @@ impl State {
         }));
     }
 
-    /// Cancels every working order in scope that can take a cancel now (orders with a
-    /// request already pending are left to it). Returns how many were cancelled or sent a
+    /// Cancels every working order in scope. Returns how many were cancelled or sent a
     /// cancel. Not throttled: the core's own cancels (mass cancel fan-out, kill switch,
     /// cancel on disconnect, loss halt) must always go out.
+    ///
+    /// An order with a replace outstanding cannot enter PendingCancel (one request at a
+    /// time), but a kill switch must not wait for the venue: the cancel is sent at once,
+    /// and the venue's cancel ack ends the order whatever request it crossed with (see
+    /// `venue_cancel_ack`). An order already PendingCancel needs nothing more.
     pub(super) fn cancel_where<S: OutputSink>(
         &mut self,
         filter: OrderFilter,
@@ -408,7 +412,10 @@ impl State {
         let mut affected = 0;
         orders.for_each_working_mut(filter, |order| {
             let cl = order.terms().cl_ord_id;
-            if request_cancel(order, *now, risk, held_orders, cl, out).is_ok() {
+            if order.state() == crate::OrderState::PendingReplace {
+                out.emit(OutputBody::VenueCancel(venue_cancel(order)));
+                affected += 1;
+            } else if request_cancel(order, *now, risk, held_orders, cl, out).is_ok() {
                 affected += 1;
             }
         });
@@ -443,13 +450,7 @@ fn request_cancel<S: OutputSink>(
             None,
         )));
     } else {
-        out.emit(OutputBody::VenueCancel(VenueCancel {
-            venue: t.venue,
-            order_id: t.id,
-            instrument: t.instrument,
-            side: t.side,
-            venue_order_id: order.venue_order_id(),
-        }));
+        out.emit(OutputBody::VenueCancel(venue_cancel(order)));
         out.emit(OutputBody::ExecReport(exec_report(
             order,
             ExecType::PendingCancel,
@@ -460,6 +461,18 @@ fn request_cancel<S: OutputSink>(
         )));
     }
     Ok(())
+}
+
+/// The cancel request for an order at its venue.
+fn venue_cancel(order: &Order) -> VenueCancel {
+    let t = order.terms();
+    VenueCancel {
+        venue: t.venue,
+        order_id: t.id,
+        instrument: t.instrument,
+        side: t.side,
+        venue_order_id: order.venue_order_id(),
+    }
 }
 
 /// The order as risk's exposure counts it now.

@@ -150,7 +150,11 @@ impl State {
         let now = self.now;
         let result = self.reported_order(c.venue, c.order_id).and_then(|order| {
             let before = open_order(order);
-            order.apply_cancel_ack(c.unsolicited, now)?;
+            // The venue decides whether an order lives: a cancel ack for an order Keel
+            // had not (or no longer) asked to cancel — a kill switch crossing a replace,
+            // an IOC remainder — ends it just the same.
+            let unsolicited = c.unsolicited || order.state() != OrderState::PendingCancel;
+            order.apply_cancel_ack(unsolicited, now)?;
             let cl = order.terms().cl_ord_id;
             out.emit(OutputBody::ExecReport(exec_report(
                 order,

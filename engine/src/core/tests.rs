@@ -575,3 +575,17 @@ fn kill_switch_cancels_an_order_with_a_replace_outstanding() {
     assert!(h.core.orders().is_empty());
     assert_eq!(h.core.risk().cell_exposure(ACCOUNT, BTC).unwrap().open_lots(Side::Buy), 0);
 }
+
+#[test]
+fn a_strategy_does_not_storm_on_rejects() {
+    let mut h = Harness::new(&config_with_market_maker());
+    h.logon_all();
+    let kill =
+        KillSwitch { scope: Scope::Account(STRATEGY_ACCOUNT), action: KillSwitchAction::Engage };
+    h.send(ADMIN, CommandBody::KillSwitch(kill));
+    h.send(VENUE, l2(BTC, ALT, Side::Buy, 100, 10));
+    let outs = h.send(VENUE, l2(BTC, ALT, Side::Sell, 110, 10));
+    let rejects = outs.iter().filter(|o| matches!(o, OutputBody::ExecReport(r) if r.reject.is_some_and(|r| r.code == RejectCode::KillSwitch))).count();
+    assert_eq!(rejects, 2, "one attempt per side, not a retry per reject: {outs:?}");
+    assert_eq!(h.core.strategy_events_deferred(), 0);
+}

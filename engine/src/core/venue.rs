@@ -305,9 +305,10 @@ impl State {
             return;
         }
         let filter = OrderFilter { instrument: Some(instrument), ..OrderFilter::ALL };
-        let now = self.now;
-        let mut triggered = 0;
-        self.orders.for_each_working_mut(filter, |order| {
+        let State { orders, risk, held_orders, now, .. } = self;
+        let now = *now;
+        let mut released = 0;
+        orders.for_each_working_mut(filter, |order| {
             if order.state() != OrderState::Held {
                 return;
             }
@@ -315,9 +316,29 @@ impl State {
             if t.ord_type == OrdType::TrailingStop {
                 order.trail_stop_to(stops::trail(t.side, t.stop_price, t.trail_ticks, last));
             }
-            if stops::triggers(t.side, order.terms().stop_price, last) && order.trigger(now).is_ok()
-            {
-                triggered += 1;
+            if !stops::triggers(t.side, order.terms().stop_price, last) {
+                return;
+            }
+            // A released stop is a new order at the venue: a kill switch or a halt in
+            // force now stops it, as it would any new order (cancelled, with the reason).
+            if let Some(reject) = blocked(risk, &t) {
+                let before = open_order(order);
+                if order.request_cancel(now).is_ok() {
+                    released += 1;
+                    risk.on_order_closed(&before);
+                    out.emit(OutputBody::ExecReport(exec_report(
+                        order,
+                        ExecType::Canceled,
+                        t.cl_ord_id,
+                        None,
+                        LastFill::default(),
+                        Some(reject),
+                    )));
+                }
+                return;
+            }
+            if order.trigger(now).is_ok() {
+                released += 1;
                 out.emit(OutputBody::VenueNewOrder(venue_new_order(order)));
                 out.emit(OutputBody::ExecReport(exec_report(
                     order,
@@ -329,7 +350,7 @@ impl State {
                 )));
             }
         });
-        self.held_orders -= triggered;
+        *held_orders -= released;
     }
 
     /// Feeds the account's equity to the loss limits; a halt cancels its working orders.
@@ -350,6 +371,22 @@ impl State {
         {
             self.cancel_where(OrderFilter { account: Some(account), ..OrderFilter::ALL }, out);
         }
+    }
+}
+
+/// Why a triggered stop may not go to the venue now: a kill switch covering it, or its
+/// account (or the firm) halted.
+fn blocked(risk: &crate::risk::RiskEngine, t: &crate::orders::OrderTerms) -> Option<RejectInfo> {
+    use crate::schema::{Scope, TradingState};
+    let killed = risk.kill_engaged(Scope::Firm)
+        || risk.kill_engaged(Scope::Account(t.account))
+        || risk.kill_engaged(Scope::Session(t.session));
+    if killed {
+        Some(RejectInfo::bare(RejectCode::KillSwitch))
+    } else if risk.trading_state(t.account) == Some(TradingState::Halted) {
+        Some(RejectInfo::bare(RejectCode::Halted))
+    } else {
+        None
     }
 }
 

@@ -12,7 +12,8 @@
 //! (d) no accepted new order breaches a limit in force: its quantity is within the
 //!     account's `MaxOrderQty` set in the stream (a venue replace too), the account's
 //!     working orders stay within `MaxOpenOrders`, and nothing is accepted while a kill
-//!     switch covers its account or session or while its account or the firm is Halted;
+//!     switch covers its account or session or while its account or the firm is Halted
+//!     (nor is a held stop released to the venue then);
 //! (e) the command stream replayed into a fresh core gives identical outputs and digest.
 //!
 //! Operations are abstract (indices, offsets, modes) and are resolved against what the
@@ -840,6 +841,18 @@ impl Driver {
                         new_in_command.insert(r.account);
                         new_ids.insert(r.order_id, r.account);
                     }
+                    if r.exec_type == ExecType::Triggered {
+                        // (d) A released stop is a new order at the venue: same blocks.
+                        let a = account_index(r.account);
+                        let killed =
+                            m.kill_firm || m.kill_account[a] || m.kill_session.contains(&r.session);
+                        prop_assert!(!killed, "stop {:?} released under a kill switch", r.order_id);
+                        prop_assert!(
+                            !m.halted_firm && !m.halted_account[a],
+                            "stop {:?} released while halted",
+                            r.order_id
+                        );
+                    }
                     if r.exec_type == ExecType::Trade {
                         trades += 1;
                         // (b) A Trade report answers exactly the fill that caused it.
@@ -1031,4 +1044,34 @@ fn streams_reach_fills_kills_and_limit_rejects() {
     }
     assert!(fills >= 30 && accepted >= 50, "fills {fills}, accepted {accepted}");
     assert!(qty_rejects > 0 && kill_rejects > 0, "qty {qty_rejects}, kill {kill_rejects}");
+}
+
+/// A triggered stop is a new order at the venue (`core::stops`: it "passes through
+/// pre-trade risk like any new order"): after the admin halts the account, a trade through
+/// the stop must not send it; it is cancelled with the reason.
+#[test]
+fn a_stop_triggered_while_the_account_is_halted_is_not_released() {
+    use keel_engine::core::testkit::{Harness, limit, trade};
+    let mut h = Harness::with_market();
+    let stop = NewOrder {
+        ord_type: OrdType::Stop,
+        stop_price: Price(105),
+        price: Price(0),
+        ..limit("S1", Side::Buy, 0, 2)
+    };
+    h.send(CLIENT, CommandBody::NewOrder(stop));
+    let halt = SetTradingState { scope: Scope::Account(ACCOUNT), state: TradingState::Halted };
+    let ack = h.send(ADMIN, CommandBody::SetTradingState(halt));
+    assert!(matches!(ack[0], OutputBody::AdminAck(AdminAck { reject: None, .. })));
+    let outs = h.send(VENUE, trade(105));
+    assert!(
+        !outs.iter().any(|o| matches!(o, OutputBody::VenueNewOrder(_))),
+        "a halted account's stop went to the venue: {outs:?}"
+    );
+    let OutputBody::ExecReport(r) = outs[0] else { panic!("{outs:?}") };
+    assert_eq!((r.exec_type, r.ord_status), (ExecType::Canceled, OrdStatus::Canceled));
+    assert_eq!(r.reject.map(|j| j.code), Some(RejectCode::Halted));
+    assert!(h.core.orders().is_empty());
+    let exposure = h.core.risk().cell_exposure(ACCOUNT, BTC).unwrap();
+    assert_eq!((exposure.open_lots(Side::Buy), exposure.open_orders), (0, 0));
 }

@@ -39,6 +39,7 @@ pub mod port;
 pub mod positions;
 pub mod risk;
 pub mod schema;
+pub mod snapshot_codec;
 pub mod side;
 pub mod strategy;
 pub mod time;

@@ -27,6 +27,7 @@ pub mod limits;
 pub mod order;
 pub mod state;
 pub mod throttle;
+mod snapshot;
 
 pub use config::{ConfigError, InstrumentRisk, NoReferenceRule, RiskConfig, StpMode};
 pub use exposure::{AggregateExposure, CellExposure};

@@ -39,8 +39,8 @@ pub mod port;
 pub mod positions;
 pub mod risk;
 pub mod schema;
-pub mod snapshot_codec;
 pub mod side;
+pub mod snapshot_codec;
 pub mod strategy;
 pub mod time;
 

@@ -344,7 +344,11 @@ impl<'a> Reader<'a> {
     }
 
     /// A one-byte tag decoded by `decode`; an unknown tag is invalid.
-    pub fn tag<T>(&mut self, what: &str, decode: impl FnOnce(u8) -> Option<T>) -> Result<T, CodecError> {
+    pub fn tag<T>(
+        &mut self,
+        what: &str,
+        decode: impl FnOnce(u8) -> Option<T>,
+    ) -> Result<T, CodecError> {
         let at = self.offset();
         let b = self.u8()?;
         decode(b).ok_or_else(|| Self::invalid_at(at, format!("unknown {what} code {b}")))

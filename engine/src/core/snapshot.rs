@@ -83,16 +83,8 @@ pub const SNAPSHOT_SCHEMA_HASH: u64 = {
 };
 
 /// The sections, in order; the names are the `component` of decode errors.
-pub const SECTIONS: [&str; 8] = [
-    "core",
-    "markets",
-    "sessions",
-    "orders",
-    "risk",
-    "positions",
-    "strategy_queue",
-    "strategies",
-];
+pub const SECTIONS: [&str; 8] =
+    ["core", "markets", "sessions", "orders", "risk", "positions", "strategy_queue", "strategies"];
 
 /// The parts of the configuration fingerprint, in header order.
 pub const CONFIG_PARTS: [&str; 5] = ["instruments", "venues", "sizes", "risk", "strategies"];

@@ -25,9 +25,9 @@ mod duplicate;
 pub mod exposure;
 pub mod limits;
 pub mod order;
+mod snapshot;
 pub mod state;
 pub mod throttle;
-mod snapshot;
 
 pub use config::{ConfigError, InstrumentRisk, NoReferenceRule, RiskConfig, StpMode};
 pub use exposure::{AggregateExposure, CellExposure};

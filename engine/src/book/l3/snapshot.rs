@@ -112,9 +112,7 @@ impl L3Book {
                 pos
             }
         };
-        let Some(i) = self.slab.alloc(node) else {
-            unreachable!("room was checked above")
-        };
+        let Some(i) = self.slab.alloc(node) else { unreachable!("room was checked above") };
         self.index.insert(node.id, i);
         let Self { slab, bids, asks, .. } = self;
         let ladder = match side {
@@ -172,7 +170,8 @@ mod tests {
         copy.submit(&sweep, &mut b).unwrap();
         assert_eq!(a, b);
         assert!(a.iter().any(|e| matches!(e, BookEvent::Replenished { .. })));
-        let amend = |bk: &mut L3Book, ev: &mut Vec<BookEvent>| bk.amend(OrderId(4), Price(99), Qty(3), ev);
+        let amend =
+            |bk: &mut L3Book, ev: &mut Vec<BookEvent>| bk.amend(OrderId(4), Price(99), Qty(3), ev);
         assert_eq!(amend(&mut book, &mut a), amend(&mut copy, &mut b));
         assert_eq!(a, b);
         assert_eq!(round_trip(&copy).order(OrderId(5)), book.order(OrderId(5)));

@@ -6,7 +6,7 @@
 //! configuration; their market views are refreshed before every call, so they are not
 //! state.
 
-use super::{StrategyEvent, StrategyQueue, Strategies};
+use super::{Strategies, StrategyEvent, StrategyQueue};
 use crate::snapshot_codec::{CodecError, Reader, Writer};
 use crate::strategy::{OrderUpdate, OrderUpdateKind, OwnFill};
 use crate::{InstrumentId, Price, Qty};
@@ -137,7 +137,10 @@ impl Strategies {
             if name != expected.as_bytes() {
                 return Err(Reader::invalid_at(
                     at,
-                    format!("strategy {} where {expected} is configured", String::from_utf8_lossy(name)),
+                    format!(
+                        "strategy {} where {expected} is configured",
+                        String::from_utf8_lossy(name)
+                    ),
                 ));
             }
             let at = r.offset();

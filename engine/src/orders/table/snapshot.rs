@@ -76,7 +76,10 @@ impl OrderTable {
             let at = r.offset();
             let key = ClKey { session: SessionId(r.u32()?), cl_ord_id: r.cl_ord_id()? };
             if self.by_cl.contains(&key) {
-                return Err(Reader::invalid_at(at, format!("client order id {} twice", key.cl_ord_id)));
+                return Err(Reader::invalid_at(
+                    at,
+                    format!("client order id {} twice", key.cl_ord_id),
+                ));
             }
             let evicted = self.cl_history.push(key);
             let inserted = self.by_cl.insert(key, ClEntry::Recent);
@@ -100,7 +103,8 @@ impl OrderTable {
     /// Places one restored order, indexing its client order id (and a pending replace's).
     fn restore_order(&mut self, order: Order, at: usize) -> Result<(), CodecError> {
         let session = order.terms().session;
-        let mut keys = [Some(order.terms().cl_ord_id), order.pending_replace().map(|p| p.cl_ord_id)];
+        let mut keys =
+            [Some(order.terms().cl_ord_id), order.pending_replace().map(|p| p.cl_ord_id)];
         if keys[0] == keys[1] {
             keys[1] = None;
         }

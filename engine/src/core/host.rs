@@ -22,6 +22,8 @@ use crate::strategy::{
 };
 use crate::{AccountId, InstrumentId, SessionId, Side, VenueId};
 
+mod snapshot;
+
 /// Most strategy events delivered while applying one command.
 pub const EVENTS_PER_COMMAND_MAX: usize = 256;
 /// Most intents one strategy call may make.

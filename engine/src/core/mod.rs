@@ -34,6 +34,7 @@ pub mod market;
 mod report;
 mod resting;
 pub mod sessions;
+pub mod snapshot;
 pub mod stops;
 pub mod testkit;
 mod venue;
@@ -41,6 +42,7 @@ mod venue;
 pub use config::{CoreConfig, CoreConfigError, RiskSettings, StrategySpec, VenueConfig};
 pub use digest::StateDigest;
 pub use market::{FeedKind, Markets};
+pub use snapshot::SnapshotError;
 
 use crate::orders::OrderTable;
 use crate::positions::PositionBook;
@@ -166,6 +168,8 @@ pub struct Core {
     counters: CoreCounters,
     strategies: Strategies,
     queue: StrategyQueue,
+    /// What configuration built this core; recorded in its snapshots.
+    fingerprint: snapshot::ConfigFingerprint,
 }
 
 /// Everything the command handlers change; kept apart from the counters and strategies so
@@ -190,6 +194,7 @@ impl Core {
     /// logged on here: they exist from the first command.
     pub fn new(config: &CoreConfig) -> Result<Core, CoreConfigError> {
         let risk_config = config.validate()?;
+        let fingerprint = snapshot::ConfigFingerprint::of(config, &risk_config);
         let instrument_ids: Vec<_> = config.instruments.iter().map(|i| i.id).collect();
         let venues: Vec<_> = config.venues.iter().map(|v| (v.id, v.feed)).collect();
         let markets = Markets::new(
@@ -238,12 +243,13 @@ impl Core {
             counters: CoreCounters::default(),
             strategies,
             queue,
+            fingerprint,
         })
     }
 
     /// Applies one command, writing its outputs to `sink`.
     pub fn apply(&mut self, cmd: &Command, sink: &mut impl OutputSink) {
-        let Core { state, counters, strategies, queue } = self;
+        let Core { state, counters, strategies, queue, .. } = self;
         state.now = state.now.max(cmd.ts);
         counters.commands_by_kind[command_kind_index(&cmd.body)] += 1;
         let mut out = Emitter { sink, counters, queue, now: state.now };

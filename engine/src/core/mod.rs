@@ -39,7 +39,10 @@ pub mod stops;
 pub mod testkit;
 mod venue;
 
-pub use config::{CoreConfig, CoreConfigError, RiskSettings, StrategySpec, VenueConfig};
+pub use config::{
+    CoreConfig, CoreConfigError, DEFAULT_STRATEGY_EVENTS_PER_COMMAND, RiskSettings, StrategySpec,
+    VenueConfig,
+};
 pub use digest::StateDigest;
 pub use market::{FeedKind, Markets};
 pub use snapshot::SnapshotError;
@@ -208,7 +211,8 @@ impl Core {
         let positions = PositionBook::new(config.account_count as usize, &values)
             .map_err(CoreConfigError::Positions)?;
         let mut sessions = Sessions::with_capacity(config.session_capacity);
-        let mut queue = StrategyQueue::new(config.session_capacity);
+        let mut queue =
+            StrategyQueue::new(config.session_capacity, config.strategy_events_per_command);
         let mut strategies = Strategies::empty();
         for spec in &config.strategies {
             let params: Vec<(&str, &str)> =
@@ -338,6 +342,12 @@ impl Core {
     /// Instrument reference data, by id.
     pub fn instruments(&self) -> &[Instrument] {
         &self.state.instruments
+    }
+
+    /// True when the own-resting aggregate agrees with a rebuild from the order table
+    /// (for tests: the aggregate is derived state and must never drift).
+    pub fn own_resting_consistent(&self) -> bool {
+        self.state.own_resting_consistent()
     }
 
     /// A digest of the whole state (see [`digest`]). Not for the hot path: it walks every

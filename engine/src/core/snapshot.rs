@@ -58,8 +58,8 @@ pub const SNAPSHOT_VERSION: u32 = 1;
 
 /// A description of every section's encoding; any change to an encoding changes it, and so
 /// [`SNAPSHOT_SCHEMA_HASH`].
-const LAYOUT: &str = "core:now,next_order_id,held_orders,commands_by_kind[24],rejects_by_code[64],\
-fills,anomalies,outputs;markets:slots[opt(kind,book,opt(last_trade),status,rebuilding)],\
+const LAYOUT: &str = "core:now,next_order_id,held_count,commands_by_kind[24],rejects_by_code[64],\
+fills,anomalies,outputs,held_ids;markets:slots[opt(kind,book,opt(last_trade),status,rebuilding)],\
 l2:side[levels(price,qty)],l3:side[levels(price,orders(id,visible,hidden,display,filled,\
 post_only))];sessions:slots[opt(kind,account,cod,logged_on)];orders:sizes,orders(terms,status,\
 filled,notional,venue_order_id,opt(pending),updated_at,risk_price),cl_history,exec_history;\
@@ -255,6 +255,7 @@ impl ConfigFingerprint {
             w.u64(config.orders.exec_id_history as u64);
             w.u32(config.book.orders);
             w.u32(config.book.levels_per_side);
+            w.u64(config.strategy_events_per_command as u64);
         });
         let risk = hash(&|w| {
             w.len_u32(risk.instruments.len());
@@ -462,6 +463,8 @@ impl Core {
                 .map_err(|e| SnapshotError::from_codec(component, e))?;
         }
 
+        // Derived state is rebuilt, not stored: it cannot disagree with its source.
+        core.state.rebuild_own_resting();
         let actual = core.digest();
         if actual.0 != expected_digest {
             return Err(SnapshotError::DigestMismatch {
@@ -483,7 +486,8 @@ impl Core {
         let s = &self.state;
         w.u64(s.now.0);
         w.u64(s.next_order_id);
-        w.u32(s.held_orders);
+        // The held ids follow the counters; their count stands here.
+        w.len_u32(s.held.len());
         let c = &self.counters;
         w.len_u32(COMMAND_KINDS);
         for n in c.commands_by_kind {
@@ -496,6 +500,9 @@ impl Core {
         w.u64(c.fills);
         w.u64(c.anomalies);
         w.u64(c.outputs);
+        for id in &s.held {
+            w.u64(id.0);
+        }
     }
 
     fn read_core_section(core: &mut Core, r: &mut Reader<'_>) -> Result<(), CodecError> {
@@ -506,7 +513,7 @@ impl Core {
         if s.next_order_id == 0 {
             return Err(Reader::invalid_at(at, "next order id 0 (ids start at 1)"));
         }
-        s.held_orders = r.u32()?;
+        let held = r.count(s.held.capacity(), "held orders")?;
         let c = &mut core.counters;
         r.exact_count(COMMAND_KINDS, "command kinds")?;
         for n in c.commands_by_kind.iter_mut() {
@@ -519,6 +526,11 @@ impl Core {
         c.fills = r.u64()?;
         c.anomalies = r.u64()?;
         c.outputs = r.u64()?;
+        let s = &mut core.state;
+        s.held.clear();
+        for _ in 0..held {
+            s.held.push(crate::OrderId(r.u64()?));
+        }
         Ok(())
     }
 }

@@ -165,6 +165,14 @@ fn audit_orders_as_table_json_and_csv() {
     assert_eq!(stdout.lines().count(), rows.len() - 3);
 }
 
+/// Builds the sample journal of `docs/audit.md` where `KEEL_AUDIT_SAMPLE_DIR` says.
+#[test]
+fn sample_journal_for_the_docs() {
+    if let Ok(d) = std::env::var("KEEL_AUDIT_SAMPLE_DIR") {
+        build(Path::new(&d));
+    }
+}
+
 #[test]
 fn audit_verify_positions_risk_and_book() {
     let dir = tempfile::tempdir().unwrap();

@@ -388,7 +388,8 @@ pub fn recover(
         if stopped_early {
             check.close(last_seq + 1);
         } else {
-            unrecorded_tail.extend_from_slice(&check.derived[check.next.min(check.derived.len())..]);
+            unrecorded_tail
+                .extend_from_slice(&check.derived[check.next.min(check.derived.len())..]);
         }
     }
     if let Some(bar) = bar {

@@ -347,10 +347,8 @@ pub fn load_newest(
     codec: &dyn SnapshotCodec,
     until: Until,
 ) -> Result<Loaded, RecoverError> {
-    let list = list_snapshots(journal_dir).map_err(|source| RecoverError::Snapshots {
-        path: snapshot_dir(journal_dir),
-        source,
-    })?;
+    let list = list_snapshots(journal_dir)
+        .map_err(|source| RecoverError::Snapshots { path: snapshot_dir(journal_dir), source })?;
     let mut rejections = Vec::new();
     for (seq, path) in list {
         if let Until::Seq(s) = until {

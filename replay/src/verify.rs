@@ -29,9 +29,11 @@ impl Verification {
     pub fn first_problem_seq(&self) -> Option<u64> {
         match &self.replay {
             Err(e) => e.seq(),
-            Ok(r) => r.mismatches.first().map(|m| m.seq).or_else(|| {
-                (!r.unrecorded_tail.is_empty()).then_some(r.last_seq + 1)
-            }),
+            Ok(r) => r
+                .mismatches
+                .first()
+                .map(|m| m.seq)
+                .or_else(|| (!r.unrecorded_tail.is_empty()).then_some(r.last_seq + 1)),
         }
     }
 }

@@ -11,7 +11,7 @@ use keel_engine::schema::{Command, Output, OutputBody};
 use keel_journal::{AppendError, Config, Journal};
 use keel_replay::log::{JournalRecorder, journal_config};
 use keel_replay::snapshot::{SnapshotCodec, list_snapshots};
-use keel_replay::{RecoverOptions, Progress, Until, recover, write_snapshot};
+use keel_replay::{Progress, RecoverOptions, Until, recover, write_snapshot};
 
 fn open(dir: &Path) -> JournalRecorder {
     let config = journal_config(Config { segment_size: 1 << 20, ..Config::default() });
@@ -86,8 +86,11 @@ fn recovered_state_equals_the_writers_and_every_output_matches() {
     assert!(r.events_per_sec() > 0.0);
 
     // The writer continues from last_seq + 1.
-    let j = Journal::open(dir.path(), journal_config(Config { segment_size: 1 << 20, ..Config::default() }))
-        .unwrap();
+    let j = Journal::open(
+        dir.path(),
+        journal_config(Config { segment_size: 1 << 20, ..Config::default() }),
+    )
+    .unwrap();
     assert_eq!(j.next_seq(), r.last_seq + 1);
     j.close().unwrap();
 }
@@ -116,7 +119,8 @@ fn an_altered_output_is_named_by_its_sequence() {
     let dir = tempfile::tempdir().unwrap();
     let config = config_with_market_maker();
     let commands = random_commands(3, 2_000);
-    let mut journal = Tamper { inner: open(dir.path()), outputs: 0, alter_at: 150, altered_seq: None };
+    let mut journal =
+        Tamper { inner: open(dir.path()), outputs: 0, alter_at: 150, altered_seq: None };
     let mut core = Core::new(&config).unwrap();
     let mut outputs = Vec::new();
     for cmd in &commands {
@@ -153,7 +157,11 @@ fn a_missing_output_at_the_end_is_an_unrecorded_tail() {
         apply_journaled(&mut core, &mut journal, cmd, &mut outputs).unwrap();
     }
     // A new order whose outputs never reach the journal (the writer stopped in between).
-    let last = *commands.iter().rev().find(|c| matches!(c.body, keel_engine::schema::CommandBody::NewOrder(_))).unwrap();
+    let last = *commands
+        .iter()
+        .rev()
+        .find(|c| matches!(c.body, keel_engine::schema::CommandBody::NewOrder(_)))
+        .unwrap();
     let mut cmd = last;
     cmd.ts.0 += 1_000_000_000;
     if let keel_engine::schema::CommandBody::NewOrder(o) = &mut cmd.body {
@@ -180,8 +188,8 @@ struct CommandsCodec {
 
 impl SnapshotCodec for CommandsCodec {
     fn write(&self, _core: &Core, w: &mut dyn Write) -> std::io::Result<()> {
-        let bytes = rkyv::to_bytes::<rkyv::rancor::Error>(&self.applied)
-            .map_err(std::io::Error::other)?;
+        let bytes =
+            rkyv::to_bytes::<rkyv::rancor::Error>(&self.applied).map_err(std::io::Error::other)?;
         w.write_all(&bytes)
     }
     fn read(
@@ -242,7 +250,11 @@ fn recovery_from_a_snapshot_equals_recovery_from_the_start_and_a_corrupt_one_fal
         .unwrap();
     assert_eq!(fb.snapshot.as_ref().map(|s| s.seq), Some(seqs[1000]));
     assert_eq!(fb.snapshot_rejections.len(), 1);
-    assert!(fb.snapshot_rejections[0].reason.contains("body CRC32C mismatch"), "{}", fb.snapshot_rejections[0]);
+    assert!(
+        fb.snapshot_rejections[0].reason.contains("body CRC32C mismatch"),
+        "{}",
+        fb.snapshot_rejections[0]
+    );
     assert_eq!(fb.core.digest(), core.digest());
 
     // Corrupt the older one's header too: recovery starts from the beginning.
@@ -253,7 +265,11 @@ fn recovery_from_a_snapshot_equals_recovery_from_the_start_and_a_corrupt_one_fal
         .unwrap();
     assert!(none.snapshot.is_none());
     assert_eq!(none.snapshot_rejections.len(), 2);
-    assert!(none.snapshot_rejections[1].reason.contains("header CRC32C"), "{}", none.snapshot_rejections[1]);
+    assert!(
+        none.snapshot_rejections[1].reason.contains("header CRC32C"),
+        "{}",
+        none.snapshot_rejections[1]
+    );
     assert_eq!(none.core.digest(), core.digest());
 }
 
@@ -278,7 +294,11 @@ fn a_snapshot_ahead_of_the_journal_or_with_a_wrong_digest_is_refused() {
         .unwrap();
     assert!(r.snapshot.is_none());
     assert_eq!(r.snapshot_rejections.len(), 2, "{:?}", r.snapshot_rejections);
-    assert!(r.snapshot_rejections[0].reason.contains("ends before"), "{}", r.snapshot_rejections[0]);
+    assert!(
+        r.snapshot_rejections[0].reason.contains("ends before"),
+        "{}",
+        r.snapshot_rejections[0]
+    );
     assert!(r.snapshot_rejections[1].reason.contains("digest"), "{}", r.snapshot_rejections[1]);
     assert_eq!(r.core.digest(), core.digest());
 }

@@ -64,7 +64,8 @@ pub struct Book {
 pub fn book(dir: &Path, config: &CoreConfig, q: &BookQuery) -> Result<Book, ScanError> {
     let names = Names::new(config);
     let instrument = names.find_instrument(&q.instrument).map_err(ScanError::Filter)?;
-    let venue = q.venue.as_deref().map(|v| names.find_venue(v)).transpose().map_err(ScanError::Filter)?;
+    let venue =
+        q.venue.as_deref().map(|v| names.find_venue(v)).transpose().map_err(ScanError::Filter)?;
     let r = recover(
         dir,
         config,

@@ -184,7 +184,9 @@ impl From<crate::log::DecodeError> for ScanError {
 
 /// Opens a schema-checked reader.
 pub(crate) fn open_reader(dir: &std::path::Path) -> Result<keel_journal::Reader, ScanError> {
-    keel_journal::Reader::open_with_schema(dir, keel_engine::schema::SCHEMA_HASH).map_err(|source| {
-        ScanError::Recover(crate::error::RecoverError::Open { dir: dir.to_path_buf(), source })
-    })
+    keel_journal::Reader::open_with_schema(dir, keel_engine::schema::SCHEMA_HASH).map_err(
+        |source| {
+            ScanError::Recover(crate::error::RecoverError::Open { dir: dir.to_path_buf(), source })
+        },
+    )
 }

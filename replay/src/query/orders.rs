@@ -168,9 +168,18 @@ pub fn orders(
     filter: &OrderFilter,
 ) -> Result<Vec<OrderEvent>, ScanError> {
     let names = Names::new(config);
-    let instrument =
-        filter.instrument.as_deref().map(|s| names.find_instrument(s)).transpose().map_err(ScanError::Filter)?;
-    let venue = filter.venue.as_deref().map(|s| names.find_venue(s)).transpose().map_err(ScanError::Filter)?;
+    let instrument = filter
+        .instrument
+        .as_deref()
+        .map(|s| names.find_instrument(s))
+        .transpose()
+        .map_err(ScanError::Filter)?;
+    let venue = filter
+        .venue
+        .as_deref()
+        .map(|s| names.find_venue(s))
+        .transpose()
+        .map_err(ScanError::Filter)?;
 
     let mut lives: BTreeMap<Key, Life> = BTreeMap::new();
     let mut reader = open_reader(dir)?;
@@ -186,7 +195,12 @@ pub fn orders(
                     if filter.order_id.is_none_or(|f| f == id) {
                         let life = lives.entry(Key::Id(id)).or_default();
                         life.venue.get_or_insert(v);
-                        life.events.push(RawEvent { seq, ts_ns, input_seq: seq, raw: Raw::Input(cmd) });
+                        life.events.push(RawEvent {
+                            seq,
+                            ts_ns,
+                            input_seq: seq,
+                            raw: Raw::Input(cmd),
+                        });
                         attached.push(Key::Id(id));
                     }
                 }
@@ -198,7 +212,9 @@ pub fn orders(
                     OutputBody::VenueCancel(x) => Key::Id(x.order_id.0),
                     OutputBody::VenueReplace(x) => Key::Id(x.order_id.0),
                     OutputBody::Anomaly(x) => Key::Id(x.order_id.0),
-                    OutputBody::ExecReport(x) if x.order_id.0 == 0 => Key::Unassigned(input_seq, seq),
+                    OutputBody::ExecReport(x) if x.order_id.0 == 0 => {
+                        Key::Unassigned(input_seq, seq)
+                    }
                     OutputBody::ExecReport(x) => Key::Id(x.order_id.0),
                     OutputBody::CancelReject(x) if x.order_id.0 != 0 => Key::Id(x.order_id.0),
                     _ => continue,
@@ -326,13 +342,11 @@ fn render_event(names: &Names<'_>, order_id: u64, life: &Life, ev: &RawEvent) ->
                 CommandBody::NewOrder(o) => {
                     row.price = px(o.price);
                     row.qty = qty(o.qty);
-                    format!(
-                        "{from}: {:?} {:?} {} {:?}",
-                        o.side,
-                        o.ord_type,
-                        snake(o.tif),
-                        o.route
-                    )
+                    let route = match o.route {
+                        keel_engine::schema::Route::Venue(v) => names.venue(v),
+                        keel_engine::schema::Route::BestPrice => "best_price".into(),
+                    };
+                    format!("{from}: {:?} {:?} {} to {route}", o.side, o.ord_type, snake(o.tif))
                 }
                 CommandBody::CancelOrder(c) => {
                     format!("{from}: cl_ord_id {} cancels {}", c.cl_ord_id, c.orig_cl_ord_id)
@@ -347,11 +361,16 @@ fn render_event(names: &Names<'_>, order_id: u64, life: &Life, ev: &RawEvent) ->
                 CommandBody::VenueFill(f) => {
                     row.price = px(f.price);
                     row.qty = qty(f.qty);
-                    let fee = inst.map_or_else(|| f.fee.to_string(), |i| names.notional(i, f.fee as i128));
+                    let fee = inst
+                        .map_or_else(|| f.fee.to_string(), |i| names.notional(i, f.fee as i128));
                     format!("exec_id {} fee {fee} {:?}", f.exec_id, f.liquidity)
                 }
                 CommandBody::VenueCancelAck(c) => {
-                    if c.unsolicited { "unsolicited".into() } else { "requested".into() }
+                    if c.unsolicited {
+                        "unsolicited".into()
+                    } else {
+                        "requested".into()
+                    }
                 }
                 CommandBody::VenueReplaceAck(r) => {
                     row.price = px(r.price);
@@ -393,7 +412,9 @@ fn render_event(names: &Names<'_>, order_id: u64, life: &Life, ev: &RawEvent) ->
                         None => {}
                     }
                     row.detail = match x.orig_cl_ord_id {
-                        Some(o) => format!("to session {}: cl_ord_id {} (was {o})", x.session, x.cl_ord_id),
+                        Some(o) => {
+                            format!("to session {}: cl_ord_id {} (was {o})", x.session, x.cl_ord_id)
+                        }
                         None => format!("to session {}: cl_ord_id {}", x.session, x.cl_ord_id),
                     };
                 }
@@ -409,12 +430,14 @@ fn render_event(names: &Names<'_>, order_id: u64, life: &Life, ev: &RawEvent) ->
                     );
                 }
                 OutputBody::VenueCancel(x) => {
-                    row.detail = format!("to {}: venue_order_id {}", names.venue(x.venue), x.venue_order_id)
+                    row.detail =
+                        format!("to {}: venue_order_id {}", names.venue(x.venue), x.venue_order_id)
                 }
                 OutputBody::VenueReplace(x) => {
                     row.price = names.price(x.instrument, x.price);
                     row.qty = names.qty(x.instrument, x.qty);
-                    row.detail = format!("to {}: venue_order_id {}", names.venue(x.venue), x.venue_order_id);
+                    row.detail =
+                        format!("to {}: venue_order_id {}", names.venue(x.venue), x.venue_order_id);
                 }
                 OutputBody::CancelReject(x) => {
                     row.status = snake(x.ord_status);

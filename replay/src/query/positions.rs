@@ -81,7 +81,12 @@ pub fn positions(dir: &Path, config: &CoreConfig, at: Point) -> Result<Positions
                 continue;
             }
             let avg = p.avg_price().map_or_else(String::new, |ap| {
-                avg_decimal(ap.numerator, ap.denominator as i128, inst.tick_size, inst.price_precision)
+                avg_decimal(
+                    ap.numerator,
+                    ap.denominator as i128,
+                    inst.tick_size,
+                    inst.price_precision,
+                )
             });
             let unreal = mark.map(|m| p.unrealized(m));
             let total = p.net_realized_pnl() + unreal.unwrap_or(0);
@@ -138,7 +143,8 @@ pub fn positions(dir: &Path, config: &CoreConfig, at: Point) -> Result<Positions
 
 /// `num / den` ticks as a price, rounded to the price precision plus four places.
 fn avg_decimal(num: i128, den: i128, tick: Decimal, precision: u32) -> String {
-    let (Ok(n), Ok(d)) = (Decimal::try_from_i128_with_scale(num, 0), Decimal::try_from_i128_with_scale(den, 0))
+    let (Ok(n), Ok(d)) =
+        (Decimal::try_from_i128_with_scale(num, 0), Decimal::try_from_i128_with_scale(den, 0))
     else {
         return "overflow".into();
     };

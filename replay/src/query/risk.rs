@@ -79,14 +79,17 @@ pub fn risk(
     let mut admin_row: Option<usize> = None;
     while let Some(rec) = reader.next()? {
         let (seq, ts) = (rec.seq, rec.ts_ns);
-        let in_range = from.is_none_or(|p| p.admits_from(seq, ts)) && to.is_none_or(|p| p.admits_to(seq, ts));
+        let in_range =
+            from.is_none_or(|p| p.admits_from(seq, ts)) && to.is_none_or(|p| p.admits_to(seq, ts));
         match decode(&rec)? {
             Entry::Input { seq, cmd } => {
                 input = Some((seq, ts, cmd));
                 admin_row = None;
                 let admin = matches!(
                     cmd.body,
-                    CommandBody::SetLimit(_) | CommandBody::SetTradingState(_) | CommandBody::KillSwitch(_)
+                    CommandBody::SetLimit(_)
+                        | CommandBody::SetTradingState(_)
+                        | CommandBody::KillSwitch(_)
                 );
                 if admin && in_range {
                     admin_row = Some(rows.len());

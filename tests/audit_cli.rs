@@ -4,12 +4,14 @@ use std::path::Path;
 use std::process::Command as Process;
 
 use keel_engine::core::testkit::{
-    ADMIN, ALT, BTC, CLIENT, T0_NS, VENUE, ack, cancel, config_with_market_maker, fill, l2, limit,
-    logons,
+    ADMIN, ALT, BTC, CLIENT, ETH, SIM, T0_NS, VENUE, ack, cancel, config_with_market_maker, fill,
+    l2, limit, logons,
 };
 use keel_engine::core::{Core, apply_journaled};
-use keel_engine::schema::{Command, CommandBody, LimitKind, LimitScope, OutputBody, SetLimit};
-use keel_engine::{AccountId, Side, TimestampNs};
+use keel_engine::schema::{
+    Command, CommandBody, L3Add, LimitKind, LimitScope, OutputBody, SetLimit,
+};
+use keel_engine::{AccountId, Price, Qty, Side, TimestampNs};
 use keel_journal::{Config, Journal};
 use keel_replay::log::{JournalRecorder, journal_config};
 
@@ -32,6 +34,18 @@ fn build(dir: &Path) -> u64 {
     }
     send(VENUE, l2(BTC, ALT, Side::Buy, 10_000, 10), &mut out);
     send(VENUE, l2(BTC, ALT, Side::Sell, 10_010, 10), &mut out);
+    for (vid, qty) in [(17, 4), (42, 2)] {
+        let add = L3Add {
+            instrument: ETH,
+            venue: SIM,
+            venue_order_id: vid,
+            side: Side::Buy,
+            price: Price(5_000),
+            qty: Qty(qty),
+            exchange_ts: TimestampNs(0),
+        };
+        send(VENUE, CommandBody::L3Add(add), &mut out);
+    }
     send(CLIENT, CommandBody::NewOrder(limit("A1", Side::Buy, 10_005, 8)), &mut out);
     let id = out
         .iter()
@@ -219,6 +233,15 @@ fn audit_verify_positions_risk_and_book() {
         keel(&["audit", "book", d, "--instrument", "BTC-USD"]),
         keel(&["audit", "orders", d])
     );
+
+    let (code, stdout, _) =
+        keel(&["audit", "book", d, "--instrument", "ETH-USD", "--venue", "SIM", "--l3", "--csv"]);
+    assert_eq!(code, 0);
+    let mut rdr = csv::Reader::from_reader(stdout.as_bytes());
+    let recs: Vec<csv::StringRecord> = rdr.records().map(|r| r.unwrap()).collect();
+    let ids: Vec<&str> = recs.iter().map(|r| &r[6]).collect();
+    assert_eq!(ids, ["17", "42"], "{stdout}");
+    assert_eq!((&recs[0][3], &recs[0][4], &recs[1][5]), ("50.00", "0.04", "2"));
 
     // Altering a byte makes verify fail.
     let seg = std::fs::read_dir(dir.path())

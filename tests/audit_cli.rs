@@ -69,7 +69,6 @@ fn build(dir: &Path) -> u64 {
         &mut out,
     );
     send(CLIENT, CommandBody::NewOrder(limit("A4", Side::Buy, 10_001, 25)), &mut out);
-    drop(send);
     j.into_inner().close().unwrap();
     id
 }

@@ -340,8 +340,7 @@ pub fn recover(
     let mut last_seq = snapshot_used.as_ref().map_or(0, |s| s.seq);
     let mut stopped_early = false;
     let mut applied = 0u64;
-    loop {
-        let Some(rec) = reader.next()? else { break };
+    while let Some(rec) = reader.next()? {
         let (seq, ts_ns, kind) = (rec.seq, rec.ts_ns, rec.kind);
         let beyond = match opts.until {
             Until::End => false,

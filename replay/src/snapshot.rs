@@ -143,7 +143,7 @@ pub fn list_snapshots(journal_dir: &Path) -> io::Result<Vec<(u64, PathBuf)>> {
             found.push((seq, entry.path()));
         }
     }
-    found.sort_by(|a, b| b.0.cmp(&a.0));
+    found.sort_by_key(|s| std::cmp::Reverse(s.0));
     Ok(found)
 }
 

@@ -21,5 +21,7 @@ pub use error::RecoverError;
 pub use recover::{
     Counts, Mismatch, Progress, RecoverOptions, Recovered, SnapshotUsed, Until, recover,
 };
+#[cfg(feature = "engine-snapshots")]
+pub use snapshot::EngineCodec;
 pub use snapshot::{SnapshotCodec, write_snapshot};
 pub use verify::{Verification, verify};

@@ -79,7 +79,9 @@ pub trait SnapshotCodec {
     ) -> Result<Core, Box<dyn std::error::Error + Send + Sync>>;
 }
 
-/// The engine's snapshot encoding.
+/// The engine's snapshot encoding: `Core::write_snapshot` / `Core::read_snapshot`, whose
+/// body carries its own digest and configuration fingerprint, checked on read. Behind the
+/// `engine-snapshots` feature until this branch has the engine API (drop the gate then).
 #[cfg(feature = "engine-snapshots")]
 #[derive(Clone, Copy, Debug, Default)]
 pub struct EngineCodec;

@@ -322,3 +322,65 @@ fn a_corrupt_record_stops_recovery_with_its_location() {
     assert!(err.seq().is_some(), "{err}");
     assert!(err.to_string().contains("offset"), "{err}");
 }
+
+/// Needs `Core::write_snapshot`/`read_snapshot` (engine, main 9def8a4):
+/// `cargo test -p keel-replay --features engine-snapshots`.
+#[cfg(feature = "engine-snapshots")]
+#[test]
+fn engine_snapshots_recover_like_the_start_and_a_corrupt_one_falls_back() {
+    use keel_replay::EngineCodec;
+    let dir = tempfile::tempdir().unwrap();
+    let config = config_with_market_maker();
+    let commands = random_commands(31, 3_000);
+    // Write the journal, snapshotting the live core after inputs 1000 and 2000.
+    let mut journal = open(dir.path());
+    let mut core = Core::new(&config).unwrap();
+    let mut outputs = Vec::new();
+    let mut snaps = Vec::new();
+    let mut seqs = Vec::new();
+    for (k, cmd) in commands.iter().enumerate() {
+        let seq = apply_journaled(&mut core, &mut journal, cmd, &mut outputs).unwrap();
+        seqs.push(seq);
+        if k == 1000 || k == 2000 {
+            snaps.push(write_snapshot(dir.path(), seq, &core, &EngineCodec).unwrap());
+        }
+    }
+    journal.into_inner().close().unwrap();
+
+    let full = recover(dir.path(), &config, quiet()).unwrap();
+    let snap =
+        recover(dir.path(), &config, RecoverOptions { snapshots: Some(&EngineCodec), ..quiet() })
+            .unwrap();
+    assert_eq!(snap.snapshot.as_ref().map(|s| s.seq), Some(seqs[2000]));
+    assert!(snap.snapshot_rejections.is_empty(), "{:?}", snap.snapshot_rejections);
+    assert_eq!(snap.core.digest(), full.core.digest());
+    assert_eq!(snap.core.digest(), core.digest());
+    assert!(snap.outputs_match(), "{:?}", snap.mismatches.first());
+    assert_eq!(snap.last_seq, full.last_seq);
+
+    // A flipped body byte with a recomputed body CRC: the engine's own check refuses it.
+    let mut bytes = std::fs::read(&snaps[1]).unwrap();
+    let at = keel_replay::snapshot::HEADER_LEN + 100;
+    bytes[at] ^= 0x10;
+    let mut h = keel_replay::snapshot::SnapshotHeader::decode(&bytes).unwrap();
+    h.body_crc = crc32c::crc32c(&bytes[keel_replay::snapshot::HEADER_LEN..]);
+    bytes[..keel_replay::snapshot::HEADER_LEN].copy_from_slice(&h.encode());
+    std::fs::write(&snaps[1], &bytes).unwrap();
+    let fb =
+        recover(dir.path(), &config, RecoverOptions { snapshots: Some(&EngineCodec), ..quiet() })
+            .unwrap();
+    assert_eq!(fb.snapshot.as_ref().map(|s| s.seq), Some(seqs[1000]));
+    assert_eq!(fb.snapshot_rejections.len(), 1);
+    let why = &fb.snapshot_rejections[0].reason;
+    assert!(why.contains("engine refused") || why.contains("digest"), "{why}");
+    assert_eq!(fb.core.digest(), core.digest());
+    assert!(fb.outputs_match());
+
+    // A snapshot read with another configuration is refused by the engine.
+    let other = keel_engine::core::testkit::config();
+    let r =
+        recover(dir.path(), &other, RecoverOptions { snapshots: Some(&EngineCodec), ..quiet() })
+            .unwrap();
+    assert!(r.snapshot.is_none());
+    assert_eq!(r.snapshot_rejections.len(), 2);
+}

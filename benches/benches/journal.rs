@@ -42,8 +42,13 @@ fn bench_dir() -> std::path::PathBuf {
     std::env::var_os("KEEL_BENCH_DIR").map(Into::into).unwrap_or_else(std::env::temp_dir)
 }
 
+/// `KEEL_BENCH_FLUSH_MS` overrides the flush interval (to see the flusher's share).
 fn config() -> Config {
-    Config { segment_size: SEGMENT, ..Config::default() }
+    let mut c = Config { segment_size: SEGMENT, ..Config::default() };
+    if let Some(ms) = std::env::var("KEEL_BENCH_FLUSH_MS").ok().and_then(|v| v.parse().ok()) {
+        c.flush_interval = Duration::from_millis(ms);
+    }
+    c
 }
 
 fn append_bench(c: &mut Criterion, payload_len: usize) {
@@ -207,7 +212,10 @@ fn latency_profile() {
         })
         .collect();
     overhead.sort_unstable();
+    let mean_ns = samples.iter().sum::<u64>() as f64 * ns_per_tick / N as f64;
+    let over_1us = samples.iter().filter(|&&t| t as f64 * ns_per_tick > 1_000.0).count();
     samples.sort_unstable();
+    eprintln!("append_64B per-op mean {mean_ns:.1} ns; {over_1us} of {N} appends took > 1 us");
     let pct = |v: &[u64], p: f64| v[((v.len() - 1) as f64 * p) as usize] as f64 * ns_per_tick;
     eprintln!(
         "append_64B per-op latency (ns, incl. timer): p50 {:.1}  p99 {:.1}  p99.9 {:.1}  p99.99 {:.1}  max {:.0}  (timer overhead p50 {:.1})",

@@ -397,7 +397,7 @@ fn self_trade_prevention_modes() {
     let mut e = engine();
     assert_eq!(
         e.check_new(T0, S, &order(Side::Buy, 10_000, 1), &crossing),
-        err(C::SelfTrade, 42, 0)
+        err(C::SelfTrade, 10_000, 10_000)
     );
     assert_eq!(e.check_new(T0, S, &order(Side::Buy, 9_999, 1), &crossing), ok(9_999));
     for (mode, action) in [

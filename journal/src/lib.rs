@@ -13,8 +13,25 @@
 //! * Opening recovers: a torn tail is cut, corruption is refused with its location.
 //! * Sealed segments are chained with BLAKE3 in `MANIFEST`; [`inspect`] re-verifies it.
 //!
-//! The durability contract is on [`Journal`]; the byte layout is in [`layout`] and
+//! ## What survives what
+//!
+//! | event | survives |
+//! |---|---|
+//! | process crash (panic, `SIGKILL`, OOM kill) | every record `append` returned: it is in the page cache. A record half-written at the kill has no published length and is cut as a torn tail on the next open. |
+//! | power loss, kernel crash | records up to [`Journal::durable_seq`]: the flusher msyncs every `flush_interval`; [`Journal::sync`] forces it, [`Journal::wait_durable`] waits for a sequence. Later records may be lost (and may leave a hole that recovery reports as corruption). |
+//! | msync / fsync error | nothing after it: the journal is poisoned, every later append fails and the durable sequence stops. |
+//! | bit rot, tampering | nothing is silently replayed: CRC32C per record, BLAKE3 chain per sealed segment. |
+//!
+//! The full contract is on [`Journal`]; the byte layout is in [`layout`] and
 //! `docs/journal-format.md`.
+//!
+//! ## What an append costs
+//!
+//! The writer touches only memory: the segment is pre-faulted by the roller thread, the
+//! flusher and roller are never woken by the writer (they poll). Exceptions, all rare: a
+//! roll locks an (uncontended) mutex and waits if the next segment is not ready yet
+//! ([`Journal::roll_stalls`]); the first write to the current page after each msync takes
+//! a minor fault, because msync write-protects the pages it cleaned.
 //!
 //! ```
 //! use keel_journal::{Config, Journal, RecordKind, Tailer};

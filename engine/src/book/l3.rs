@@ -349,6 +349,8 @@ impl L3Book {
     }
 
     /// Feed: order now has `leaves` at `price` (same priority rules as [`L3Book::amend`]).
+    /// A well-formed feed never modifies an order through the other side; if one does,
+    /// this book trades it rather than ever holding a crossed state.
     pub fn modify(&mut self, id: OrderId, price: Price, leaves: Qty) -> Result<(), BookError> {
         let i = self.index.get(id).ok_or(BookError::UnknownOrderId { id })?;
         if leaves.0 <= 0 {
@@ -398,6 +400,7 @@ impl L3Book {
                 lvl.queue.unlink(slab, i);
                 slab.free(i);
                 index.remove(id);
+                debug_assert_level(lvl);
                 if lvl.queue.count == 0 {
                     ladder.remove(pos);
                 }
@@ -687,6 +690,7 @@ impl L3Book {
                     }
                 }
             }
+            debug_assert_level(lvl);
             if lvl.queue.count == 0 {
                 ladder.remove(pos);
             }
@@ -758,6 +762,7 @@ impl L3Book {
         lvl.queue.unlink(slab, i);
         lvl.visible -= n.visible;
         lvl.hidden -= n.hidden;
+        debug_assert_level(lvl);
         if lvl.queue.count == 0 {
             ladder.remove(pos);
         }
@@ -765,6 +770,19 @@ impl L3Book {
         index.remove(n.id);
         n
     }
+}
+
+/// Cheap debug check of a level's aggregate (the full O(orders) check is
+/// [`L3Book::validate`]): never negative, and an emptied level has nothing left in it —
+/// which fails whenever the aggregate drifted from the sum of its orders.
+#[inline]
+fn debug_assert_level(lvl: &Level) {
+    debug_assert!(lvl.visible.0 >= 0 && lvl.hidden.0 >= 0, "negative level quantity");
+    debug_assert!(
+        lvl.queue.count > 0 || (lvl.visible.0 == 0 && lvl.hidden.0 == 0),
+        "empty level with quantity: level sum differs from its orders"
+    );
+    debug_assert!(lvl.queue.count == 0 || lvl.visible.0 > 0, "non-empty level shows nothing");
 }
 
 /// Iterator over one level's queue, front first.

@@ -13,7 +13,7 @@ use crate::schema::{
     AdminAck, ExecType, KillSwitch, KillSwitchAction, OutputBody, RejectCode, RejectInfo,
     SessionKind, SessionLogon, SessionLogout, SetLimit, SetTradingState,
 };
-use crate::{AccountId, OrderState, SessionId, TimeInForce};
+use crate::{AccountId, SessionId, TimeInForce};
 
 impl State {
     pub(super) fn session_logon<S: OutputSink>(
@@ -51,28 +51,29 @@ impl State {
     /// Time passed: held GTD orders whose time is up expire, and loss limits see the
     /// latest marks.
     pub(super) fn timer<S: OutputSink>(&mut self, out: &mut Emitter<'_, S>) {
-        if self.held_orders > 0 {
-            let State { orders, risk, held_orders, now, .. } = self;
-            orders.for_each_working_mut(OrderFilter::ALL, |order| {
-                let t = *order.terms();
-                let due = t.tif == TimeInForce::Gtd && t.expire_at <= *now;
-                if order.state() == OrderState::Held && due {
-                    let before = open_order(order);
-                    if order.expire(*now).is_ok() {
-                        *held_orders -= 1;
-                        risk.on_order_closed(&before);
-                        out.emit(OutputBody::ExecReport(exec_report(
-                            order,
-                            ExecType::Expired,
-                            t.cl_ord_id,
-                            None,
-                            LastFill::default(),
-                            None,
-                        )));
-                    }
-                }
-            });
-        }
+        let State { orders, risk, held, now, .. } = self;
+        held.retain(|&id| {
+            let Some(order) = orders.get_mut(id) else { return false };
+            let t = *order.terms();
+            if t.tif != TimeInForce::Gtd || t.expire_at > *now {
+                return true;
+            }
+            let before = open_order(order);
+            if order.expire(*now).is_err() {
+                return true;
+            }
+            risk.on_order_closed(&before);
+            out.emit(OutputBody::ExecReport(exec_report(
+                order,
+                ExecType::Expired,
+                t.cl_ord_id,
+                None,
+                LastFill::default(),
+                None,
+            )));
+            orders.remove(id);
+            false
+        });
         for account in 0..self.positions.accounts() {
             self.check_loss_limits(AccountId(account as u32), out);
         }

@@ -73,10 +73,11 @@ impl State {
         match accepted.stp {
             StpAction::None => {}
             StpAction::CancelResting(_) => self.cancel_crossing_own(o, out),
-            StpAction::CancelAggressing(resting) => {
+            StpAction::CancelAggressing(_) => {
                 // Accepted, then cancelled at once: it never reaches the venue.
                 let order = Order::new(terms, self.now);
-                let reject = RejectInfo::new(RejectCode::SelfTrade, resting.0 as i64, 0);
+                let resting = ctx.opposite_own_best.map_or(0, |r| r.price.0);
+                let reject = RejectInfo::new(RejectCode::SelfTrade, resting, o.price.0);
                 let mut report = exec_report(
                     &order,
                     ExecType::Canceled,
@@ -96,9 +97,9 @@ impl State {
         order.set_risk_price(accepted.risk_price);
         self.next_order_id += 1;
         let order = *order;
-        self.risk.on_order_open(&open_order(&order));
+        self.exposure_open(&order);
         if order.terms().is_held_type() {
-            self.held_orders += 1;
+            self.held.push(order.id());
             out.emit(OutputBody::ExecReport(exec_report(
                 &order,
                 ExecType::New,
@@ -189,8 +190,17 @@ impl State {
         }
     }
 
-    /// The firm's best-priced working limit order on `side` of the instrument.
+    /// The firm's best-priced working limit order on `side` of the instrument, from the
+    /// own-resting aggregate (the id is left zero: see `OwnResting::order_id`); walks the
+    /// orders only if the aggregate ever overflowed its capacity.
     fn own_best(&self, instrument: crate::InstrumentId, side: Side) -> Option<OwnResting> {
+        match self.own.best(instrument, side) {
+            Ok(best) => best.map(|price| OwnResting { order_id: OrderId(0), price }),
+            Err(()) => self.own_best_by_scan(instrument, side),
+        }
+    }
+
+    fn own_best_by_scan(&self, instrument: crate::InstrumentId, side: Side) -> Option<OwnResting> {
         let filter = OrderFilter { instrument: Some(instrument), ..OrderFilter::ALL };
         let mut best: Option<OwnResting> = None;
         for order in self.orders.iter_working(filter) {
@@ -210,6 +220,47 @@ impl State {
         best
     }
 
+    /// Risk exposure and the own-resting aggregate: an order was entered.
+    pub(super) fn exposure_open(&mut self, order: &Order) {
+        let o = open_order(order);
+        self.risk.on_order_open(&o);
+        if order.terms().ord_type == OrdType::Limit {
+            self.own.change(&o, o.leaves.0);
+        }
+    }
+
+    /// An order counted as `before` filled `qty`.
+    pub(super) fn exposure_fill(&mut self, ord_type: OrdType, before: &OpenOrder, qty: crate::Qty) {
+        self.risk.on_fill(before.account, before.instrument, before.side, before.risk_price, qty);
+        if ord_type == OrdType::Limit {
+            self.own.change(before, -qty.0);
+        }
+    }
+
+    /// An order counted as `before` stopped working with `before.leaves` unfilled.
+    pub(super) fn exposure_close(&mut self, ord_type: OrdType, before: &OpenOrder) {
+        self.risk.on_order_closed(before);
+        if ord_type == OrdType::Limit {
+            self.own.change(before, -before.leaves.0);
+        }
+    }
+
+    /// A replace took effect: the order counted as `before` now works `leaves` at
+    /// `risk_price`.
+    pub(super) fn exposure_amend(
+        &mut self,
+        ord_type: OrdType,
+        before: &OpenOrder,
+        risk_price: Price,
+        leaves: crate::Qty,
+    ) {
+        self.risk.on_order_amended(before, risk_price, leaves);
+        if ord_type == OrdType::Limit {
+            self.own.change(before, -before.leaves.0);
+            self.own.change(&OpenOrder { risk_price, leaves, ..*before }, leaves.0);
+        }
+    }
+
     /// Self-trade prevention, cancel-resting mode: cancel every own working limit order on
     /// the other side that the new order's price would cross.
     fn cancel_crossing_own<S: OutputSink>(&mut self, o: &NewOrder, out: &mut Emitter<'_, S>) {
@@ -219,12 +270,12 @@ impl State {
         };
         let filter = OrderFilter { instrument: Some(o.instrument), ..OrderFilter::ALL };
         let opposite = o.side.opposite();
-        let State { orders, risk, held_orders, now, .. } = self;
+        let State { orders, risk, held, now, .. } = self;
         orders.for_each_working_mut(filter, |order| {
             let t = *order.terms();
             if t.side == opposite && t.ord_type == OrdType::Limit && crosses(t.price) {
                 // An order already being cancelled or replaced is left to that request.
-                let _ = request_cancel(order, *now, risk, held_orders, t.cl_ord_id, out);
+                let _ = request_cancel(order, *now, risk, held, t.cl_ord_id, out);
             }
         });
     }
@@ -261,9 +312,9 @@ impl State {
         if let Err(r) = self.risk.check_cancel(self.now, session) {
             return out.emit(reject(r, id, status));
         }
-        let State { orders, risk, held_orders, now, .. } = self;
+        let State { orders, risk, held, now, .. } = self;
         let order = orders.get_mut(id).expect("found by client order id above");
-        if let Err(r) = request_cancel(order, *now, risk, held_orders, c.cl_ord_id, out) {
+        if let Err(r) = request_cancel(order, *now, risk, held, c.cl_ord_id, out) {
             return out.emit(reject(r, id, status));
         }
         if order.state().is_terminal() {
@@ -332,9 +383,11 @@ impl State {
             Ok(ReplaceOutcome::Applied { old_cl_ord_id }) => {
                 let order = self.orders.get_mut(id).expect("replaced above");
                 order.set_risk_price(accepted.risk_price);
-                self.risk.on_order_amended(&replace.current, accepted.risk_price, order.leaves());
+                let order = *order;
+                let (ord_type, leaves) = (order.terms().ord_type, order.leaves());
+                self.exposure_amend(ord_type, &replace.current, accepted.risk_price, leaves);
                 let report = exec_report(
-                    order,
+                    &order,
                     ExecType::Replaced,
                     r.cl_ord_id,
                     Some(old_cl_ord_id),
@@ -395,20 +448,27 @@ impl State {
         }));
     }
 
-    /// Cancels every working order in scope that can take a cancel now (orders with a
-    /// request already pending are left to it). Returns how many were cancelled or sent a
+    /// Cancels every working order in scope. Returns how many were cancelled or sent a
     /// cancel. Not throttled: the core's own cancels (mass cancel fan-out, kill switch,
     /// cancel on disconnect, loss halt) must always go out.
+    ///
+    /// An order with a replace outstanding cannot enter PendingCancel (one request at a
+    /// time), but a kill switch must not wait for the venue: the cancel is sent at once,
+    /// and the venue's cancel ack ends the order whatever request it crossed with (see
+    /// `venue_cancel_ack`). An order already PendingCancel needs nothing more.
     pub(super) fn cancel_where<S: OutputSink>(
         &mut self,
         filter: OrderFilter,
         out: &mut Emitter<'_, S>,
     ) -> u32 {
-        let State { orders, risk, held_orders, now, .. } = self;
+        let State { orders, risk, held, now, .. } = self;
         let mut affected = 0;
         orders.for_each_working_mut(filter, |order| {
             let cl = order.terms().cl_ord_id;
-            if request_cancel(order, *now, risk, held_orders, cl, out).is_ok() {
+            if order.state() == crate::OrderState::PendingReplace {
+                out.emit(OutputBody::VenueCancel(venue_cancel(order)));
+                affected += 1;
+            } else if request_cancel(order, *now, risk, held, cl, out).is_ok() {
                 affected += 1;
             }
         });
@@ -422,7 +482,7 @@ fn request_cancel<S: OutputSink>(
     order: &mut Order,
     now: crate::TimestampNs,
     risk: &mut crate::risk::RiskEngine,
-    held_orders: &mut u32,
+    held: &mut Vec<OrderId>,
     request_cl_ord_id: crate::ClOrdId,
     out: &mut Emitter<'_, S>,
 ) -> Result<(), RejectInfo> {
@@ -432,7 +492,7 @@ fn request_cancel<S: OutputSink>(
     let t = *order.terms();
     let orig = Some(t.cl_ord_id);
     if was_held {
-        *held_orders -= 1;
+        held.retain(|&id| id != t.id);
         risk.on_order_closed(&before);
         out.emit(OutputBody::ExecReport(exec_report(
             order,
@@ -443,13 +503,7 @@ fn request_cancel<S: OutputSink>(
             None,
         )));
     } else {
-        out.emit(OutputBody::VenueCancel(VenueCancel {
-            venue: t.venue,
-            order_id: t.id,
-            instrument: t.instrument,
-            side: t.side,
-            venue_order_id: order.venue_order_id(),
-        }));
+        out.emit(OutputBody::VenueCancel(venue_cancel(order)));
         out.emit(OutputBody::ExecReport(exec_report(
             order,
             ExecType::PendingCancel,
@@ -460,6 +514,18 @@ fn request_cancel<S: OutputSink>(
         )));
     }
     Ok(())
+}
+
+/// The cancel request for an order at its venue.
+fn venue_cancel(order: &Order) -> VenueCancel {
+    let t = order.terms();
+    VenueCancel {
+        venue: t.venue,
+        order_id: t.id,
+        instrument: t.instrument,
+        side: t.side,
+        venue_order_id: order.venue_order_id(),
+    }
 }
 
 /// The order as risk's exposure counts it now.

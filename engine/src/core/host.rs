@@ -23,7 +23,7 @@ use crate::strategy::{
 use crate::{AccountId, InstrumentId, SessionId, Side, VenueId};
 
 /// Most strategy events delivered while applying one command.
-pub const EVENTS_PER_COMMAND_MAX: usize = 4096;
+pub const EVENTS_PER_COMMAND_MAX: usize = 256;
 /// Most intents one strategy call may make.
 pub const INTENTS_PER_CALL_MAX: usize = 64;
 const NO_SLOT: u16 = u16::MAX;

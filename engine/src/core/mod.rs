@@ -32,6 +32,7 @@ mod entry;
 mod host;
 pub mod market;
 mod report;
+mod resting;
 pub mod sessions;
 pub mod stops;
 pub mod testkit;
@@ -178,8 +179,10 @@ pub(crate) struct State {
     orders: OrderTable,
     risk: RiskEngine,
     positions: PositionBook,
-    /// Held (stop) orders in the table; the trigger scan is skipped when zero.
-    held_orders: u32,
+    /// Held (stop) orders, in entry order: a trade looks only at these.
+    held: Vec<crate::OrderId>,
+    /// The firm's own resting limit orders by price (derived; for self-trade prevention).
+    own: resting::OwnResting,
 }
 
 impl Core {
@@ -229,7 +232,8 @@ impl Core {
                 orders: OrderTable::new(config.orders),
                 risk: RiskEngine::new(risk_config)?,
                 positions,
-                held_orders: 0,
+                held: Vec::with_capacity(config.orders.orders_max),
+                own: resting::OwnResting::new(config.instruments.len(), config.book),
             },
             counters: CoreCounters::default(),
             strategies,
@@ -338,7 +342,10 @@ impl Core {
         d.component("clock", |h| {
             h(&s.now.0.to_le_bytes());
             h(&s.next_order_id.to_le_bytes());
-            h(&s.held_orders.to_le_bytes());
+            h(&(s.held.len() as u64).to_le_bytes());
+            for id in &s.held {
+                h(&id.0.to_le_bytes());
+            }
         });
         d.component("markets", |h| s.markets.digest_into(h));
         d.component("sessions", |h| s.sessions.digest_into(h));

@@ -556,3 +556,36 @@ fn config_errors_name_the_problem() {
 fn cl(s: &str) -> ClOrdId {
     s.parse().unwrap()
 }
+
+#[test]
+fn kill_switch_cancels_an_order_with_a_replace_outstanding() {
+    let mut h = Harness::with_market();
+    h.send(CLIENT, CommandBody::NewOrder(limit("A1", Side::Buy, 100, 5)));
+    h.send(VENUE, ack(1, 900));
+    h.send(CLIENT, replace("A2", "A1", 99, 5));
+    let kill = KillSwitch { scope: Scope::Firm, action: KillSwitchAction::Engage };
+    let outs = h.send(ADMIN, CommandBody::KillSwitch(kill));
+    assert!(
+        matches!(outs[0], OutputBody::VenueCancel(VenueCancel { order_id: OrderId(1), .. })),
+        "{outs:?}"
+    );
+    assert!(matches!(outs.last().unwrap(), OutputBody::AdminAck(AdminAck { affected: 1, .. })));
+    let outs = h.send(VENUE, cancel_ack(1, false));
+    assert_eq!(exec(&outs[0]).ord_status, OrdStatus::Canceled);
+    assert!(h.core.orders().is_empty());
+    assert_eq!(h.core.risk().cell_exposure(ACCOUNT, BTC).unwrap().open_lots(Side::Buy), 0);
+}
+
+#[test]
+fn a_strategy_does_not_storm_on_rejects() {
+    let mut h = Harness::new(&config_with_market_maker());
+    h.logon_all();
+    let kill =
+        KillSwitch { scope: Scope::Account(STRATEGY_ACCOUNT), action: KillSwitchAction::Engage };
+    h.send(ADMIN, CommandBody::KillSwitch(kill));
+    h.send(VENUE, l2(BTC, ALT, Side::Buy, 100, 10));
+    let outs = h.send(VENUE, l2(BTC, ALT, Side::Sell, 110, 10));
+    let rejects = outs.iter().filter(|o| matches!(o, OutputBody::ExecReport(r) if r.reject.is_some_and(|r| r.code == RejectCode::KillSwitch))).count();
+    assert_eq!(rejects, 2, "one attempt per side, not a retry per reject: {outs:?}");
+    assert_eq!(h.core.strategy_events_deferred(), 0);
+}

@@ -80,10 +80,10 @@ impl State {
                 LastFill::default(),
                 Some(reject),
             )));
-            Ok(before)
+            Ok((order.terms().ord_type, before))
         });
-        if let Some(before) = anomaly_on_err(result, r.venue, r.order_id, out) {
-            self.risk.on_order_closed(&before);
+        if let Some((ord_type, before)) = anomaly_on_err(result, r.venue, r.order_id, out) {
+            self.exposure_close(ord_type, &before);
             self.orders.remove(r.order_id);
         }
     }
@@ -98,7 +98,7 @@ impl State {
             Err(e) => return out.emit(anomaly(f.venue, f.order_id, e)),
         };
         out.count_fill();
-        let order = self.orders.get(f.order_id).expect("filled above");
+        let order = *self.orders.get(f.order_id).expect("filled above");
         let t = *order.terms();
         if let Err(e) =
             self.positions.apply_fill(t.account, t.instrument, t.side, f.price, f.qty, f.fee)
@@ -112,9 +112,9 @@ impl State {
                 RejectInfo::new(RejectCode::TableCapacity, f.qty.0, 0),
             ));
         }
-        self.risk.on_fill(t.account, t.instrument, t.side, before.risk_price, f.qty);
+        self.exposure_fill(t.ord_type, &before, f.qty);
         let report = exec_report(
-            order,
+            &order,
             ExecType::Trade,
             t.cl_ord_id,
             None,
@@ -136,7 +136,7 @@ impl State {
             },
         );
         if fill.state.is_terminal() {
-            self.risk.on_order_closed(&OpenOrder { leaves: Qty::ZERO, ..before });
+            self.exposure_close(t.ord_type, &OpenOrder { leaves: Qty::ZERO, ..before });
             self.orders.remove(f.order_id);
         }
         self.check_loss_limits(t.account, out);
@@ -150,7 +150,11 @@ impl State {
         let now = self.now;
         let result = self.reported_order(c.venue, c.order_id).and_then(|order| {
             let before = open_order(order);
-            order.apply_cancel_ack(c.unsolicited, now)?;
+            // The venue decides whether an order lives: a cancel ack for an order Keel
+            // had not (or no longer) asked to cancel — a kill switch crossing a replace,
+            // an IOC remainder — ends it just the same.
+            let unsolicited = c.unsolicited || order.state() != OrderState::PendingCancel;
+            order.apply_cancel_ack(unsolicited, now)?;
             let cl = order.terms().cl_ord_id;
             out.emit(OutputBody::ExecReport(exec_report(
                 order,
@@ -186,7 +190,7 @@ impl State {
             if order.terms().ord_type == OrdType::Limit { r.price } else { before.risk_price };
         order.set_risk_price(risk_price);
         let order = *order;
-        self.risk.on_order_amended(&before, risk_price, order.leaves());
+        self.exposure_amend(order.terms().ord_type, &before, risk_price, order.leaves());
         let cl = order.terms().cl_ord_id;
         out.emit(OutputBody::ExecReport(exec_report(
             &order,
@@ -197,7 +201,7 @@ impl State {
             None,
         )));
         if order.state().is_terminal() {
-            self.risk.on_order_closed(&open_order(&order));
+            self.exposure_close(order.terms().ord_type, &open_order(&order));
             self.orders.remove(r.order_id);
         }
     }
@@ -294,42 +298,40 @@ impl State {
         }
     }
 
-    /// Trails and triggers the held stops of `instrument` on a trade at `last`.
+    /// Trails and triggers the held stops of `instrument` on a trade at `last`, in entry
+    /// order.
     fn on_trade_price<S: OutputSink>(
         &mut self,
         instrument: InstrumentId,
         last: Price,
         out: &mut Emitter<'_, S>,
     ) {
-        if self.held_orders == 0 {
-            return;
-        }
-        let filter = OrderFilter { instrument: Some(instrument), ..OrderFilter::ALL };
-        let now = self.now;
-        let mut triggered = 0;
-        self.orders.for_each_working_mut(filter, |order| {
-            if order.state() != OrderState::Held {
-                return;
-            }
+        let State { orders, held, now, .. } = self;
+        held.retain(|&id| {
+            let Some(order) = orders.get_mut(id) else { return false };
             let t = *order.terms();
+            if t.instrument != instrument {
+                return true;
+            }
             if t.ord_type == OrdType::TrailingStop {
                 order.trail_stop_to(stops::trail(t.side, t.stop_price, t.trail_ticks, last));
             }
-            if stops::triggers(t.side, order.terms().stop_price, last) && order.trigger(now).is_ok()
+            if !stops::triggers(t.side, order.terms().stop_price, last)
+                || order.trigger(*now).is_err()
             {
-                triggered += 1;
-                out.emit(OutputBody::VenueNewOrder(venue_new_order(order)));
-                out.emit(OutputBody::ExecReport(exec_report(
-                    order,
-                    ExecType::Triggered,
-                    t.cl_ord_id,
-                    None,
-                    LastFill::default(),
-                    None,
-                )));
+                return true;
             }
+            out.emit(OutputBody::VenueNewOrder(venue_new_order(order)));
+            out.emit(OutputBody::ExecReport(exec_report(
+                order,
+                ExecType::Triggered,
+                t.cl_ord_id,
+                None,
+                LastFill::default(),
+                None,
+            )));
+            false
         });
-        self.held_orders -= triggered;
     }
 
     /// Feeds the account's equity to the loss limits; a halt cancels its working orders.

@@ -259,7 +259,7 @@ impl RiskEngine {
                 };
             if crosses {
                 stp = match self.stp {
-                    StpMode::Reject => return Err(reject(C::SelfTrade, own.order_id.0, 0)),
+                    StpMode::Reject => return Err(reject(C::SelfTrade, own.price.0, t.price.0)),
                     StpMode::CancelResting => StpAction::CancelResting(own.order_id),
                     StpMode::CancelAggressing => StpAction::CancelAggressing(own.order_id),
                 };

@@ -83,7 +83,9 @@ pub struct OpenOrder {
 /// One of the firm's own resting orders, for self-trade prevention.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct OwnResting {
-    /// Keel's id of the resting order.
+    /// Keel's id of the resting order, or zero when the core did not look it up (the
+    /// core finds the best own price from an aggregate; the id is needed only to cancel,
+    /// and cancel-resting mode cancels every crossing order by walking them).
     pub order_id: OrderId,
     /// Its limit price, ticks.
     pub price: Price,

@@ -108,7 +108,7 @@ reject_codes! {
     /// The instrument is restricted for the account.
     InstrumentRestricted = 215, "INSTRUMENT_RESTRICTED", "instrument", "";
     /// The order would trade against one of the firm's own resting orders.
-    SelfTrade = 216, "SELF_TRADE", "resting_order", "";
+    SelfTrade = 216, "SELF_TRADE", "resting_price", "price";
     /// The account is reducing-only and the order would increase the position.
     ReducingOnly = 217, "REDUCING_ONLY", "position", "qty";
     /// The account (or firm) is halted.

@@ -330,7 +330,12 @@ impl Strategy for MarketMaker {
         if u.instrument == self.params.instrument {
             apply_update(q, u);
         }
-        self.requote(ctx, out);
+        // A rejected quote is not retried at once: whatever refused it (a limit, a kill
+        // switch, a full table) still holds within the same instant, and answering each
+        // reject with a new order would spin. The next book update or timer requotes.
+        if u.kind != OrderUpdateKind::Rejected {
+            self.requote(ctx, out);
+        }
     }
 
     fn on_timer(&mut self, ctx: &StrategyContext<'_>, _now: TimestampNs, out: &mut Intents) {

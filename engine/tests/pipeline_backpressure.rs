@@ -149,7 +149,12 @@ fn full_rings_apply_back_pressure_and_lose_nothing() {
     ];
     let pipeline = Pipeline::start(config, gateways, |_clock| {
         let core = Core::new(&core_config()).map_err(|e| e.to_string())?;
-        Ok(CoreStart { core, journal: SlowJournal(MemoryJournal::default()), last_seq: 0 })
+        Ok(CoreStart {
+            core,
+            journal: SlowJournal(MemoryJournal::default()),
+            last_seq: 0,
+            startup: Vec::new(),
+        })
     })
     .expect("pipeline starts");
 

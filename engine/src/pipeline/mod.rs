@@ -147,6 +147,10 @@ pub struct CoreStart<J> {
     pub journal: J,
     /// Last sequence already journaled (0 for an empty journal).
     pub last_seq: u64,
+    /// Commands the core applies first, before taking any from the ring (logons,
+    /// reconciliation after recovery). Journaled and delivered like the others; their
+    /// time should come from the pipeline's clock.
+    pub startup: Vec<crate::schema::Command>,
 }
 
 /// A running pipeline.
@@ -480,7 +484,7 @@ impl CoreLoop {
     }
 
     fn run<J: CommandJournal>(self, mut poller: InboundPoller, start: CoreStart<J>) -> CoreExit<J> {
-        let CoreStart { mut core, mut journal, mut last_seq } = start;
+        let CoreStart { mut core, mut journal, mut last_seq, startup } = start;
         let mut outputs = Vec::with_capacity(4096);
         let mut idle = Idle::new(self.wait);
         let mut commands: u64 = 0;
@@ -488,51 +492,35 @@ impl CoreLoop {
         let snapshot_ns = self.snapshot_interval.as_nanos() as u64;
         let mut last_snapshot = self.clock.raw();
         self.metrics.journal_last_seq.store(last_seq, Ordering::Relaxed);
+        // Start-up commands go first, journaled and delivered like any other.
+        for cmd in &startup {
+            let slot = InboundSlot { cmd: *cmd, ingress_raw: self.clock.raw() };
+            match self.process(&mut core, &mut journal, &slot, &mut outputs) {
+                Ok(seq) => last_seq = seq,
+                Err(stop) => {
+                    journal_error = stop;
+                    break;
+                }
+            }
+            commands += 1;
+        }
         self.snapshot(&core);
         'run: loop {
+            if journal_error.is_some() {
+                break;
+            }
             match poller.take(self.max_batch) {
                 Ok(mut batch) => {
                     idle.reset();
                     for slot in &mut batch {
-                        let seq =
-                            match apply_journaled(&mut core, &mut journal, &slot.cmd, &mut outputs)
-                            {
-                                Ok(seq) => seq,
-                                Err(e) => {
-                                    journal_error = Some(e.to_string());
-                                    break 'run;
-                                }
-                            };
-                        commands += 1;
-                        last_seq = seq + outputs.len() as u64;
-                        let market_data = is_market_data(&slot.cmd.body);
-                        for (i, out) in outputs.iter().enumerate() {
-                            let Some(g) = self.route(&out.body) else {
-                                let u = &self.metrics.unrouted;
-                                u.store(u.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
-                                continue;
-                            };
-                            let mut d = Delivery { seq: seq + 1 + i as u64, output: *out };
-                            let ring = &self.outbound[g];
-                            let mut wait = Idle::new(self.wait);
-                            let mut wait_started = None;
-                            while let Err(back) = ring.push(d) {
-                                if wait_started.is_none() {
-                                    wait_started = Some(());
-                                    let w = &self.metrics.outbound_full_waits;
-                                    w.store(w.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
-                                }
-                                if self.abort.load(Ordering::Acquire) {
-                                    break 'run;
-                                }
-                                d = back;
-                                wait.wait();
-                            }
-                            if market_data && is_venue_order(&out.body) {
-                                let ns = self.clock.elapsed_ns(slot.ingress_raw, self.clock.raw());
-                                self.metrics.tick_to_trade.record(ns);
+                        match self.process(&mut core, &mut journal, slot, &mut outputs) {
+                            Ok(seq) => last_seq = seq,
+                            Err(stop) => {
+                                journal_error = stop;
+                                break 'run;
                             }
                         }
+                        commands += 1;
                     }
                     self.metrics.commands.store(commands, Ordering::Relaxed);
                     self.metrics.journal_last_seq.store(last_seq, Ordering::Release);
@@ -565,6 +553,50 @@ impl CoreLoop {
             pnl,
             journal_error,
         }
+    }
+
+    /// Journals and applies one command and hands its outputs to their gateways. Returns
+    /// the last journal sequence written, or why the core must stop: `Some(error)` when
+    /// an append failed, `None` when aborted while waiting for an outbound ring.
+    #[inline]
+    fn process<J: CommandJournal>(
+        &self,
+        core: &mut Core,
+        journal: &mut J,
+        slot: &InboundSlot,
+        outputs: &mut Vec<crate::schema::Output>,
+    ) -> Result<u64, Option<String>> {
+        let seq =
+            apply_journaled(core, journal, &slot.cmd, outputs).map_err(|e| Some(e.to_string()))?;
+        let market_data = is_market_data(&slot.cmd.body);
+        for (i, out) in outputs.iter().enumerate() {
+            let Some(g) = self.route(&out.body) else {
+                let u = &self.metrics.unrouted;
+                u.store(u.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
+                continue;
+            };
+            let mut d = Delivery { seq: seq + 1 + i as u64, output: *out };
+            let ring = &self.outbound[g];
+            let mut wait = Idle::new(self.wait);
+            let mut counted = false;
+            while let Err(back) = ring.push(d) {
+                if !counted {
+                    counted = true;
+                    let w = &self.metrics.outbound_full_waits;
+                    w.store(w.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
+                }
+                if self.abort.load(Ordering::Acquire) {
+                    return Err(None);
+                }
+                d = back;
+                wait.wait();
+            }
+            if market_data && is_venue_order(&out.body) {
+                let ns = self.clock.elapsed_ns(slot.ingress_raw, self.clock.raw());
+                self.metrics.tick_to_trade.record(ns);
+            }
+        }
+        Ok(seq + outputs.len() as u64)
     }
 
     /// Copies the core's counters, P&L and limits to the metrics (not per command).

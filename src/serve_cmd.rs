@@ -215,15 +215,17 @@ fn serve(r: Resolved, duration: Option<f64>) -> Result<(), String> {
     }
 
     let metrics_stop = Arc::new(AtomicBool::new(false));
-    let metrics_thread = match &r.metrics_listen {
-        Some(addr) => Some(metrics_http::spawn(
+    // Metrics are an aid, not a reason to refuse to trade: a busy port is a warning.
+    let metrics_thread = r.metrics_listen.as_ref().and_then(|addr| {
+        metrics_http::spawn(
             addr,
             Arc::clone(pipeline.metrics()),
             Arc::clone(&durability),
             Arc::clone(&metrics_stop),
-        )?),
-        None => None,
-    };
+        )
+        .map_err(|e| warn!("metrics off: {e}"))
+        .ok()
+    });
 
     let stop = pipeline.stop_flag();
     let deadline = duration.map(|s| started + Duration::from_secs_f64(s.max(0.0)));

@@ -361,6 +361,9 @@ impl<J: CommandJournal + Send + 'static> Pipeline<J> {
         self.stop();
         let exit = self.core_thread.take().map(|t| t.join());
         self.metrics.core_done.store(true, Ordering::Release);
+        // Nothing will be consumed any more: a publisher still waiting for room (if the
+        // core stopped on a journal error) must give up rather than wait for ever.
+        self.abort.store(true, Ordering::Release);
         for (_, t) in self.gateway_threads.drain(..) {
             let _ = t.join();
         }

@@ -244,7 +244,11 @@ fn market_maker_recovers_from_a_rejected_quote() {
         &update(OrderUpdateKind::Rejected, bid_id, None, Side::Buy, 98),
         &mut out,
     );
-    // The side is idle again, so the same event re-quotes it with a fresh id.
+    // The side is idle again, but a reject is not answered in the same instant (what
+    // refused it still holds): nothing is sent until the next market event.
+    assert!(s.working(Side::Buy).is_none());
+    assert!(out.is_empty(), "{:?}", out.as_slice());
+    s.on_book(&ctx(3, &v), INST, &mut out);
     let (new_bid, _, _) = s.working(Side::Buy).unwrap();
     assert_ne!(new_bid, bid_id);
     assert_eq!(news(&out), vec![(Side::Buy, 98, 3)]);

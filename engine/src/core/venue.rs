@@ -306,7 +306,8 @@ impl State {
         last: Price,
         out: &mut Emitter<'_, S>,
     ) {
-        let State { orders, held, now, .. } = self;
+        let State { orders, risk, held, now, .. } = self;
+        let now = *now;
         held.retain(|&id| {
             let Some(order) = orders.get_mut(id) else { return false };
             let t = *order.terms();
@@ -316,9 +317,29 @@ impl State {
             if t.ord_type == OrdType::TrailingStop {
                 order.trail_stop_to(stops::trail(t.side, t.stop_price, t.trail_ticks, last));
             }
-            if !stops::triggers(t.side, order.terms().stop_price, last)
-                || order.trigger(*now).is_err()
-            {
+            if !stops::triggers(t.side, order.terms().stop_price, last) {
+                return true;
+            }
+            // A released stop is a new order at the venue: a kill switch or a halt in
+            // force now stops it, as it would any new order (cancelled, with the reason).
+            if let Some(reject) = blocked(risk, &t) {
+                let before = open_order(order);
+                if order.request_cancel(now).is_err() {
+                    return true;
+                }
+                risk.on_order_closed(&before);
+                out.emit(OutputBody::ExecReport(exec_report(
+                    order,
+                    ExecType::Canceled,
+                    t.cl_ord_id,
+                    None,
+                    LastFill::default(),
+                    Some(reject),
+                )));
+                orders.remove(id);
+                return false;
+            }
+            if order.trigger(now).is_err() {
                 return true;
             }
             out.emit(OutputBody::VenueNewOrder(venue_new_order(order)));
@@ -352,6 +373,22 @@ impl State {
         {
             self.cancel_where(OrderFilter { account: Some(account), ..OrderFilter::ALL }, out);
         }
+    }
+}
+
+/// Why a triggered stop may not go to the venue now: a kill switch covering it, or its
+/// account (or the firm) halted.
+fn blocked(risk: &crate::risk::RiskEngine, t: &crate::orders::OrderTerms) -> Option<RejectInfo> {
+    use crate::schema::{Scope, TradingState};
+    let killed = risk.kill_engaged(Scope::Firm)
+        || risk.kill_engaged(Scope::Account(t.account))
+        || risk.kill_engaged(Scope::Session(t.session));
+    if killed {
+        Some(RejectInfo::bare(RejectCode::KillSwitch))
+    } else if risk.trading_state(t.account) == Some(TradingState::Halted) {
+        Some(RejectInfo::bare(RejectCode::Halted))
+    } else {
+        None
     }
 }
 

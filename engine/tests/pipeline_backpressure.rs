@@ -161,6 +161,7 @@ fn full_rings_apply_back_pressure_and_lose_nothing() {
     let deadline = Instant::now() + Duration::from_secs(120);
     while pipeline.metrics().commands.load(Ordering::Relaxed) < N + 1 {
         assert!(Instant::now() < deadline, "commands applied: {:?}", pipeline.metrics().commands);
+        assert!(!pipeline.is_finished(), "the core thread stopped early");
         std::thread::sleep(Duration::from_millis(5));
     }
     let waits = pipeline.metrics().outbound_full_waits.load(Ordering::Relaxed);

@@ -90,6 +90,7 @@ fn live_digest_equals_the_digest_recovered_from_the_journal() {
     let deadline = Instant::now() + Duration::from_secs(120);
     while pipeline.metrics().commands.load(Ordering::Relaxed) < 5_000 {
         assert!(Instant::now() < deadline, "too slow: {:?}", pipeline.metrics().commands);
+        assert!(!pipeline.is_finished(), "the core thread stopped early (panicked?)");
         std::thread::sleep(Duration::from_millis(10));
     }
     let exit = pipeline.join().expect("clean stop");

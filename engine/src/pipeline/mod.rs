@@ -155,7 +155,7 @@ pub struct CoreStart<J> {
 
 /// A running pipeline.
 pub struct Pipeline<J> {
-    core_thread: Option<JoinHandle<CoreExit<J>>>,
+    core_thread: Option<JoinHandle<Option<CoreExit<J>>>>,
     gateway_threads: Vec<(String, JoinHandle<()>)>,
     stopping: Arc<AtomicBool>,
     abort: Arc<AtomicBool>,
@@ -254,11 +254,12 @@ impl<J: CommandJournal + Send + 'static> Pipeline<J> {
                 match init(&init_clock) {
                     Ok(start) => {
                         let _ = ready_tx.send(Ok(()));
-                        core_loop.run(poller, start)
+                        Some(core_loop.run(poller, start))
                     }
                     Err(e) => {
+                        // Not a panic: release builds abort on panic.
                         let _ = ready_tx.send(Err(e));
-                        panic!("core init failed");
+                        None
                     }
                 }
             })
@@ -353,6 +354,7 @@ impl<J: CommandJournal + Send + 'static> Pipeline<J> {
     /// True once the core thread has finished.
     pub fn is_finished(&self) -> bool {
         self.metrics.core_done.load(Ordering::Acquire)
+            || self.core_thread.as_ref().is_none_or(|t| t.is_finished())
     }
 
     /// Stops (if not already stopping), waits for every thread and returns the core's
@@ -368,7 +370,7 @@ impl<J: CommandJournal + Send + 'static> Pipeline<J> {
             let _ = t.join();
         }
         match exit {
-            Some(Ok(exit)) => Ok(exit),
+            Some(Ok(Some(exit))) => Ok(exit),
             _ => Err(PipelineError::CorePanicked),
         }
     }

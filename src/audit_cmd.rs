@@ -1,9 +1,8 @@
 //! `keel audit verify|orders|positions|risk|book <dir>`: audit a journal with the schema
 //! and the core (replay crate).
 //!
-//! Replaying needs the `CoreConfig` the journal was written with. Until `keel serve` has a
-//! configuration file (then `--config` and its default), the test fixture
-//! `keel_engine::core::testkit::config_with_market_maker()` is used.
+//! Replaying needs the `CoreConfig` the journal was written with: `--config FILE` (the file
+//! `keel serve --config` ran with), else the embedded default that `keel serve` runs with.
 
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
@@ -123,16 +122,41 @@ impl OutFormat {
     }
 }
 
-fn config() -> CoreConfig {
-    // The lead replaces this with `keel serve`'s configuration (and a --config flag).
-    keel_engine::core::testkit::config_with_market_maker()
+/// `keel audit [--config FILE] <command>`.
+#[derive(Debug, clap::Args)]
+pub struct AuditArgs {
+    /// The configuration the journal was written under (`keel serve --config`); without
+    /// it, the embedded default that `keel serve` runs with.
+    #[arg(long, global = true)]
+    config: Option<std::path::PathBuf>,
+    /// Use the engine's test fixture configuration (for journals written by tests).
+    #[arg(long, global = true, hide = true)]
+    fixture: bool,
+    #[command(subcommand)]
+    cmd: AuditCmd,
+}
+
+fn config(args: &AuditArgs) -> Result<CoreConfig, String> {
+    if args.fixture {
+        return Ok(keel_engine::core::testkit::config_with_market_maker());
+    }
+    crate::config::Config::load(args.config.as_deref())
+        .and_then(|c| c.resolve())
+        .map(|resolved| resolved.core)
+        .map_err(|e| e.to_string())
 }
 
 type CmdResult = Result<ExitCode, Box<dyn std::error::Error>>;
 
-pub fn run(cmd: AuditCmd) -> ExitCode {
-    let config = config();
-    let result = match cmd {
+pub fn run(args: AuditArgs) -> ExitCode {
+    let config = match config(&args) {
+        Ok(config) => config,
+        Err(e) => {
+            eprintln!("keel audit: configuration: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = match args.cmd {
         AuditCmd::Verify { dir, max_mismatches } => verify(&dir, &config, max_mismatches),
         AuditCmd::Orders {
             dir,

@@ -74,7 +74,9 @@ fn build(dir: &Path) -> u64 {
 }
 
 fn keel(args: &[&str]) -> (i32, String, String) {
-    let out = Process::new(env!("CARGO_BIN_EXE_keel")).args(args).output().unwrap();
+    // The journals here are written with the engine's test fixture configuration.
+    let out =
+        Process::new(env!("CARGO_BIN_EXE_keel")).args(args).arg("--fixture").output().unwrap();
     (
         out.status.code().unwrap_or(-1),
         String::from_utf8(out.stdout).unwrap(),

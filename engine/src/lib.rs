@@ -35,6 +35,7 @@ pub mod ids;
 pub mod instrument;
 pub mod order_terms;
 pub mod orders;
+pub mod pipeline;
 pub mod port;
 pub mod positions;
 pub mod risk;

@@ -1,3 +1,9 @@
 //! # keel-gateways
 //!
-//! Adapters between Keel's core and the outside world (design §6).
+//! Adapters between Keel's core and the outside world (design §6). Each implements the
+//! engine's [`Gateway`](keel_engine::pipeline::Gateway) port and runs on its own thread.
+//!
+//! - [`sim`]: the in-process simulated venue (matching engine + seeded synthetic flow),
+//!   the embedded default so `keel serve` runs with nothing else.
+
+pub mod sim;

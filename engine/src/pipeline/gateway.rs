@@ -1,0 +1,209 @@
+//! The gateway port: what an adapter to the outside implements to run on its own thread,
+//! publish commands into the inbound ring and take the core's outputs from its outbound
+//! ring.
+//!
+//! # Rules for implementations
+//! - [`Gateway::on_output`] must not block and must not wait for room in the inbound ring:
+//!   the core may be waiting for room in this gateway's outbound ring, so a gateway that
+//!   waits on the core while the core waits on it would deadlock. Work caused by an output
+//!   (a venue's answer to an order) is queued inside the gateway and published from
+//!   [`Gateway::poll`] with [`GatewayIo::try_publish`]; when the ring is full, `poll`
+//!   returns and the runner drains the outbound ring before calling it again.
+//! - Gateways without that cycle (a timer, an admin socket, a load generator) may use the
+//!   blocking [`GatewayIo::publish`].
+//! - Nothing is ever dropped: a full ring is back-pressure.
+
+use super::clock::IngressClock;
+use super::wait::{Idle, WaitStrategy};
+use crate::schema::{Command, CommandBody, Output};
+use crate::{SessionId, TimestampNs, VenueId};
+use crossbeam::utils::CachePadded;
+use disruptor::{MultiProducer, Producer, SingleConsumerBarrier};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+/// One slot of the inbound ring: the command and the raw counter value at ingress (not
+/// journaled; it measures latency inside the process).
+#[derive(Clone, Copy, Debug)]
+pub struct InboundSlot {
+    /// The command, stamped with UTC ingress time.
+    pub cmd: Command,
+    /// [`IngressClock::raw`] when it was published.
+    pub ingress_raw: u64,
+}
+
+impl InboundSlot {
+    pub(crate) fn empty() -> InboundSlot {
+        InboundSlot {
+            cmd: Command {
+                ts: TimestampNs(0),
+                session: SessionId(0),
+                body: CommandBody::Timer(crate::schema::Timer {}),
+            },
+            ingress_raw: 0,
+        }
+    }
+}
+
+/// One output on its way to the gateway that owns its destination.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Delivery {
+    /// The output's journal sequence.
+    pub seq: u64,
+    /// The output.
+    pub output: Output,
+}
+
+/// Which outputs belong to a gateway: those addressed to one of its sessions (execution
+/// reports, cancel rejects, mass-cancel reports, admin acks) or sent to one of its venues
+/// (new orders, cancels, replaces).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Routes {
+    /// Sessions the gateway speaks for.
+    pub sessions: Vec<SessionId>,
+    /// Venues the gateway connects to.
+    pub venues: Vec<VenueId>,
+}
+
+/// An adapter to the outside, run on its own thread by the pipeline. See the module docs.
+pub trait Gateway: Send + 'static {
+    /// A short name for logs, metrics and thread names.
+    fn name(&self) -> &str;
+
+    /// The sessions and venues whose outputs this gateway receives. Read once at start.
+    fn routes(&self) -> Routes;
+
+    /// Called once on the gateway's thread before the loop (logons, snapshots).
+    fn on_start(&mut self, io: &mut GatewayIo) {
+        let _ = io;
+    }
+
+    /// One output from the core. Must not block (see the module docs).
+    fn on_output(&mut self, delivery: &Delivery, io: &mut GatewayIo);
+
+    /// Does a bounded amount of the gateway's own work (reading sockets, generating
+    /// flow, publishing queued commands); returns how much it did (0 when idle).
+    fn poll(&mut self, io: &mut GatewayIo) -> usize;
+
+    /// Called once when the pipeline stops, before the gateway's publisher is closed. It
+    /// may still publish (blocking) to finish what it has started.
+    fn on_stop(&mut self, io: &mut GatewayIo) {
+        let _ = io;
+    }
+}
+
+/// Why a command was not published.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum PublishError {
+    /// The inbound ring is full; try again after draining the outbound ring.
+    #[error("the inbound ring is full")]
+    Full,
+    /// The pipeline is stopping: this gateway no longer publishes.
+    #[error("the pipeline is stopping")]
+    Closed,
+}
+
+pub(crate) type InboundProducer = MultiProducer<InboundSlot, SingleConsumerBarrier>;
+
+/// A gateway's handle on the pipeline: its publisher, the clock and the stop flags.
+pub struct GatewayIo {
+    producer: Option<InboundProducer>,
+    published: Arc<CachePadded<AtomicU64>>,
+    clock: IngressClock,
+    wait: WaitStrategy,
+    stopping: Arc<AtomicBool>,
+    abort: Arc<AtomicBool>,
+    full_waits: u64,
+}
+
+impl GatewayIo {
+    pub(crate) fn new(
+        producer: InboundProducer,
+        published: Arc<CachePadded<AtomicU64>>,
+        clock: IngressClock,
+        wait: WaitStrategy,
+        stopping: Arc<AtomicBool>,
+        abort: Arc<AtomicBool>,
+    ) -> GatewayIo {
+        GatewayIo {
+            producer: Some(producer),
+            published,
+            clock,
+            wait,
+            stopping,
+            abort,
+            full_waits: 0,
+        }
+    }
+
+    /// The ingress clock.
+    pub fn clock(&self) -> &IngressClock {
+        &self.clock
+    }
+
+    /// True once the pipeline has been asked to stop.
+    pub fn is_stopping(&self) -> bool {
+        self.stopping.load(Ordering::Acquire)
+    }
+
+    /// How many times a publish found the ring full (back-pressure seen by this gateway).
+    pub fn full_waits(&self) -> u64 {
+        self.full_waits
+    }
+
+    /// Publishes a command on `session`, stamped now, if the ring has room.
+    #[inline]
+    pub fn try_publish(
+        &mut self,
+        session: SessionId,
+        body: CommandBody,
+    ) -> Result<TimestampNs, PublishError> {
+        let producer = self.producer.as_mut().ok_or(PublishError::Closed)?;
+        let raw = self.clock.raw();
+        let ts = self.clock.utc_at(raw);
+        let cmd = Command { ts, session, body };
+        match producer.try_publish(|slot| {
+            slot.cmd = cmd;
+            slot.ingress_raw = raw;
+        }) {
+            Ok(_) => {
+                // Single writer per counter: a plain store is enough.
+                let p = &self.published;
+                p.store(p.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
+                Ok(ts)
+            }
+            Err(_) => {
+                self.full_waits += 1;
+                Err(PublishError::Full)
+            }
+        }
+    }
+
+    /// Publishes a command, waiting (per the wait strategy) while the ring is full. Only
+    /// for gateways whose outbound ring cannot fill while they wait (see the module docs).
+    /// Gives up with `Closed` if the pipeline is aborted.
+    pub fn publish(
+        &mut self,
+        session: SessionId,
+        body: CommandBody,
+    ) -> Result<TimestampNs, PublishError> {
+        let mut idle = Idle::new(self.wait);
+        loop {
+            match self.try_publish(session, body) {
+                Err(PublishError::Full) => {
+                    if self.abort.load(Ordering::Acquire) {
+                        return Err(PublishError::Closed);
+                    }
+                    idle.wait();
+                }
+                other => return other,
+            }
+        }
+    }
+
+    /// Closes the publisher: the core drains what was published and, once every gateway
+    /// has closed, stops.
+    pub(crate) fn close(&mut self) {
+        self.producer = None;
+    }
+}

@@ -1,0 +1,608 @@
+//! `keel serve`'s configuration: TOML, with an embedded, commented default
+//! (`keel config default` prints it) that is also the documentation of every key.
+//!
+//! Parsing is strict (`deny_unknown_fields`): an unknown key is an error naming it and
+//! its line. [`Config::resolve`] then checks every value and builds what the engine, the
+//! pipeline and the simulated venue take; an invalid value is an error naming its key.
+
+use keel_engine::book::BookCapacity;
+use keel_engine::core::{CoreConfig, FeedKind, RiskSettings, StrategySpec, VenueConfig};
+use keel_engine::orders::OrderTableConfig;
+use keel_engine::pipeline::{PipelineConfig, Placement, WaitStrategy};
+use keel_engine::{AccountId, Instrument, InstrumentId, SessionId, VenueId};
+use keel_gateways::sim::{FlowConfig, SimInstrument};
+use rust_decimal::Decimal;
+use serde::Deserialize;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// The embedded default configuration, with comments.
+pub const DEFAULT_TOML: &str = include_str!("default_config.toml");
+
+/// The admin session.
+pub const ADMIN_SESSION: SessionId = SessionId(1);
+/// The simulated venue's session.
+pub const VENUE_SESSION: SessionId = SessionId(2);
+/// The timer's session.
+pub const TIMER_SESSION: SessionId = SessionId(3);
+/// The first strategy session.
+pub const FIRST_STRATEGY_SESSION: u32 = 16;
+
+/// The whole file. Sections and keys left out take the embedded default's values
+/// (`Default` below mirrors [`DEFAULT_TOML`]; a test keeps them equal).
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    pub journal: JournalSection,
+    pub pipeline: PipelineSection,
+    pub engine: EngineSection,
+    #[serde(rename = "instrument")]
+    pub instruments: Vec<InstrumentSection>,
+    pub venue: VenueSection,
+    #[serde(rename = "strategy")]
+    pub strategies: Vec<StrategySection>,
+    pub metrics: MetricsSection,
+    pub log: LogSection,
+}
+
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct JournalSection {
+    pub dir: PathBuf,
+    pub segment_mb: u64,
+    pub flush_interval_ms: u64,
+}
+
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct PipelineSection {
+    pub inbound_ring: usize,
+    pub outbound_ring: usize,
+    pub wait: String,
+    pub spins: u32,
+    pub yields: u32,
+    pub park_us: u32,
+    pub pin: bool,
+    pub core_cpu: Option<usize>,
+    pub gateway_cpus: Vec<usize>,
+    pub timer_interval_ms: u64,
+    pub max_batch: u64,
+}
+
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct EngineSection {
+    pub accounts: u32,
+    pub sessions: u32,
+    pub orders_max: usize,
+    pub book_orders: u32,
+    pub book_levels: u32,
+}
+
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct InstrumentSection {
+    pub symbol: String,
+    pub tick_size: String,
+    pub lot_size: String,
+    #[serde(default = "usd")]
+    pub currency: String,
+    pub sim_mid: String,
+}
+
+fn usd() -> String {
+    "USD".into()
+}
+
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct VenueSection {
+    pub name: String,
+    pub id: u16,
+    pub seed: u64,
+    pub events_per_sec: u32,
+    pub latency_us: u64,
+    pub add_weight: u32,
+    pub cancel_weight: u32,
+    pub market_weight: u32,
+    pub walk_pct: u32,
+    pub depth_ticks: i64,
+    pub max_qty_lots: i64,
+    pub resting_max: usize,
+}
+
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct StrategySection {
+    pub name: String,
+    pub account: u32,
+    pub instrument: String,
+    #[serde(default)]
+    pub params: toml::Table,
+}
+
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct MetricsSection {
+    pub listen: String,
+    pub status_interval_s: u64,
+}
+
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogSection {
+    pub format: String,
+    pub level: String,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        let inst = |symbol: &str, tick: &str, lot: &str, mid: &str| InstrumentSection {
+            symbol: symbol.into(),
+            tick_size: tick.into(),
+            lot_size: lot.into(),
+            currency: "USD".into(),
+            sim_mid: mid.into(),
+        };
+        let mm = |instrument: &str, params: &[(&str, i64)]| StrategySection {
+            name: "market_maker".into(),
+            account: 1,
+            instrument: instrument.into(),
+            params: params.iter().map(|(k, v)| (k.to_string(), toml::Value::Integer(*v))).collect(),
+        };
+        Config {
+            journal: JournalSection::default(),
+            pipeline: PipelineSection::default(),
+            engine: EngineSection::default(),
+            instruments: vec![
+                inst("BTC-USD", "0.01", "0.001", "50000.00"),
+                inst("ETH-USD", "0.01", "0.01", "3000.00"),
+                inst("SOL-USD", "0.001", "0.1", "150.000"),
+            ],
+            venue: VenueSection::default(),
+            strategies: vec![
+                mm(
+                    "BTC-USD",
+                    &[
+                        ("half_spread_ticks", 2),
+                        ("size_lots", 5),
+                        ("max_position_lots", 50),
+                        ("skew_ticks_per_lot", 1),
+                    ],
+                ),
+                mm(
+                    "ETH-USD",
+                    &[("half_spread_ticks", 3), ("size_lots", 10), ("max_position_lots", 100)],
+                ),
+            ],
+            metrics: MetricsSection::default(),
+            log: LogSection::default(),
+        }
+    }
+}
+
+impl Default for JournalSection {
+    fn default() -> Self {
+        JournalSection { dir: PathBuf::from("./keel-data"), segment_mb: 64, flush_interval_ms: 2 }
+    }
+}
+
+impl Default for PipelineSection {
+    fn default() -> Self {
+        PipelineSection {
+            inbound_ring: 8192,
+            outbound_ring: 4096,
+            wait: "park".into(),
+            spins: 100,
+            yields: 10,
+            park_us: 50,
+            pin: false,
+            core_cpu: None,
+            gateway_cpus: Vec::new(),
+            timer_interval_ms: 100,
+            max_batch: 256,
+        }
+    }
+}
+
+impl Default for EngineSection {
+    fn default() -> Self {
+        EngineSection {
+            accounts: 2,
+            sessions: 64,
+            orders_max: 65536,
+            book_orders: 16384,
+            book_levels: 2048,
+        }
+    }
+}
+
+impl Default for VenueSection {
+    fn default() -> Self {
+        VenueSection {
+            name: "SIM".into(),
+            id: 1,
+            seed: 42,
+            events_per_sec: 2000,
+            latency_us: 50,
+            add_weight: 50,
+            cancel_weight: 35,
+            market_weight: 15,
+            walk_pct: 20,
+            depth_ticks: 10,
+            max_qty_lots: 5,
+            resting_max: 200,
+        }
+    }
+}
+
+impl Default for MetricsSection {
+    fn default() -> Self {
+        MetricsSection { listen: "127.0.0.1:9464".into(), status_interval_s: 5 }
+    }
+}
+
+impl Default for LogSection {
+    fn default() -> Self {
+        LogSection { format: "human".into(), level: "info".into() }
+    }
+}
+
+/// A configuration that cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read {path}: {source}")]
+    Read { path: PathBuf, source: std::io::Error },
+    /// Not valid TOML, an unknown key, or a value of the wrong type.
+    #[error("{path}: {message}")]
+    Parse { path: String, message: String },
+    /// A value out of range or inconsistent with another.
+    #[error("invalid configuration: {key}: {problem}")]
+    Invalid { key: String, problem: String },
+}
+
+fn invalid(key: impl Into<String>, problem: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid { key: key.into(), problem: problem.into() }
+}
+
+/// Everything `keel serve` builds from a configuration.
+#[derive(Clone, Debug)]
+pub struct Resolved {
+    pub core: CoreConfig,
+    pub pipeline: PipelineConfig,
+    pub timer_interval: Duration,
+    pub journal_dir: PathBuf,
+    pub journal: keel_journal::Config,
+    pub venue_id: VenueId,
+    pub sim_instruments: Vec<SimInstrument>,
+    pub flow: FlowConfig,
+    pub book: BookCapacity,
+    pub metrics_listen: Option<String>,
+    pub status_interval: Option<Duration>,
+    pub log_json: bool,
+    pub log_level: String,
+    pub events_per_sec: u32,
+    pub venue_latency_us: u64,
+}
+
+impl Resolved {
+    /// Synthetic events per second of the simulated venue.
+    pub fn flow_rate(&self) -> u32 {
+        self.events_per_sec
+    }
+
+    /// The simulated venue's one-way latency, µs.
+    pub fn latency_us(&self) -> u64 {
+        self.venue_latency_us
+    }
+}
+
+impl Config {
+    /// Parses a configuration file's text; `origin` names it in errors.
+    pub fn parse(text: &str, origin: &str) -> Result<Config, ConfigError> {
+        toml::from_str(text)
+            .map_err(|e| ConfigError::Parse { path: origin.to_string(), message: e.to_string() })
+    }
+
+    /// Reads and parses a file, or the embedded default when `path` is `None`.
+    pub fn load(path: Option<&std::path::Path>) -> Result<Config, ConfigError> {
+        match path {
+            None => Config::parse(DEFAULT_TOML, "embedded default"),
+            Some(p) => {
+                let text = std::fs::read_to_string(p)
+                    .map_err(|source| ConfigError::Read { path: p.to_path_buf(), source })?;
+                Config::parse(&text, &p.display().to_string())
+            }
+        }
+    }
+
+    /// Checks every value and builds the engine's, the pipeline's and the venue's
+    /// configurations.
+    pub fn resolve(&self) -> Result<Resolved, ConfigError> {
+        let j = &self.journal;
+        if !(1..=4096).contains(&j.segment_mb) {
+            return Err(invalid(
+                "journal.segment_mb",
+                format!("{} is not in 1..=4096", j.segment_mb),
+            ));
+        }
+        if j.flush_interval_ms == 0 {
+            return Err(invalid("journal.flush_interval_ms", "must be at least 1"));
+        }
+        let p = &self.pipeline;
+        if !p.inbound_ring.is_power_of_two() || p.inbound_ring < 64 {
+            return Err(invalid(
+                "pipeline.inbound_ring",
+                format!("{} is not a power of two >= 64", p.inbound_ring),
+            ));
+        }
+        if p.outbound_ring == 0 {
+            return Err(invalid("pipeline.outbound_ring", "must be at least 1"));
+        }
+        let wait = match p.wait.as_str() {
+            "busy-spin" => WaitStrategy::BusySpin,
+            "spin-yield" => WaitStrategy::SpinThenYield { spins: p.spins },
+            "park" => WaitStrategy::Park { spins: p.spins, yields: p.yields, park_us: p.park_us },
+            other => {
+                return Err(invalid(
+                    "pipeline.wait",
+                    format!("{other:?} is not one of \"busy-spin\", \"spin-yield\", \"park\""),
+                ));
+            }
+        };
+        if p.timer_interval_ms == 0 {
+            return Err(invalid("pipeline.timer_interval_ms", "must be at least 1"));
+        }
+        if p.max_batch == 0 {
+            return Err(invalid("pipeline.max_batch", "must be at least 1"));
+        }
+        let e = &self.engine;
+        if e.accounts == 0 {
+            return Err(invalid("engine.accounts", "must be at least 1"));
+        }
+        let strategy_sessions = FIRST_STRATEGY_SESSION + self.strategies.len() as u32;
+        if e.sessions < strategy_sessions {
+            return Err(invalid(
+                "engine.sessions",
+                format!(
+                    "{} leaves no room for {} strategies (need {strategy_sessions})",
+                    e.sessions,
+                    self.strategies.len()
+                ),
+            ));
+        }
+        if e.orders_max == 0 || e.book_orders == 0 || e.book_levels == 0 {
+            return Err(invalid("engine", "orders_max, book_orders and book_levels must be > 0"));
+        }
+        let v = &self.venue;
+        if v.id == 0 {
+            return Err(invalid("venue.id", "must be in 1..=65535"));
+        }
+        if !(1..=1_000_000).contains(&v.events_per_sec) {
+            return Err(invalid(
+                "venue.events_per_sec",
+                format!("{} is not in 1..=1000000", v.events_per_sec),
+            ));
+        }
+        if v.walk_pct > 100 {
+            return Err(invalid("venue.walk_pct", format!("{} is not in 0..=100", v.walk_pct)));
+        }
+        if v.depth_ticks < 1 || v.max_qty_lots < 1 || v.resting_max < 2 {
+            return Err(invalid(
+                "venue",
+                "depth_ticks and max_qty_lots must be >= 1, resting_max >= 2",
+            ));
+        }
+        if v.add_weight + v.cancel_weight + v.market_weight == 0 {
+            return Err(invalid("venue", "add_weight + cancel_weight + market_weight must be > 0"));
+        }
+        if v.resting_max > e.book_orders as usize / 2 {
+            return Err(invalid(
+                "venue.resting_max",
+                format!(
+                    "{} must be at most half of engine.book_orders ({})",
+                    v.resting_max, e.book_orders
+                ),
+            ));
+        }
+        let venue_id = VenueId(v.id);
+        if self.instruments.is_empty() {
+            return Err(invalid("instrument", "at least one instrument is needed"));
+        }
+        let mut instruments = Vec::new();
+        let mut sim_instruments = Vec::new();
+        for (i, s) in self.instruments.iter().enumerate() {
+            let key = |k: &str| format!("instrument[{i}] ({}).{k}", s.symbol);
+            let dec = |k: &str, v: &str| {
+                v.parse::<Decimal>()
+                    .map_err(|e| invalid(key(k), format!("{v:?} is not a decimal: {e}")))
+            };
+            if self.instruments[..i].iter().any(|o| o.symbol == s.symbol) {
+                return Err(invalid(key("symbol"), "is used twice"));
+            }
+            let inst = Instrument::builder(InstrumentId(i as u32), &s.symbol)
+                .tick_size(dec("tick_size", &s.tick_size)?)
+                .lot_size(dec("lot_size", &s.lot_size)?)
+                .currency(&s.currency)
+                .venues(&[venue_id])
+                .build()
+                .map_err(|e| invalid(key("tick_size/lot_size"), e.to_string()))?;
+            let mid = inst
+                .price_from_decimal(dec("sim_mid", &s.sim_mid)?)
+                .map_err(|e| invalid(key("sim_mid"), e.to_string()))?;
+            if mid.0 <= v.depth_ticks {
+                return Err(invalid(key("sim_mid"), "must be more than venue.depth_ticks ticks"));
+            }
+            sim_instruments.push(SimInstrument { id: inst.id, mid });
+            instruments.push(inst);
+        }
+        let mut strategies = Vec::new();
+        for (i, s) in self.strategies.iter().enumerate() {
+            let key = |k: &str| format!("strategy[{i}] ({}).{k}", s.name);
+            let Some(inst) = self.instruments.iter().position(|x| x.symbol == s.instrument) else {
+                return Err(invalid(
+                    key("instrument"),
+                    format!("{:?} is not a configured instrument", s.instrument),
+                ));
+            };
+            if s.account >= e.accounts {
+                return Err(invalid(
+                    key("account"),
+                    format!("{} is outside 0..{}", s.account, e.accounts),
+                ));
+            }
+            let mut params = vec![("instrument".to_string(), inst.to_string())];
+            for (k, v) in &s.params {
+                if k == "instrument" {
+                    return Err(invalid(
+                        key("params.instrument"),
+                        "set the strategy's `instrument` key instead",
+                    ));
+                }
+                let text = match v {
+                    toml::Value::String(t) => t.clone(),
+                    toml::Value::Integer(n) => n.to_string(),
+                    other => {
+                        return Err(invalid(
+                            key(&format!("params.{k}")),
+                            format!("{other} is not an integer or a string"),
+                        ));
+                    }
+                };
+                params.push((k.clone(), text));
+            }
+            strategies.push(StrategySpec {
+                name: s.name.clone(),
+                params,
+                session: SessionId(FIRST_STRATEGY_SESSION + i as u32),
+                account: AccountId(s.account),
+                venue: venue_id,
+            });
+        }
+        let book = BookCapacity { orders: e.book_orders, levels_per_side: e.book_levels };
+        let core = CoreConfig {
+            instruments,
+            venues: vec![VenueConfig { id: venue_id, name: v.name.clone(), feed: FeedKind::L3 }],
+            account_count: e.accounts,
+            session_capacity: e.sessions,
+            orders: OrderTableConfig::with_orders_max(e.orders_max),
+            book,
+            risk: RiskSettings::default(),
+            strategies,
+            strategy_events_per_command: keel_engine::core::DEFAULT_STRATEGY_EVENTS_PER_COMMAND,
+        };
+        // The engine's own checks (strategy parameters, valuation) with their messages.
+        core.validate().map_err(|e| invalid("strategy/instrument", e.to_string()))?;
+        keel_engine::core::Core::new(&core).map_err(|e| invalid("strategy", e.to_string()))?;
+        let metrics_listen = (!self.metrics.listen.is_empty()).then(|| self.metrics.listen.clone());
+        if let Some(addr) = &metrics_listen {
+            addr.parse::<std::net::SocketAddr>()
+                .map_err(|e| invalid("metrics.listen", format!("{addr:?}: {e}")))?;
+        }
+        let log_json = match self.log.format.as_str() {
+            "human" => false,
+            "json" => true,
+            other => {
+                return Err(invalid(
+                    "log.format",
+                    format!("{other:?} is not \"human\" or \"json\""),
+                ));
+            }
+        };
+        if !["error", "warn", "info", "debug", "trace"].contains(&self.log.level.as_str()) {
+            return Err(invalid(
+                "log.level",
+                format!("{:?} is not error|warn|info|debug|trace", self.log.level),
+            ));
+        }
+        Ok(Resolved {
+            core,
+            pipeline: PipelineConfig {
+                inbound_ring: p.inbound_ring,
+                outbound_ring: p.outbound_ring,
+                wait,
+                placement: Placement {
+                    pin: p.pin,
+                    core_cpu: p.core_cpu,
+                    gateway_cpus: p.gateway_cpus.clone(),
+                },
+                max_batch: p.max_batch,
+                snapshot_interval: Duration::from_millis(250),
+            },
+            timer_interval: Duration::from_millis(p.timer_interval_ms),
+            journal_dir: j.dir.clone(),
+            journal: keel_replay::log::journal_config(keel_journal::Config {
+                segment_size: (j.segment_mb as usize) << 20,
+                flush_interval: Duration::from_millis(j.flush_interval_ms),
+                ..keel_journal::Config::default()
+            }),
+            venue_id,
+            sim_instruments,
+            flow: FlowConfig {
+                seed: v.seed,
+                add_weight: v.add_weight,
+                cancel_weight: v.cancel_weight,
+                market_weight: v.market_weight,
+                walk_pct: v.walk_pct,
+                depth_ticks: v.depth_ticks,
+                max_qty_lots: v.max_qty_lots,
+                resting_max: v.resting_max,
+            },
+            book,
+            metrics_listen,
+            status_interval: (self.metrics.status_interval_s > 0)
+                .then(|| Duration::from_secs(self.metrics.status_interval_s)),
+            log_json,
+            log_level: self.log.level.clone(),
+            events_per_sec: v.events_per_sec,
+            venue_latency_us: v.latency_us,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_embedded_default_parses_resolves_and_equals_default() {
+        let parsed = Config::parse(DEFAULT_TOML, "default").unwrap();
+        assert_eq!(parsed, Config::default());
+        parsed.resolve().unwrap();
+    }
+
+    #[test]
+    fn an_empty_file_is_the_default() {
+        assert_eq!(Config::parse("", "empty").unwrap(), Config::default());
+    }
+
+    #[test]
+    fn an_unknown_key_is_named() {
+        let err = Config::parse("[pipeline]\ninbound_rnig = 64\n", "f.toml").unwrap_err();
+        let msg = err.to_string();
+        assert!(msg.contains("inbound_rnig"), "{msg}");
+        assert!(msg.contains("f.toml"), "{msg}");
+    }
+
+    #[test]
+    fn an_invalid_value_is_named() {
+        let c = Config::parse("[pipeline]\ninbound_ring = 1000\n", "f").unwrap();
+        let msg = c.resolve().unwrap_err().to_string();
+        assert!(msg.contains("pipeline.inbound_ring") && msg.contains("1000"), "{msg}");
+        let c = Config::parse("[pipeline]\nwait = \"nap\"\n", "f").unwrap();
+        assert!(c.resolve().unwrap_err().to_string().contains("pipeline.wait"));
+        let c = Config::parse(
+            "[[strategy]]\nname = \"market_maker\"\naccount = 1\ninstrument = \"XYZ\"\n",
+            "f",
+        )
+        .unwrap();
+        assert!(c.resolve().unwrap_err().to_string().contains("strategy[0]"));
+        let c = Config::parse(
+            "[[strategy]]\nname = \"nope\"\naccount = 1\ninstrument = \"BTC-USD\"\n",
+            "f",
+        )
+        .unwrap();
+        assert!(c.resolve().unwrap_err().to_string().contains("nope"));
+    }
+}

@@ -1,0 +1,367 @@
+//! `keel serve [--config FILE] [--duration SECS]`: run Keel.
+//!
+//! Start-up: read the configuration (the embedded default without `--config`), bind the
+//! admin socket, then start the pipeline. On the core thread, `init` opens the journal
+//! (cutting a torn tail), recovers the core by applying every journaled input, and
+//! journals the start-up commands: the admin session's logon, and an unsolicited cancel
+//! for each order the recovered state still has working at the simulated venue (the fresh
+//! venue does not know them: it "cancelled them on disconnect"). Then the gateways start:
+//! the simulated venue, the timer and the admin socket. Metrics are served on their own
+//! thread; a status line is logged periodically.
+//!
+//! Shutdown (Ctrl-C, SIGTERM or `--duration`): stop accepting, let the core drain the
+//! ring, sync and seal the journal, print a summary. A second Ctrl-C exits at once; the
+//! journal recovers on the next start (everything appended is in the page cache).
+
+use crate::admin_cmd::AdminGateway;
+use crate::config::{ADMIN_SESSION, Config, Resolved, TIMER_SESSION, VENUE_SESSION};
+use crate::metrics_http;
+use keel_engine::core::{COMMAND_KIND_NAMES, Core};
+use keel_engine::orders::OrderFilter;
+use keel_engine::pipeline::{
+    AccountPnl, CoreStart, Gateway, IngressClock, Pipeline, PipelineMetrics, TimerGateway,
+};
+use keel_engine::schema::{
+    Command, CommandBody, RejectCode, SCHEMA_HASH, SessionKind, SessionLogon, VenueCancelAck,
+};
+use keel_engine::{AccountId, OrderState};
+use keel_gateways::sim::{SimConfig, SimGateway};
+use keel_journal::{Durability, Journal, Reader};
+use keel_replay::log::{Entry, JournalRecorder, decode};
+use rust_decimal::Decimal;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
+use tracing::{error, info, warn};
+
+/// Arguments of `keel serve`.
+#[derive(Debug, clap::Args)]
+pub struct ServeArgs {
+    /// Configuration file (TOML); the embedded default when absent (`keel config default`).
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Stop by itself after this many seconds (for demos and tests).
+    #[arg(long)]
+    pub duration: Option<f64>,
+}
+
+/// Runs `keel serve`.
+pub fn run(args: ServeArgs) -> ExitCode {
+    let resolved = match Config::load(args.config.as_deref()).and_then(|c| c.resolve()) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("keel serve: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    init_logging(&resolved);
+    match serve(resolved, args.duration) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            error!("{e}");
+            eprintln!("keel serve: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_logging(r: &Resolved) {
+    use tracing_subscriber::filter::LevelFilter;
+    let level: LevelFilter = r.log_level.parse().unwrap_or(LevelFilter::INFO);
+    let builder = tracing_subscriber::fmt().with_max_level(level).with_writer(std::io::stderr);
+    let _ = if r.log_json { builder.json().try_init() } else { builder.try_init() };
+}
+
+/// What start-up recovery found.
+#[derive(Clone, Copy, Debug, Default)]
+struct Recovered {
+    records: u64,
+    inputs: u64,
+    last_seq: u64,
+    cancelled_at_venue: u64,
+}
+
+fn serve(r: Resolved, duration: Option<f64>) -> Result<(), String> {
+    let dir = r.journal_dir.clone();
+    std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    let admin = AdminGateway::bind(&dir, ADMIN_SESSION)?;
+    let socket_path = admin.path().to_path_buf();
+
+    let durability: Arc<OnceLock<Durability>> = Arc::new(OnceLock::new());
+    let recovered: Arc<OnceLock<Recovered>> = Arc::new(OnceLock::new());
+    let metrics_slot: Arc<OnceLock<Arc<PipelineMetrics>>> = Arc::new(OnceLock::new());
+    let admin = admin.with_status(Arc::clone(&metrics_slot), Arc::clone(&durability));
+
+    let exec_id_base = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_micros() as u64)
+        << 8;
+    let sim = SimGateway::new(SimConfig {
+        name: "sim".into(),
+        venue: r.venue_id,
+        session: VENUE_SESSION,
+        instruments: r.sim_instruments.clone(),
+        book: r.book,
+        flow: r.flow.clone(),
+        events_per_sec: r.flow_rate(),
+        latency_us: r.latency_us(),
+        exec_id_base,
+        cancel_on_connect: Vec::new(),
+    });
+    let gateways: Vec<Box<dyn Gateway>> = vec![
+        Box::new(sim),
+        Box::new(TimerGateway::new(TIMER_SESSION, r.timer_interval.as_nanos() as u64)),
+        Box::new(admin),
+    ];
+
+    let init = {
+        let core_config = r.core.clone();
+        let journal_config = r.journal.clone();
+        let dir = dir.clone();
+        let durability = Arc::clone(&durability);
+        let recovered = Arc::clone(&recovered);
+        let venue = r.venue_id;
+        move |clock: &IngressClock| -> Result<CoreStart<JournalRecorder>, String> {
+            let journal = Journal::open(&dir, journal_config)
+                .map_err(|e| format!("journal {}: {e}", dir.display()))?;
+            let _ = durability.set(journal.durability());
+            let mut core = Core::new(&core_config).map_err(|e| e.to_string())?;
+            let mut found = recover(&mut core, &dir)?;
+            if found.last_seq != journal.last_seq() {
+                return Err(format!(
+                    "recovery read up to {} but the journal ends at {}",
+                    found.last_seq,
+                    journal.last_seq()
+                ));
+            }
+            let journal = JournalRecorder::new(journal);
+            // Start-up commands: the core applies them first, journaled and delivered
+            // like any other (a strategy's answer to a cancel must reach the venue).
+            let now = clock.now();
+            let mut startup = vec![Command {
+                ts: now,
+                session: ADMIN_SESSION,
+                body: CommandBody::SessionLogon(SessionLogon {
+                    kind: SessionKind::Admin,
+                    account: AccountId(0),
+                    cancel_on_disconnect: false,
+                }),
+            }];
+            for order in core.orders().iter_working(OrderFilter::ALL) {
+                if order.terms().venue == venue && order.state() != OrderState::Held {
+                    startup.push(Command {
+                        ts: now,
+                        session: VENUE_SESSION,
+                        body: CommandBody::VenueCancelAck(VenueCancelAck {
+                            venue,
+                            order_id: order.terms().id,
+                            unsolicited: true,
+                            venue_ts: now,
+                        }),
+                    });
+                }
+            }
+            found.cancelled_at_venue = startup.len() as u64 - 1;
+            let last_seq = found.last_seq;
+            let _ = recovered.set(found);
+            Ok(CoreStart { core, journal, last_seq, startup })
+        }
+    };
+
+    let started = Instant::now();
+    let pipeline =
+        Pipeline::start(r.pipeline.clone(), gateways, init).map_err(|e| e.to_string())?;
+    let _ = metrics_slot.set(Arc::clone(pipeline.metrics()));
+    let found = recovered.get().copied().unwrap_or_default();
+    if found.records > 0 {
+        info!(
+            records = found.records,
+            inputs = found.inputs,
+            last_seq = found.last_seq,
+            cancelled_at_venue = found.cancelled_at_venue,
+            "recovered from the journal; continuing its sequence"
+        );
+    } else {
+        info!(dir = %dir.display(), "new journal");
+    }
+    for note in &pipeline.placement().notes {
+        warn!("placement: {note}");
+    }
+    info!(
+        cpus = ?pipeline.placement().cpus,
+        admin_socket = %socket_path.display(),
+        "keel serving: simulated venue {} with {} instruments, {} strategies",
+        r.core.venues[0].name,
+        r.core.instruments.len(),
+        r.core.strategies.len()
+    );
+
+    // Signals: the first stops cleanly, the second exits at once.
+    let signals = Arc::new(AtomicU32::new(0));
+    {
+        let signals = Arc::clone(&signals);
+        let stop = pipeline.stop_flag();
+        ctrlc::set_handler(move || {
+            if signals.fetch_add(1, Ordering::SeqCst) >= 1 {
+                eprintln!("keel serve: second interrupt, exiting now (the journal recovers)");
+                std::process::exit(130);
+            }
+            eprintln!("keel serve: stopping (interrupt again to exit at once)");
+            stop.store(true, Ordering::SeqCst);
+        })
+        .map_err(|e| format!("cannot install the signal handler: {e}"))?;
+    }
+
+    let metrics_stop = Arc::new(AtomicBool::new(false));
+    // Metrics are an aid, not a reason to refuse to trade: a busy port is a warning.
+    let metrics_thread = r.metrics_listen.as_ref().and_then(|addr| {
+        metrics_http::spawn(
+            addr,
+            Arc::clone(pipeline.metrics()),
+            Arc::clone(&durability),
+            Arc::clone(&metrics_stop),
+        )
+        .map_err(|e| warn!("metrics off: {e}"))
+        .ok()
+    });
+
+    let stop = pipeline.stop_flag();
+    let deadline = duration.map(|s| started + Duration::from_secs_f64(s.max(0.0)));
+    let mut next_status = r.status_interval.map(|i| Instant::now() + i);
+    loop {
+        if stop.load(Ordering::Acquire) || pipeline.is_finished() {
+            break;
+        }
+        if deadline.is_some_and(|d| Instant::now() >= d) {
+            info!("duration reached");
+            break;
+        }
+        if let (Some(at), Some(every)) = (next_status, r.status_interval) {
+            if Instant::now() >= at {
+                status_line(pipeline.metrics(), durability.get());
+                next_status = Some(at + every);
+            }
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+
+    info!("stopping: gateways stop accepting, the core drains the ring");
+    let metrics = Arc::clone(pipeline.metrics());
+    let exit = pipeline.join().map_err(|e| e.to_string())?;
+    metrics_stop.store(true, Ordering::Release);
+    if let Some(t) = metrics_thread {
+        let _ = t.join();
+    }
+    let _ = std::fs::remove_file(&socket_path);
+    let journal = exit.journal.into_inner();
+    let durable = journal.sync().map_err(|e| format!("journal sync: {e}"))?;
+    journal.close().map_err(|e| format!("journal close: {e}"))?;
+    if let Some(e) = &exit.journal_error {
+        return Err(format!("the journal failed and the core stopped: {e}"));
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    let m = &exit.counters;
+    println!("keel serve: stopped after {elapsed:.1} s");
+    println!(
+        "  commands        {} this run ({:.0}/s); journal ends at seq {} (durable {durable}), journal sealed",
+        exit.commands,
+        exit.commands as f64 / elapsed.max(1e-9),
+        exit.last_seq
+    );
+    let kinds: Vec<String> = COMMAND_KIND_NAMES
+        .iter()
+        .zip(m.commands_by_kind.iter())
+        .filter(|(_, n)| **n > 0)
+        .map(|(k, n)| format!("{k}={n}"))
+        .collect();
+    println!("  by kind         {}", kinds.join(" "));
+    println!("  fills           {}", m.fills);
+    let rejects: Vec<String> = RejectCode::ALL
+        .iter()
+        .zip(m.rejects_by_code.iter())
+        .filter(|(_, n)| **n > 0)
+        .map(|(c, n)| format!("{c}={n}"))
+        .collect();
+    println!(
+        "  rejects         {}",
+        if rejects.is_empty() { "none".to_string() } else { rejects.join(" ") }
+    );
+    for p in
+        exit.pnl.iter().filter(|p| p.realized_e8 != 0 || p.unrealized_e8 != 0 || p.fees_e8 != 0)
+    {
+        println!("  P&L account {}   {}", p.account, pnl_text(p));
+    }
+    println!("  tick-to-trade   {}", latency_text(&metrics));
+    println!("  state digest    {}", exit.digest);
+    Ok(())
+}
+
+fn latency_text(m: &PipelineMetrics) -> String {
+    let h = &m.tick_to_trade;
+    if h.count() == 0 {
+        return "no orders caused by market data".into();
+    }
+    let us = |ns: u64| ns as f64 / 1_000.0;
+    format!(
+        "n={} p50={:.1}µs p90={:.1}µs p99={:.1}µs p99.9={:.1}µs max={:.1}µs (market data in -> venue order on the outbound ring; bucket upper edges)",
+        h.count(),
+        us(h.quantile_ns(0.5)),
+        us(h.quantile_ns(0.9)),
+        us(h.quantile_ns(0.99)),
+        us(h.quantile_ns(0.999)),
+        us(h.max_ns())
+    )
+}
+
+fn e8(v: i128) -> Decimal {
+    Decimal::try_from_i128_with_scale(v, 8).unwrap_or_default().normalize()
+}
+
+fn pnl_text(p: &AccountPnl) -> String {
+    format!(
+        "realized {} unrealized {} fees {}",
+        e8(p.realized_e8),
+        e8(p.unrealized_e8),
+        e8(p.fees_e8)
+    )
+}
+
+fn status_line(m: &PipelineMetrics, durable: Option<&Durability>) {
+    let h = &m.tick_to_trade;
+    info!(
+        commands = m.commands.load(Ordering::Relaxed),
+        journal_seq = m.journal_last_seq.load(Ordering::Relaxed),
+        durable_seq = durable.map_or(0, |d| d.durable_seq()),
+        fills = m.fills.load(Ordering::Relaxed),
+        inbound = m.inbound_occupancy(),
+        realized_pnl = %e8(m.realized_pnl_e8.load(Ordering::Relaxed) as i128),
+        unrealized_pnl = %e8(m.unrealized_pnl_e8.load(Ordering::Relaxed) as i128),
+        t2t_p50_us = h.quantile_ns(0.5) as f64 / 1e3,
+        t2t_p99_us = h.quantile_ns(0.99) as f64 / 1e3,
+        "status"
+    );
+}
+
+/// Start-up recovery: applies every INPUT record of the journal in `dir` to `core`, in
+/// sequence. Outputs are re-derived and dropped (verifying them is `keel audit`'s job).
+fn recover(core: &mut Core, dir: &Path) -> Result<Recovered, String> {
+    let mut reader = Reader::open_with_schema(dir, SCHEMA_HASH)
+        .map_err(|e| format!("recovery: cannot read {}: {e}", dir.display()))?;
+    let mut found = Recovered::default();
+    let mut outputs = Vec::with_capacity(1024);
+    while let Some(rec) = reader.next().map_err(|e| format!("recovery: {e}"))? {
+        found.records += 1;
+        found.last_seq = rec.seq;
+        match decode(&rec).map_err(|e| format!("recovery: {e}"))? {
+            Entry::Input { cmd, .. } => {
+                outputs.clear();
+                core.apply(&cmd, &mut outputs);
+                found.inputs += 1;
+            }
+            Entry::Output { .. } | Entry::Other { .. } => {}
+        }
+    }
+    Ok(found)
+}

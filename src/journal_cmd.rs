@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 use clap::Subcommand;
 use keel_journal::{Inspection, Reader, inspect};
+use keel_replay::format::utc;
 
 #[derive(Debug, Subcommand)]
 pub enum JournalCmd {
@@ -138,36 +139,5 @@ fn dump(dir: &std::path::Path, from: Option<u64>, limit: Option<u64>) -> CmdResu
     match out.flush() {
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(ExitCode::SUCCESS),
         r => r.map(|()| ExitCode::SUCCESS).map_err(Into::into),
-    }
-}
-
-/// UTC nanoseconds since the epoch as RFC 3339 (civil-from-days, no time zone database).
-fn utc(ns: u64) -> String {
-    let secs = ns / 1_000_000_000;
-    let (days, rem) = ((secs / 86_400) as i64, secs % 86_400);
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{:09}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60,
-        ns % 1_000_000_000
-    )
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn utc_formats_known_instants() {
-        assert_eq!(super::utc(0), "1970-01-01T00:00:00.000000000Z");
-        assert_eq!(super::utc(1_700_000_000_123_456_789), "2023-11-14T22:13:20.123456789Z");
     }
 }

@@ -5,50 +5,10 @@
 
 use keel_engine::book::{BookCapacity, BookEvent, L2Book, L3Book, LevelView, NewOrder};
 use keel_engine::{OrderId, Price, Qty, Side, TimeInForce};
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
 
-struct Counting;
-
-thread_local! {
-    // `const` initialisation: touching it never allocates.
-    static ALLOCS: Cell<u64> = const { Cell::new(0) };
-}
-
-fn bump() {
-    // `try_with`: the slot may be gone while the thread is being torn down.
-    let _ = ALLOCS.try_with(|c| c.set(c.get() + 1));
-}
-
-// SAFETY: forwards every call unchanged to the system allocator; only counts.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        bump();
-        // SAFETY: same contract as our caller's.
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        bump();
-        // SAFETY: same contract as our caller's.
-        unsafe { System.alloc_zeroed(layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        bump();
-        // SAFETY: same contract as our caller's.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: same contract as our caller's.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-}
-
-#[global_allocator]
-static GLOBAL: Counting = Counting;
-
-fn allocs() -> u64 {
-    ALLOCS.with(|c| c.get())
-}
+#[path = "support/counting_alloc.rs"]
+mod counting_alloc;
+use counting_alloc::allocations;
 
 /// Deterministic pseudo-random numbers (the core never reads a random source).
 struct Lcg(u64);
@@ -158,7 +118,7 @@ fn steady_state_makes_zero_allocations() {
         ));
     }
 
-    let before = allocs();
+    let before = allocations();
     let (mut fills, mut refills, mut rested) = (0u64, 0u64, 0u64);
     for _ in 0..300_000 {
         sum = sum.wrapping_add(step(
@@ -179,7 +139,7 @@ fn steady_state_makes_zero_allocations() {
             }
         }
     }
-    let after = allocs();
+    let after = allocations();
     // Ensure the stream did real work.
     assert!(book.len() > 50, "book drained: {}", book.len());
     assert!(events.capacity() == 8192);
@@ -191,8 +151,8 @@ fn steady_state_makes_zero_allocations() {
 
 #[test]
 fn counter_sees_allocations() {
-    let before = allocs();
+    let before = allocations();
     let v: Vec<u8> = Vec::with_capacity(std::hint::black_box(16));
     std::hint::black_box(&v);
-    assert!(allocs() > before);
+    assert!(allocations() > before);
 }

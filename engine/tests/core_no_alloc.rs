@@ -10,58 +10,10 @@
 use keel_engine::core::Core;
 use keel_engine::core::testkit::{CountingSink, config_with_market_maker, random_commands};
 use keel_engine::schema::Output;
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
-use std::sync::atomic::{AtomicBool, Ordering};
 
-struct Counting;
-
-thread_local! {
-    static ALLOCATIONS: Cell<u64> = const { Cell::new(0) };
-    /// Set inside the measured window; cleared while a backtrace is being printed.
-    static WATCHING: Cell<bool> = const { Cell::new(false) };
-}
-
-static BACKTRACE: AtomicBool = AtomicBool::new(false);
-
-fn count() {
-    let _ = ALLOCATIONS.try_with(|c| c.set(c.get() + 1));
-    if BACKTRACE.load(Ordering::Relaxed) && WATCHING.try_with(|w| w.replace(false)).unwrap_or(false)
-    {
-        // Printing allocates; `WATCHING` is off now, so it is not reported again.
-        eprintln!("allocation in the window:\n{}", std::backtrace::Backtrace::force_capture());
-    }
-}
-
-// SAFETY: forwards every call to the system allocator unchanged; only counts.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        count();
-        // SAFETY: same contract as the caller's.
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        count();
-        // SAFETY: same contract as the caller's.
-        unsafe { System.alloc_zeroed(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: same contract as the caller's.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        count();
-        // SAFETY: same contract as the caller's.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
-
-#[global_allocator]
-static GLOBAL: Counting = Counting;
-
-fn allocations() -> u64 {
-    ALLOCATIONS.with(|c| c.get())
-}
+#[path = "support/counting_alloc.rs"]
+mod counting_alloc;
+use counting_alloc::allocations;
 
 const STREAM: usize = 200_000;
 const WARM_UP: usize = 20_000;
@@ -70,7 +22,6 @@ const OUTPUTS_PER_COMMAND_MAX: usize = 8_192;
 
 #[test]
 fn core_steady_state_does_not_allocate() {
-    BACKTRACE.store(std::env::var_os("KEEL_ALLOC_BACKTRACE").is_some(), Ordering::Relaxed);
     // Start-up and stream generation allocate: before the window.
     let commands = random_commands(0x5eed_c0de, STREAM);
     let mut core = Core::new(&config_with_market_maker()).expect("valid config");
@@ -87,7 +38,7 @@ fn core_steady_state_does_not_allocate() {
     let mut vec_outputs = 0u64;
 
     let before = allocations();
-    WATCHING.with(|w| w.set(true));
+    counting_alloc::watch(true);
     for c in first {
         out.clear();
         core.apply(c, &mut out);
@@ -96,7 +47,7 @@ fn core_steady_state_does_not_allocate() {
     for c in second {
         core.apply(c, &mut sink);
     }
-    WATCHING.with(|w| w.set(false));
+    counting_alloc::watch(false);
     let allocated = allocations() - before;
 
     let counters = core.counters();

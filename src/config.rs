@@ -490,6 +490,7 @@ impl Config {
             book,
             risk: RiskSettings::default(),
             strategies,
+            strategy_events_per_command: keel_engine::core::DEFAULT_STRATEGY_EVENTS_PER_COMMAND,
         };
         // The engine's own checks (strategy parameters, valuation) with their messages.
         core.validate().map_err(|e| invalid("strategy/instrument", e.to_string()))?;

@@ -1,6 +1,7 @@
 //! `keel`: the command line. Argument parsing and wiring only; one module per subcommand.
 
 mod admin_cmd;
+mod audit_cmd;
 mod config;
 mod journal_cmd;
 mod metrics_http;
@@ -31,6 +32,9 @@ enum Command {
     /// Inspect, verify or dump a journal directory.
     #[command(subcommand)]
     Journal(journal_cmd::JournalCmd),
+    /// Audit a journal: verify outputs by replay, order lifecycles, positions, risk, books.
+    #[command(subcommand)]
+    Audit(audit_cmd::AuditCmd),
 }
 
 #[derive(Debug, Subcommand)]
@@ -62,5 +66,6 @@ fn main() -> ExitCode {
             }
         }
         Command::Journal(cmd) => journal_cmd::run(cmd),
+        Command::Audit(cmd) => audit_cmd::run(cmd),
     }
 }

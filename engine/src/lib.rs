@@ -41,6 +41,7 @@ pub mod positions;
 pub mod risk;
 pub mod schema;
 pub mod side;
+pub mod snapshot_codec;
 pub mod strategy;
 pub mod time;
 

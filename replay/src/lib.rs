@@ -1,6 +1,25 @@
 //! # keel-replay
 //!
-//! Recovery, audit and backtesting over the journal (design §7). [`log`] fixes how Keel's
-//! commands and outputs are laid out in the journal and records a core into it.
+//! Recovery, audit and backtesting over the journal (design §7).
+//!
+//! * [`log`] fixes how Keel's commands and outputs are laid out in the journal and records
+//!   a core into it.
+//! * [`recover()`] rebuilds a core from a journal (from the newest valid [`snapshot`] when
+//!   given a codec), re-deriving every output and comparing it with the recorded one.
+//! * [`verify()`] adds the journal's own checks (checksums, continuity, seal chain).
+//! * [`query`] answers `keel audit orders|positions|risk|book`; [`format`] renders.
 
+pub mod error;
+pub mod format;
 pub mod log;
+pub mod query;
+pub mod recover;
+pub mod snapshot;
+pub mod verify;
+
+pub use error::RecoverError;
+pub use recover::{
+    Counts, Mismatch, Progress, RecoverOptions, Recovered, SnapshotUsed, Until, recover,
+};
+pub use snapshot::{EngineCodec, SnapshotCodec, write_snapshot};
+pub use verify::{Verification, verify};

@@ -10,6 +10,8 @@ use super::error::BookError;
 use super::ladder::{Ladder, crosses};
 use crate::{Price, Qty, Side};
 
+mod snapshot;
+
 /// Price levels of both sides, bounded at start-up.
 pub struct L2Book {
     bids: Ladder<Qty>,

@@ -35,6 +35,8 @@ use super::ladder::{Ladder, crosses};
 use super::slab::{NIL, Node, Queue, Slab};
 use crate::{OrdType, OrderId, Price, Qty, Side, TimeInForce};
 
+mod snapshot;
+
 /// A new order for [`L3Book::submit`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct NewOrder {

@@ -57,7 +57,14 @@ pub struct CoreConfig {
     pub risk: RiskSettings,
     /// In-process strategies.
     pub strategies: Vec<StrategySpec>,
+    /// Most reports delivered to strategies while applying one command; the rest wait for
+    /// the next command (see `core::host`). [`DEFAULT_STRATEGY_EVENTS_PER_COMMAND`] suits
+    /// the reference strategies.
+    pub strategy_events_per_command: usize,
 }
+
+/// The default bound on strategy deliveries per command.
+pub const DEFAULT_STRATEGY_EVENTS_PER_COMMAND: usize = 256;
 
 /// The risk settings of [`CoreConfig`]: everything in [`RiskConfig`] but the tables the
 /// core derives itself (instruments, account and session counts).

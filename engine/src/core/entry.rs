@@ -220,6 +220,38 @@ impl State {
         best
     }
 
+    /// Rebuilds the own-resting aggregate from the order table (after a snapshot restore).
+    pub(super) fn rebuild_own_resting(&mut self) {
+        self.own.clear();
+        for order in self.orders.iter_working(OrderFilter::ALL) {
+            if order.terms().ord_type == OrdType::Limit {
+                let o = open_order(order);
+                self.own.change(&o, o.leaves.0);
+            }
+        }
+    }
+
+    pub(super) fn own_resting_consistent(&self) -> bool {
+        let mut rebuilt = super::resting::OwnResting::new(
+            self.instruments.len(),
+            crate::book::BookCapacity {
+                orders: 1,
+                levels_per_side: self.orders.capacity() as u32 + 1,
+            },
+        );
+        for order in self.orders.iter_working(OrderFilter::ALL) {
+            if order.terms().ord_type == OrdType::Limit {
+                let o = open_order(order);
+                rebuilt.change(&o, o.leaves.0);
+            }
+        }
+        self.instruments.iter().all(|i| {
+            [Side::Buy, Side::Sell]
+                .iter()
+                .all(|&side| self.own.best(i.id, side) == rebuilt.best(i.id, side))
+        })
+    }
+
     /// Risk exposure and the own-resting aggregate: an order was entered.
     pub(super) fn exposure_open(&mut self, order: &Order) {
         let o = open_order(order);

@@ -9,7 +9,7 @@
 //!
 //! Reports about a strategy's own orders are queued as they are emitted and delivered
 //! after the command's own work, in emission order. Delivery is bounded per command
-//! ([`EVENTS_PER_COMMAND_MAX`]) so a strategy that answers every reject with a new order
+//! (`CoreConfig::strategy_events_per_command`) so a strategy that answers every reject with a new order
 //! cannot spin the core; what is left waits for the next command.
 
 use super::market::Markets;
@@ -22,8 +22,8 @@ use crate::strategy::{
 };
 use crate::{AccountId, InstrumentId, SessionId, Side, VenueId};
 
-/// Most strategy events delivered while applying one command.
-pub const EVENTS_PER_COMMAND_MAX: usize = 256;
+mod snapshot;
+
 /// Most intents one strategy call may make.
 pub const INTENTS_PER_CALL_MAX: usize = 64;
 const NO_SLOT: u16 = u16::MAX;
@@ -48,15 +48,18 @@ pub(super) enum StrategyEvent {
 pub(super) struct StrategyQueue {
     by_session: Vec<u16>,
     events: Vec<(u16, StrategyEvent)>,
+    /// Most events delivered per command.
+    per_command: usize,
     /// Events left undelivered at the per-command bound, carried to the next command.
     pub(super) deferred_total: u64,
 }
 
 impl StrategyQueue {
-    pub(super) fn new(session_capacity: u32) -> Self {
+    pub(super) fn new(session_capacity: u32, per_command: usize) -> Self {
         StrategyQueue {
             by_session: vec![NO_SLOT; session_capacity as usize],
-            events: Vec::with_capacity(EVENTS_PER_COMMAND_MAX * 2),
+            events: Vec::with_capacity(per_command.max(1) * 2),
+            per_command: per_command.max(1),
             deferred_total: 0,
         }
     }
@@ -198,7 +201,7 @@ impl Strategies {
             self.submit(s, state, out);
         }
         let mut delivered = 0;
-        while delivered < out.queue.events.len() && delivered < EVENTS_PER_COMMAND_MAX {
+        while delivered < out.queue.events.len() && delivered < out.queue.per_command {
             let (s, event) = out.queue.events[delivered];
             delivered += 1;
             self.call(s as usize, state, |strategy, ctx, intents| match &event {

@@ -18,6 +18,8 @@ use crate::book::{BookCapacity, BookError, Imbalance, L2Book, L3Book, LevelView,
 use crate::schema::{L2Update, L3Add, L3Delete, L3Execute, L3Modify, MarketStatus, MarketTrade};
 use crate::{InstrumentId, OrderId, Price, Qty, Side, TimestampNs, VenueId};
 
+mod snapshot;
+
 /// Which kind of feed a venue publishes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum FeedKind {

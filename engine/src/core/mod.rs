@@ -34,13 +34,18 @@ pub mod market;
 mod report;
 mod resting;
 pub mod sessions;
+pub mod snapshot;
 pub mod stops;
 pub mod testkit;
 mod venue;
 
-pub use config::{CoreConfig, CoreConfigError, RiskSettings, StrategySpec, VenueConfig};
+pub use config::{
+    CoreConfig, CoreConfigError, DEFAULT_STRATEGY_EVENTS_PER_COMMAND, RiskSettings, StrategySpec,
+    VenueConfig,
+};
 pub use digest::StateDigest;
 pub use market::{FeedKind, Markets};
+pub use snapshot::SnapshotError;
 
 use crate::orders::OrderTable;
 use crate::positions::PositionBook;
@@ -166,6 +171,8 @@ pub struct Core {
     counters: CoreCounters,
     strategies: Strategies,
     queue: StrategyQueue,
+    /// What configuration built this core; recorded in its snapshots.
+    fingerprint: snapshot::ConfigFingerprint,
 }
 
 /// Everything the command handlers change; kept apart from the counters and strategies so
@@ -190,6 +197,7 @@ impl Core {
     /// logged on here: they exist from the first command.
     pub fn new(config: &CoreConfig) -> Result<Core, CoreConfigError> {
         let risk_config = config.validate()?;
+        let fingerprint = snapshot::ConfigFingerprint::of(config, &risk_config);
         let instrument_ids: Vec<_> = config.instruments.iter().map(|i| i.id).collect();
         let venues: Vec<_> = config.venues.iter().map(|v| (v.id, v.feed)).collect();
         let markets = Markets::new(
@@ -203,7 +211,8 @@ impl Core {
         let positions = PositionBook::new(config.account_count as usize, &values)
             .map_err(CoreConfigError::Positions)?;
         let mut sessions = Sessions::with_capacity(config.session_capacity);
-        let mut queue = StrategyQueue::new(config.session_capacity);
+        let mut queue =
+            StrategyQueue::new(config.session_capacity, config.strategy_events_per_command);
         let mut strategies = Strategies::empty();
         for spec in &config.strategies {
             let params: Vec<(&str, &str)> =
@@ -238,12 +247,13 @@ impl Core {
             counters: CoreCounters::default(),
             strategies,
             queue,
+            fingerprint,
         })
     }
 
     /// Applies one command, writing its outputs to `sink`.
     pub fn apply(&mut self, cmd: &Command, sink: &mut impl OutputSink) {
-        let Core { state, counters, strategies, queue } = self;
+        let Core { state, counters, strategies, queue, .. } = self;
         state.now = state.now.max(cmd.ts);
         counters.commands_by_kind[command_kind_index(&cmd.body)] += 1;
         let mut out = Emitter { sink, counters, queue, now: state.now };
@@ -332,6 +342,12 @@ impl Core {
     /// Instrument reference data, by id.
     pub fn instruments(&self) -> &[Instrument] {
         &self.state.instruments
+    }
+
+    /// True when the own-resting aggregate agrees with a rebuild from the order table
+    /// (for tests: the aggregate is derived state and must never drift).
+    pub fn own_resting_consistent(&self) -> bool {
+        self.state.own_resting_consistent()
     }
 
     /// A digest of the whole state (see [`digest`]). Not for the hot path: it walks every

@@ -13,16 +13,24 @@ use crate::risk::OpenOrder;
 use crate::{InstrumentId, Price, Qty, Side};
 
 pub(super) struct OwnResting {
-    books: Vec<L2Book>,
+    /// Per instrument, one book per side, each using only its own side: the firm's own
+    /// buys and sells may cross each other (different venues, replaces), and a single L2
+    /// book would delete crossed levels as a market book must.
+    books: Vec<[L2Book; 2]>,
     complete: bool,
 }
 
 impl OwnResting {
     pub(super) fn new(instruments: usize, capacity: BookCapacity) -> Self {
-        OwnResting {
-            books: (0..instruments).map(|_| L2Book::new(capacity)).collect(),
-            complete: true,
-        }
+        let books =
+            (0..instruments).map(|_| [L2Book::new(capacity), L2Book::new(capacity)]).collect();
+        OwnResting { books, complete: true }
+    }
+
+    /// Forgets every order.
+    pub(super) fn clear(&mut self) {
+        self.books.iter_mut().flatten().for_each(L2Book::clear);
+        self.complete = true;
     }
 
     /// Adds `delta` lots (negative to remove) at the order's price.
@@ -30,7 +38,8 @@ impl OwnResting {
         if delta == 0 {
             return;
         }
-        let Some(book) = self.books.get_mut(o.instrument.index()) else { return };
+        let Some(books) = self.books.get_mut(o.instrument.index()) else { return };
+        let book = &mut books[o.side as usize];
         let qty = book.qty_at(o.side, o.risk_price).0 + delta;
         debug_assert!(qty >= 0, "own resting quantity went negative at {:?}", o.risk_price);
         if book.set(o.side, o.risk_price, Qty(qty.max(0))).is_err() {
@@ -44,6 +53,10 @@ impl OwnResting {
         if !self.complete {
             return Err(());
         }
-        Ok(self.books.get(instrument.index()).and_then(|b| b.best(side)).map(|(p, _)| p))
+        Ok(self
+            .books
+            .get(instrument.index())
+            .and_then(|b| b[side as usize].best(side))
+            .map(|(p, _)| p))
     }
 }

@@ -8,6 +8,8 @@
 use crate::schema::{SessionKind, SessionLogon};
 use crate::{AccountId, SessionId};
 
+mod snapshot;
+
 /// One session's entry.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct SessionEntry {

@@ -72,6 +72,7 @@ pub fn config() -> CoreConfig {
         book: BookCapacity { orders: 4096, levels_per_side: 512 },
         risk: RiskSettings::default(),
         strategies: Vec::new(),
+        strategy_events_per_command: super::DEFAULT_STRATEGY_EVENTS_PER_COMMAND,
     }
 }
 

@@ -589,3 +589,15 @@ fn a_strategy_does_not_storm_on_rejects() {
     assert_eq!(rejects, 2, "one attempt per side, not a retry per reject: {outs:?}");
     assert_eq!(h.core.strategy_events_deferred(), 0);
 }
+
+#[test]
+fn own_resting_aggregate_never_drifts() {
+    let commands = random_commands(1, 2_000);
+    let mut core = Core::new(&config_with_market_maker()).unwrap();
+    let mut out = Vec::new();
+    for (k, c) in commands.iter().enumerate() {
+        out.clear();
+        core.apply(c, &mut out);
+        assert!(core.own_resting_consistent(), "drift after command {k}: {c:?}\n{out:?}");
+    }
+}

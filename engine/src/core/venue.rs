@@ -164,10 +164,10 @@ impl State {
                 LastFill::default(),
                 None,
             )));
-            Ok(before)
+            Ok((order.terms().ord_type, before))
         });
-        if let Some(before) = anomaly_on_err(result, c.venue, c.order_id, out) {
-            self.risk.on_order_closed(&before);
+        if let Some((ord_type, before)) = anomaly_on_err(result, c.venue, c.order_id, out) {
+            self.exposure_close(ord_type, &before);
             self.orders.remove(c.order_id);
         }
     }

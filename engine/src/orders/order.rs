@@ -18,6 +18,8 @@ use crate::{
     TimestampNs, VenueId,
 };
 
+mod snapshot;
+
 /// What the client asked for. Only a replace changes price, stop price, quantity, display
 /// quantity and client order id; side, instrument and type never change (the schema's
 /// [`ReplaceOrder`] cannot even express such a change).

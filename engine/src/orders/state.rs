@@ -376,6 +376,31 @@ pub fn transition(from: Status, event: OrderEvent) -> Result<Status, IllegalTran
     Ok(next)
 }
 
+// ---- snapshot support ---------------------------------------------------------------------
+
+impl OrderState {
+    /// The state with code `code` ([`OrderState::code`]), if any.
+    pub const fn from_code(code: u8) -> Option<OrderState> {
+        let mut i = 0;
+        while i < OrderState::ALL.len() {
+            if OrderState::ALL[i] as u8 == code {
+                return Some(OrderState::ALL[i]);
+            }
+            i += 1;
+        }
+        None
+    }
+}
+
+impl Status {
+    /// Rebuilds a status from its two states (a snapshot restoring an order); `None` unless
+    /// the pair is one the state machine can reach ([`Status::is_consistent`]).
+    pub const fn from_parts(state: OrderState, prior: OrderState) -> Option<Status> {
+        let status = Status { state, prior };
+        if status.is_consistent() { Some(status) } else { None }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -34,6 +34,8 @@ use crate::schema::{
 };
 use crate::{AccountId, ClOrdId, InstrumentId, OrderId, SessionId, TimestampNs, VenueId};
 
+mod snapshot;
+
 /// Sizes, fixed at construction.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct OrderTableConfig {

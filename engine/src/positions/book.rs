@@ -16,6 +16,8 @@ use crate::{AccountId, Instrument, InstrumentId, Price, Qty, Side};
 use rust_decimal::Decimal;
 use rust_decimal::prelude::ToPrimitive;
 
+mod snapshot;
+
 /// Firm totals for one instrument: sums over accounts.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct InstrumentTotals {

@@ -18,6 +18,8 @@
 use crate::positions::mul_div_trunc;
 use crate::{Price, Qty, Side};
 
+mod snapshot;
+
 /// One (account, instrument) position. `Default` is flat with no history.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Position {

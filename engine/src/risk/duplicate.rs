@@ -95,6 +95,21 @@ impl DuplicateRing {
     }
 }
 
+// ---- snapshot support ---------------------------------------------------------------------
+
+impl DuplicateRing {
+    /// Room in the ring.
+    pub(crate) fn capacity(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// The remembered orders, oldest first, as `(time, fingerprint)`; recording them in
+    /// this order into an empty ring of the same capacity rebuilds the ring.
+    pub(crate) fn snapshot_entries(&self) -> impl Iterator<Item = (u64, Fingerprint)> + '_ {
+        self.live().map(|e| (e.at_ns, e.fp))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -25,6 +25,7 @@ mod duplicate;
 pub mod exposure;
 pub mod limits;
 pub mod order;
+mod snapshot;
 pub mod state;
 pub mod throttle;
 

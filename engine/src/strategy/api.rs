@@ -43,4 +43,16 @@ pub trait Strategy {
     fn on_timer(&mut self, ctx: &StrategyContext<'_>, now: TimestampNs, out: &mut Intents) {
         let _ = (ctx, now, out);
     }
+
+    /// Appends the strategy's own state to `out`, for a core snapshot: everything that
+    /// decides its future behaviour (ids issued, orders it believes working, timers), but
+    /// not its parameters, which come from configuration. Called off the hot path, between
+    /// commands; may allocate.
+    fn snapshot(&self, out: &mut Vec<u8>);
+
+    /// Restores state written by [`Strategy::snapshot`] into a strategy freshly built from
+    /// the same parameters, so that it behaves exactly as the one snapshotted on every
+    /// future call. On error (bytes that do not decode) says what is wrong; the strategy
+    /// is then not to be used.
+    fn restore(&mut self, bytes: &[u8]) -> Result<(), String>;
 }

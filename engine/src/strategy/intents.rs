@@ -199,6 +199,16 @@ impl ClOrdIdSeq {
     }
 }
 
+// ---- snapshot support ---------------------------------------------------------------------
+
+impl ClOrdIdSeq {
+    /// A sequence that has issued `issued` ids ([`ClOrdIdSeq::issued`]), so its next id
+    /// continues where a snapshotted one stopped; `None` past the wrap limit.
+    pub const fn resume_at(issued: u64) -> Option<Self> {
+        if issued < Self::LIMIT { Some(Self { next: issued }) } else { None }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

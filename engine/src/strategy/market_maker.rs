@@ -30,6 +30,8 @@ use crate::strategy::{
 };
 use crate::{ClOrdId, InstrumentId, OrdType, Price, Qty, Side, TimeInForce, TimestampNs};
 
+mod snapshot;
+
 /// Parameters of [`MarketMaker`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct MarketMakerParams {
@@ -340,6 +342,14 @@ impl Strategy for MarketMaker {
 
     fn on_timer(&mut self, ctx: &StrategyContext<'_>, _now: TimestampNs, out: &mut Intents) {
         self.requote(ctx, out);
+    }
+
+    fn snapshot(&self, out: &mut Vec<u8>) {
+        self.snapshot_state(out);
+    }
+
+    fn restore(&mut self, bytes: &[u8]) -> Result<(), String> {
+        self.restore_state(bytes)
     }
 }
 

@@ -16,6 +16,8 @@ use crate::strategy::{
 };
 use crate::{ClOrdId, InstrumentId, OrdType, Price, Qty, Side, TimeInForce, TimestampNs};
 
+mod snapshot;
+
 /// Parameters of [`Taker`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct TakerParams {
@@ -184,5 +186,13 @@ impl Strategy for Taker {
 
     fn on_timer(&mut self, ctx: &StrategyContext<'_>, _now: TimestampNs, out: &mut Intents) {
         self.try_fire(ctx, out);
+    }
+
+    fn snapshot(&self, out: &mut Vec<u8>) {
+        self.snapshot_state(out);
+    }
+
+    fn restore(&mut self, bytes: &[u8]) -> Result<(), String> {
+        self.restore_state(bytes)
     }
 }

@@ -2,7 +2,8 @@
 //!
 //! Start-up: read the configuration (the embedded default without `--config`), bind the
 //! admin socket, then start the pipeline. On the core thread, `init` opens the journal
-//! (cutting a torn tail), recovers the core by applying every journaled input, and
+//! (cutting a torn tail), recovers the core with `keel_replay::recover` (every input
+//! replayed, every output re-derived and compared; mismatches are logged), and
 //! journals the start-up commands: the admin session's logon, and an unsolicited cancel
 //! for each order the recovered state still has working at the simulated venue (the fresh
 //! venue does not know them: it "cancelled them on disconnect"). Then the gateways start:
@@ -16,20 +17,21 @@
 use crate::admin_cmd::AdminGateway;
 use crate::config::{ADMIN_SESSION, Config, Resolved, TIMER_SESSION, VENUE_SESSION};
 use crate::metrics_http;
-use keel_engine::core::{COMMAND_KIND_NAMES, Core};
+use keel_engine::core::COMMAND_KIND_NAMES;
 use keel_engine::orders::OrderFilter;
 use keel_engine::pipeline::{
     AccountPnl, CoreStart, Gateway, IngressClock, Pipeline, PipelineMetrics, TimerGateway,
 };
+use keel_engine::port::CommandJournal;
 use keel_engine::schema::{
-    Command, CommandBody, RejectCode, SCHEMA_HASH, SessionKind, SessionLogon, VenueCancelAck,
+    Command, CommandBody, RejectCode, SessionKind, SessionLogon, VenueCancelAck,
 };
 use keel_engine::{AccountId, OrderState};
 use keel_gateways::sim::{SimConfig, SimGateway};
-use keel_journal::{Durability, Journal, Reader};
-use keel_replay::log::{Entry, JournalRecorder, decode};
+use keel_journal::{Durability, Journal};
+use keel_replay::log::JournalRecorder;
 use rust_decimal::Decimal;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, OnceLock};
@@ -81,6 +83,8 @@ struct Recovered {
     inputs: u64,
     last_seq: u64,
     cancelled_at_venue: u64,
+    mismatches: u64,
+    unrecorded_tail: u64,
 }
 
 fn serve(r: Resolved, duration: Option<f64>) -> Result<(), String> {
@@ -127,16 +131,39 @@ fn serve(r: Resolved, duration: Option<f64>) -> Result<(), String> {
             let journal = Journal::open(&dir, journal_config)
                 .map_err(|e| format!("journal {}: {e}", dir.display()))?;
             let _ = durability.set(journal.durability());
-            let mut core = Core::new(&core_config).map_err(|e| e.to_string())?;
-            let mut found = recover(&mut core, &dir)?;
-            if found.last_seq != journal.last_seq() {
+            // Recovery: replay every input (re-deriving and checking the outputs).
+            let rec = keel_replay::recover(
+                &dir,
+                &core_config,
+                keel_replay::RecoverOptions {
+                    progress: keel_replay::Progress::Auto,
+                    ..keel_replay::RecoverOptions::default()
+                },
+            )
+            .map_err(|e| format!("recovery: {e}"))?;
+            if rec.last_seq != journal.last_seq() {
                 return Err(format!(
                     "recovery read up to {} but the journal ends at {}",
-                    found.last_seq,
+                    rec.last_seq,
                     journal.last_seq()
                 ));
             }
-            let journal = JournalRecorder::new(journal);
+            let mut found = Recovered {
+                records: rec.counts.records(),
+                inputs: rec.counts.inputs(),
+                last_seq: rec.last_seq,
+                cancelled_at_venue: 0,
+                mismatches: rec.mismatch_count,
+                unrecorded_tail: rec.unrecorded_tail.len() as u64,
+            };
+            let core = rec.core;
+            let mut journal = JournalRecorder::new(journal);
+            // The writer stopped between an input and its outputs: record them now (the
+            // venue orders among them are reconciled below, like every working order).
+            for out in &rec.unrecorded_tail {
+                found.last_seq =
+                    journal.append_output(out).map_err(|e| format!("journal append: {e}"))?;
+            }
             // Start-up commands: the core applies them first, journaled and delivered
             // like any other (a strategy's answer to a cancel must reach the venue).
             let now = clock.now();
@@ -181,8 +208,15 @@ fn serve(r: Resolved, duration: Option<f64>) -> Result<(), String> {
             inputs = found.inputs,
             last_seq = found.last_seq,
             cancelled_at_venue = found.cancelled_at_venue,
+            unrecorded_tail = found.unrecorded_tail,
             "recovered from the journal; continuing its sequence"
         );
+        if found.mismatches > 0 {
+            warn!(
+                mismatches = found.mismatches,
+                "replayed outputs differ from the recorded ones: run `keel audit` on this journal"
+            );
+        }
     } else {
         info!(dir = %dir.display(), "new journal");
     }
@@ -342,26 +376,4 @@ fn status_line(m: &PipelineMetrics, durable: Option<&Durability>) {
         t2t_p99_us = h.quantile_ns(0.99) as f64 / 1e3,
         "status"
     );
-}
-
-/// Start-up recovery: applies every INPUT record of the journal in `dir` to `core`, in
-/// sequence. Outputs are re-derived and dropped (verifying them is `keel audit`'s job).
-fn recover(core: &mut Core, dir: &Path) -> Result<Recovered, String> {
-    let mut reader = Reader::open_with_schema(dir, SCHEMA_HASH)
-        .map_err(|e| format!("recovery: cannot read {}: {e}", dir.display()))?;
-    let mut found = Recovered::default();
-    let mut outputs = Vec::with_capacity(1024);
-    while let Some(rec) = reader.next().map_err(|e| format!("recovery: {e}"))? {
-        found.records += 1;
-        found.last_seq = rec.seq;
-        match decode(&rec).map_err(|e| format!("recovery: {e}"))? {
-            Entry::Input { cmd, .. } => {
-                outputs.clear();
-                core.apply(&cmd, &mut outputs);
-                found.inputs += 1;
-            }
-            Entry::Output { .. } | Entry::Other { .. } => {}
-        }
-    }
-    Ok(found)
 }

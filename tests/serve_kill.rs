@@ -35,6 +35,7 @@ fn sigkill_then_restart_recovers_and_continues_the_sequence() {
     let out = std::fs::read_to_string(root.path().join("second.out")).unwrap();
     assert!(status.success(), "clean stop: {status:?}\n{err}");
     assert!(err.contains("recovered from the journal"), "{err}");
+    assert!(!err.contains("differ from the recorded"), "replayed outputs match: {err}");
     assert!(out.contains("journal sealed"), "{out}");
 
     let after = journal_seqs(&data);

@@ -4,26 +4,19 @@
 //! the run is reproducible.
 
 use keel_engine::book::BookCapacity;
-use keel_engine::core::testkit::{self, SIM, STRATEGY, STRATEGY_ACCOUNT, VENUE};
-use keel_engine::core::{Core, CoreConfig, StrategySpec};
+use keel_engine::core::testkit::{self, SIM, VENUE};
+use keel_engine::core::{Core, CoreConfig};
 use keel_engine::schema::{Command, CommandBody, Output, OutputBody};
 use keel_engine::{InstrumentId, Price, TimestampNs};
 use keel_gateways::sim::{FlowConfig, SimInstrument, SimVenue};
 use std::collections::VecDeque;
 
 fn core_config() -> CoreConfig {
-    let mut c = testkit::config();
-    c.strategies.push(StrategySpec {
-        name: "market_maker".into(),
-        params: [("instrument", "0"), ("half_spread_ticks", "1"), ("size_lots", "3")]
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect(),
-        session: STRATEGY,
-        account: STRATEGY_ACCOUNT,
-        venue: SIM,
-    });
-    c
+    testkit::with_market_maker(
+        testkit::config(),
+        SIM,
+        &[("instrument", "0"), ("half_spread_ticks", "1"), ("size_lots", "3")],
+    )
 }
 
 fn run(seed: u64, delay: usize, events: usize) -> (u64, keel_engine::core::StateDigest) {

@@ -4,8 +4,8 @@
 //! the live core had at shutdown.
 
 use keel_engine::book::BookCapacity;
-use keel_engine::core::testkit::{self, SIM, STRATEGY, STRATEGY_ACCOUNT, TIMER, VENUE};
-use keel_engine::core::{Core, CoreConfig, StrategySpec};
+use keel_engine::core::testkit::{self, SIM, TIMER, VENUE};
+use keel_engine::core::{Core, CoreConfig};
 use keel_engine::pipeline::{
     CoreStart, Gateway, Pipeline, PipelineConfig, TimerGateway, WaitStrategy,
 };
@@ -18,18 +18,11 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 fn core_config() -> CoreConfig {
-    let mut c = testkit::config();
-    c.strategies.push(StrategySpec {
-        name: "market_maker".into(),
-        params: [("instrument", "0"), ("half_spread_ticks", "1"), ("size_lots", "3")]
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect(),
-        session: STRATEGY,
-        account: STRATEGY_ACCOUNT,
-        venue: SIM,
-    });
-    c
+    testkit::with_market_maker(
+        testkit::config(),
+        SIM,
+        &[("instrument", "0"), ("half_spread_ticks", "1"), ("size_lots", "3")],
+    )
 }
 
 fn sim_config() -> SimConfig {

@@ -79,23 +79,33 @@ pub fn config() -> CoreConfig {
 /// [`config`] with the reference market maker quoting BTC on `ALT` for
 /// [`STRATEGY_ACCOUNT`].
 pub fn config_with_market_maker() -> CoreConfig {
-    let mut c = config();
-    c.strategies.push(StrategySpec {
-        name: "market_maker".into(),
-        params: [
+    with_market_maker(
+        config(),
+        ALT,
+        &[
             ("instrument", "0"),
             ("half_spread_ticks", "2"),
             ("size_lots", "5"),
             ("max_position_lots", "50"),
-        ]
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect(),
+        ],
+    )
+}
+
+/// `config` with the reference market maker added on [`STRATEGY`] for [`STRATEGY_ACCOUNT`],
+/// sending to `venue`, with these parameters.
+pub fn with_market_maker(
+    mut config: CoreConfig,
+    venue: VenueId,
+    params: &[(&str, &str)],
+) -> CoreConfig {
+    config.strategies.push(StrategySpec {
+        name: "market_maker".into(),
+        params: params.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
         session: STRATEGY,
         account: STRATEGY_ACCOUNT,
-        venue: ALT,
+        venue,
     });
-    c
+    config
 }
 
 /// A core with a clock and an output buffer, for driving scenarios.

@@ -451,24 +451,8 @@ struct CoreLoop {
     snapshot_interval: Duration,
 }
 
-/// Limit kinds published for `keel admin limits get`.
-const PUBLISHED_LIMITS: [LimitKind; 15] = [
-    LimitKind::MaxOrderQty,
-    LimitKind::MaxOrderNotional,
-    LimitKind::PriceCollarBps,
-    LimitKind::MaxPositionLong,
-    LimitKind::MaxPositionShort,
-    LimitKind::MaxGrossExposure,
-    LimitKind::MaxCredit,
-    LimitKind::MaxOpenOrders,
-    LimitKind::NewOrdersPerSec,
-    LimitKind::AmendsPerSec,
-    LimitKind::CancelsPerSec,
-    LimitKind::DailyLoss,
-    LimitKind::MaxDrawdown,
-    LimitKind::DuplicateWindowMs,
-    LimitKind::Restricted,
-];
+/// Limit kinds published for `keel admin limits get`: every kind, in risk's canonical order.
+const PUBLISHED_LIMITS: [LimitKind; 15] = crate::risk::limits::ALL_KINDS;
 
 impl CoreLoop {
     #[inline]

@@ -197,7 +197,9 @@ impl<J: CommandJournal + Send + 'static> Pipeline<J> {
         let mut outbound = Vec::with_capacity(gateways.len());
         let mut taps: Vec<Option<tap::Tap>> = Vec::with_capacity(gateways.len());
         for (g, gw) in gateways.iter().enumerate() {
-            taps.push(gw.wants_market_data().then(|| Arc::new(ArrayQueue::new(config.outbound_ring))));
+            taps.push(
+                gw.wants_market_data().then(|| Arc::new(ArrayQueue::new(config.outbound_ring))),
+            );
             let routes = gw.routes();
             for (what, ids, table) in [
                 (

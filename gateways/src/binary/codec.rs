@@ -11,7 +11,9 @@
 
 use super::msg::market_data::{Depth, Subscribe, SubscribeAck, TopOfBook};
 use super::msg::orders::{CancelOrder, MassCancel, NewOrder, ReplaceOrder};
-use super::msg::queries::{ListEnd, OrderListRequest, OrderStatus, PositionReport, PositionRequest};
+use super::msg::queries::{
+    ListEnd, OrderListRequest, OrderStatus, PositionReport, PositionRequest,
+};
 use super::msg::reports::{
     CancelAck, CancelReject, Fill, MassCancelAck, OrderAck, OrderReject, ReplaceAck,
     UnsolicitedCancel,

@@ -6,6 +6,13 @@
 //! - [`msg`]: the messages, one file per family (session, orders, reports, queries,
 //!   market data).
 //! - [`codec`]: message types and two-step decoding (is a whole frame here? then parse).
+//! - [`ledger`]: per session, the server sequence, the reports retained for replay, the
+//!   working orders and positions.
+//! - [`market`]: the gateway's copy of the core's books (from the market-data tap) and
+//!   what each subscription was last sent.
+//! - [`conn`]: one connection's socket and bounded buffers; [`auth`]: credential checks
+//!   off the gateway thread.
+//! - [`gateway`]: the acceptor, [`BinaryGateway`], a pipeline gateway.
 //!
 //! ```
 //! use keel_gateways::binary::{ClientMsg, Direction, decode_client, frame_len};
@@ -20,11 +27,19 @@
 //! assert_eq!(msg, ClientMsg::OrderListRequest(OrderListRequest { request_id: 7 }));
 //! ```
 
+pub mod auth;
 pub mod codec;
+pub mod conn;
+pub mod gateway;
+pub mod ledger;
+pub mod market;
 pub mod msg;
 pub mod wire;
 
+pub use auth::{Authenticator, Grant};
 pub use codec::{
     ClientMsg, DecodeError, Direction, MsgType, ServerMsg, Stream, decode_client, decode_server,
     frame_len,
 };
+pub use gateway::{BinaryConfig, BinaryError, BinaryGateway, BinaryStats, HistorySlot};
+pub use ledger::{Ledgers, Report};

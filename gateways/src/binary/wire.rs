@@ -13,8 +13,8 @@ use keel_engine::schema::{
     CancelRejectTo, ExecType, MarketStatus, OrdStatus, OrderFlags, RejectCode, RejectInfo,
 };
 use keel_engine::{
-    ClOrdId, InstrumentId, OrdType, OrderId, Price, Qty, SessionId, Side, TimeInForce,
-    TimestampNs, VenueId,
+    ClOrdId, InstrumentId, OrdType, OrderId, Price, Qty, SessionId, Side, TimeInForce, TimestampNs,
+    VenueId,
 };
 
 /// Protocol version carried in every header. A peer speaking another version is refused.
@@ -332,8 +332,7 @@ impl<const N: usize> std::fmt::Debug for Text<N> {
 /// Checks NUL padding and the character range; returns the text's length.
 fn check_text(buf: &[u8]) -> Result<usize, FieldProblem> {
     let len = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
-    if buf[len..].iter().any(|&b| b != 0) || !buf[..len].iter().all(|b| (0x20..=0x7e).contains(b))
-    {
+    if buf[len..].iter().any(|&b| b != 0) || !buf[..len].iter().all(|b| (0x20..=0x7e).contains(b)) {
         return Err(FieldProblem::BadText);
     }
     Ok(len)

@@ -6,7 +6,7 @@
 //! Depth updates are whole images of the top `depth` levels, sent when they change
 //! (conflated per market-data command), so a client never applies deltas to a stale book.
 
-use crate::binary::wire::{Level, LevelCount, Pad, message, wire_enum, DEPTH_LEVELS};
+use crate::binary::wire::{DEPTH_LEVELS, Level, LevelCount, Pad, message, wire_enum};
 use keel_engine::schema::MarketStatus;
 use keel_engine::{InstrumentId, Price, Qty, TimestampNs, VenueId};
 

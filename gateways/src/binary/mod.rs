@@ -13,6 +13,7 @@
 //! - [`conn`]: one connection's socket and bounded buffers; [`auth`]: credential checks
 //!   off the gateway thread.
 //! - [`gateway`]: the acceptor, [`BinaryGateway`], a pipeline gateway.
+//! - [`client`]: a client library ([`client::BinaryClient`]).
 //!
 //! ```
 //! use keel_gateways::binary::{ClientMsg, Direction, decode_client, frame_len};
@@ -28,6 +29,7 @@
 //! ```
 
 pub mod auth;
+pub mod client;
 pub mod codec;
 pub mod conn;
 pub mod gateway;

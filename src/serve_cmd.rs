@@ -226,10 +226,11 @@ fn serve(r: Resolved, duration: Option<f64>) -> Result<(), String> {
     info!(
         cpus = ?pipeline.placement().cpus,
         admin_socket = %socket_path.display(),
-        "keel serving: simulated venue {} with {} instruments, {} strategies",
+        "keel serving: simulated venue {} with {} instruments, {} strategies, {} clients configured",
         r.core.venues[0].name,
         r.core.instruments.len(),
-        r.core.strategies.len()
+        r.core.strategies.len(),
+        r.clients.len()
     );
 
     // Signals: the first stops cleanly, the second exits at once.

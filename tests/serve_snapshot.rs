@@ -49,14 +49,7 @@ fn snapshots_are_taken_and_a_restart_recovers_from_the_newest() {
     let kept = snapshot_files(&data);
     assert!(!kept.is_empty() && kept.len() <= 2, "pruned to at most 2: {kept:?}");
 
-    let mut second = spawn_serve(root.path(), &cfg, "second", &[]);
-    let target = journal_seqs(&data).len() + 1000;
-    wait_until("the restarted keel to journal more", Duration::from_secs(90), || {
-        journal_seqs(&data).len() >= target
-    });
-    let status = interrupt_and_wait(&mut second);
-    let err = std::fs::read_to_string(root.path().join("second.err")).unwrap();
-    let out = std::fs::read_to_string(root.path().join("second.out")).unwrap();
+    let (status, out, err) = serve_until_more(root.path(), &cfg, &data, "second", 1000);
     assert!(status.success(), "clean stop: {status:?}\n{err}");
     let from = logged_u64(&err, "from_snapshot_seq")
         .unwrap_or_else(|| panic!("recovery line names its snapshot: {err}"));

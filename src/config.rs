@@ -10,7 +10,9 @@ use keel_engine::core::{CoreConfig, FeedKind, RiskSettings, StrategySpec, VenueC
 use keel_engine::orders::OrderTableConfig;
 use keel_engine::pipeline::{PipelineConfig, Placement, WaitStrategy};
 use keel_engine::{AccountId, Instrument, InstrumentId, SessionId, VenueId};
+use keel_gateways::auth::{ClientEntry, PasswordHash, Protocol};
 use keel_gateways::sim::{FlowConfig, SimInstrument};
+use keel_replay::checkpoint::SnapshotSchedule;
 use rust_decimal::Decimal;
 use serde::Deserialize;
 use std::path::PathBuf;
@@ -27,6 +29,8 @@ pub const VENUE_SESSION: SessionId = SessionId(2);
 pub const TIMER_SESSION: SessionId = SessionId(3);
 /// The first strategy session.
 pub const FIRST_STRATEGY_SESSION: u32 = 16;
+/// Sessions of configured clients start here unless an entry names its own.
+pub const FIRST_CLIENT_SESSION: u32 = 32;
 
 /// The whole file. Sections and keys left out take the embedded default's values
 /// (`Default` below mirrors [`DEFAULT_TOML`]; a test keeps them equal).
@@ -41,6 +45,8 @@ pub struct Config {
     pub venue: VenueSection,
     #[serde(rename = "strategy")]
     pub strategies: Vec<StrategySection>,
+    #[serde(rename = "client")]
+    pub clients: Vec<ClientSection>,
     pub metrics: MetricsSection,
     pub log: LogSection,
 }
@@ -51,6 +57,9 @@ pub struct JournalSection {
     pub dir: PathBuf,
     pub segment_mb: u64,
     pub flush_interval_ms: u64,
+    pub snapshot_interval_s: u64,
+    pub snapshot_every_inputs: u64,
+    pub snapshots_kept: usize,
 }
 
 #[derive(Clone, Debug, Deserialize, PartialEq)]
@@ -121,6 +130,26 @@ pub struct StrategySection {
     pub params: toml::Table,
 }
 
+/// One client that may log on over FIX or the binary protocol.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ClientSection {
+    pub username: String,
+    pub password_hash: String,
+    pub protocol: String,
+    #[serde(default)]
+    pub account: u32,
+    /// Fixed session id; default `FIRST_CLIENT_SESSION` + the entry's index.
+    #[serde(default)]
+    pub session: Option<u32>,
+    #[serde(default = "yes")]
+    pub cancel_on_disconnect: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
 #[derive(Clone, Debug, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct MetricsSection {
@@ -175,15 +204,42 @@ impl Default for Config {
                     &[("half_spread_ticks", 3), ("size_lots", 10), ("max_position_lots", 100)],
                 ),
             ],
+            clients: vec![
+                demo_client("demo-fix", "fix", 32, DEMO_FIX_HASH),
+                demo_client("demo-bin", "binary", 33, DEMO_BIN_HASH),
+            ],
             metrics: MetricsSection::default(),
             log: LogSection::default(),
         }
     }
 }
 
+fn demo_client(username: &str, protocol: &str, session: u32, hash: &str) -> ClientSection {
+    ClientSection {
+        username: username.into(),
+        password_hash: hash.into(),
+        protocol: protocol.into(),
+        account: 0,
+        session: Some(session),
+        cancel_on_disconnect: true,
+    }
+}
+
+/// Argon2id hashes of the demo password `demo` in the embedded default (a test checks
+/// them).
+const DEMO_FIX_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$o8RWzIdG/rRTrbs6R6EhLg$5jNKPFfU4HB2uCnMwZbwLOZUXsmfMY/WHZoZJ5NM8Qs";
+const DEMO_BIN_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$IDZIyAdtXRe0V0iKo/YZpA$y+x5bfDUIlQ8JzXQyqiF0Bp8/XABC3qCVRGzgVSIHQ8";
+
 impl Default for JournalSection {
     fn default() -> Self {
-        JournalSection { dir: PathBuf::from("./keel-data"), segment_mb: 64, flush_interval_ms: 2 }
+        JournalSection {
+            dir: PathBuf::from("./keel-data"),
+            segment_mb: 64,
+            flush_interval_ms: 2,
+            snapshot_interval_s: 300,
+            snapshot_every_inputs: 5_000_000,
+            snapshots_kept: 3,
+        }
     }
 }
 
@@ -274,6 +330,7 @@ pub struct Resolved {
     pub timer_interval: Duration,
     pub journal_dir: PathBuf,
     pub journal: keel_journal::Config,
+    pub snapshots: SnapshotSchedule,
     pub venue_id: VenueId,
     pub sim_instruments: Vec<SimInstrument>,
     pub flow: FlowConfig,
@@ -284,6 +341,7 @@ pub struct Resolved {
     pub log_level: String,
     pub events_per_sec: u32,
     pub venue_latency_us: u64,
+    pub clients: Vec<ClientEntry>,
 }
 
 impl Resolved {
@@ -329,6 +387,9 @@ impl Config {
         }
         if j.flush_interval_ms == 0 {
             return Err(invalid("journal.flush_interval_ms", "must be at least 1"));
+        }
+        if j.snapshots_kept == 0 {
+            return Err(invalid("journal.snapshots_kept", "must be at least 1"));
         }
         let p = &self.pipeline;
         if !p.inbound_ring.is_power_of_two() || p.inbound_ring < 64 {
@@ -495,6 +556,7 @@ impl Config {
         // The engine's own checks (strategy parameters, valuation) with their messages.
         core.validate().map_err(|e| invalid("strategy/instrument", e.to_string()))?;
         keel_engine::core::Core::new(&core).map_err(|e| invalid("strategy", e.to_string()))?;
+        let clients = self.resolve_clients()?;
         let metrics_listen = (!self.metrics.listen.is_empty()).then(|| self.metrics.listen.clone());
         if let Some(addr) = &metrics_listen {
             addr.parse::<std::net::SocketAddr>()
@@ -537,6 +599,12 @@ impl Config {
                 flush_interval: Duration::from_millis(j.flush_interval_ms),
                 ..keel_journal::Config::default()
             }),
+            snapshots: SnapshotSchedule {
+                interval: (j.snapshot_interval_s > 0)
+                    .then(|| Duration::from_secs(j.snapshot_interval_s)),
+                inputs: (j.snapshot_every_inputs > 0).then_some(j.snapshot_every_inputs),
+                keep: j.snapshots_kept,
+            },
             venue_id,
             sim_instruments,
             flow: FlowConfig {
@@ -557,7 +625,68 @@ impl Config {
             log_level: self.log.level.clone(),
             events_per_sec: v.events_per_sec,
             venue_latency_us: v.latency_us,
+            clients,
         })
+    }
+
+    /// Checks the `[[client]]` entries: unique names and sessions, sessions clear of the
+    /// reserved and strategy ranges and inside `engine.sessions`, known accounts, valid
+    /// password hashes.
+    fn resolve_clients(&self) -> Result<Vec<ClientEntry>, ConfigError> {
+        let e = &self.engine;
+        let strategy_end = FIRST_STRATEGY_SESSION + self.strategies.len() as u32;
+        let mut out: Vec<ClientEntry> = Vec::with_capacity(self.clients.len());
+        for (i, c) in self.clients.iter().enumerate() {
+            let key = |k: &str| format!("client[{i}] ({}).{k}", c.username);
+            if c.username.is_empty() || c.username.len() > 64 {
+                return Err(invalid(key("username"), "must be 1..=64 bytes"));
+            }
+            if out.iter().any(|o| o.username == c.username) {
+                return Err(invalid(key("username"), "is used twice"));
+            }
+            let protocol: Protocol = c.protocol.parse().map_err(|m| invalid(key("protocol"), m))?;
+            let password_hash = PasswordHash::parse(&c.password_hash)
+                .map_err(|err| invalid(key("password_hash"), err.to_string()))?;
+            if c.account >= e.accounts {
+                return Err(invalid(
+                    key("account"),
+                    format!("{} is outside 0..{}", c.account, e.accounts),
+                ));
+            }
+            let session = c.session.unwrap_or(FIRST_CLIENT_SESSION + i as u32);
+            if session < FIRST_STRATEGY_SESSION || session >= e.sessions {
+                return Err(invalid(
+                    key("session"),
+                    format!(
+                        "{session} is outside {FIRST_STRATEGY_SESSION}..{} (engine.sessions)",
+                        e.sessions
+                    ),
+                ));
+            }
+            if session < strategy_end {
+                return Err(invalid(
+                    key("session"),
+                    format!(
+                        "{session} belongs to a strategy ({FIRST_STRATEGY_SESSION}..{strategy_end})"
+                    ),
+                ));
+            }
+            if let Some(o) = out.iter().find(|o| o.session.0 == session) {
+                return Err(invalid(
+                    key("session"),
+                    format!("{session} is also client {:?}'s", o.username),
+                ));
+            }
+            out.push(ClientEntry {
+                username: c.username.clone(),
+                password_hash,
+                account: AccountId(c.account),
+                session: SessionId(session),
+                protocol,
+                cancel_on_disconnect: c.cancel_on_disconnect,
+            });
+        }
+        Ok(out)
     }
 }
 
@@ -570,6 +699,53 @@ mod tests {
         let parsed = Config::parse(DEFAULT_TOML, "default").unwrap();
         assert_eq!(parsed, Config::default());
         parsed.resolve().unwrap();
+    }
+
+    #[test]
+    fn the_demo_clients_log_on_with_the_documented_password() {
+        let r = Config::default().resolve().unwrap();
+        let names: Vec<(&str, Protocol, u32)> =
+            r.clients.iter().map(|c| (c.username.as_str(), c.protocol, c.session.0)).collect();
+        assert_eq!(names, [("demo-fix", Protocol::Fix, 32), ("demo-bin", Protocol::Binary, 33)]);
+        for c in &r.clients {
+            assert!(c.password_hash.verify(b"demo"), "{}", c.username);
+            assert!(!c.password_hash.verify(b"Demo"));
+            assert!(c.cancel_on_disconnect);
+        }
+    }
+
+    #[test]
+    fn a_bad_client_entry_is_named() {
+        let entry = |extra: &str| {
+            format!(
+                "[[client]]\nusername = \"u\"\nprotocol = \"fix\"\npassword_hash = \"{}\"\n{extra}",
+                DEMO_FIX_HASH
+            )
+        };
+        let check = |text: String, want: &[&str]| {
+            let msg = Config::parse(&text, "f")
+                .and_then(|c| c.resolve())
+                .map(|_| String::new())
+                .unwrap_or_else(|e| e.to_string());
+            for w in want {
+                assert!(msg.contains(w), "{w:?} not in {msg:?}");
+            }
+        };
+        check(entry("session = 16\n"), &["client[0] (u).session", "strategy"]);
+        check(entry("session = 64\n"), &["client[0] (u).session", "engine.sessions"]);
+        check(entry("account = 9\n"), &["client[0] (u).account", "0..2"]);
+        check(entry("protocol2 = 1\n"), &["protocol2"]);
+        check(entry("").replace("\"fix\"", "\"fax\""), &["client[0] (u).protocol", "fax"]);
+        check(
+            entry("").replace(DEMO_FIX_HASH, "demo"),
+            &["client[0] (u).password_hash", "hash-password"],
+        );
+        check(format!("{}{}", entry(""), entry("session = 32\n")), &["client[1]", "twice"]);
+        check(
+            format!("{}{}", entry(""), entry("session = 32\n").replace("\"u\"", "\"v\"")),
+            &["client[1] (v).session", "32", "\"u\""],
+        );
+        check(entry(""), &[]);
     }
 
     #[test]

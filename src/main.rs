@@ -42,6 +42,9 @@ enum ConfigCmd {
     Default,
     /// Check a configuration file; prints the first problem, naming its key.
     Check { file: std::path::PathBuf },
+    /// Read a password from the first line of standard input and print its salted
+    /// Argon2id hash, for a `[[client]]` entry's `password_hash`.
+    HashPassword,
 }
 
 fn main() -> ExitCode {
@@ -64,7 +67,29 @@ fn main() -> ExitCode {
                 }
             }
         }
+        Command::Config(ConfigCmd::HashPassword) => hash_password(),
         Command::Journal(cmd) => journal_cmd::run(cmd),
         Command::Audit(cmd) => audit_cmd::run(cmd),
     }
+}
+
+/// `keel config hash-password`: the password comes from stdin, never from the command line
+/// (where other users could read it in the process list).
+fn hash_password() -> ExitCode {
+    use std::io::IsTerminal;
+    if std::io::stdin().is_terminal() {
+        eprintln!("password (input is shown; pipe it in to avoid that):");
+    }
+    let mut line = String::new();
+    if let Err(e) = std::io::stdin().read_line(&mut line) {
+        eprintln!("keel config hash-password: cannot read standard input: {e}");
+        return ExitCode::FAILURE;
+    }
+    let password = line.trim_end_matches(['\r', '\n']);
+    if password.is_empty() {
+        eprintln!("keel config hash-password: the password is empty");
+        return ExitCode::FAILURE;
+    }
+    println!("{}", keel_gateways::auth::PasswordHash::create(password).as_str());
+    ExitCode::SUCCESS
 }

@@ -84,3 +84,26 @@ impl Drop for AuthWorker {
         }
     }
 }
+
+/// The configured clients of the binary protocol. A refusal's reason goes to the server's
+/// log; the peer only learns "bad credentials".
+impl Authenticator for crate::auth::ClientDirectory {
+    fn authenticate(&self, username: &str, password: &[u8]) -> Option<Grant> {
+        match crate::auth::ClientDirectory::authenticate(
+            self,
+            crate::auth::Protocol::Binary,
+            username,
+            password,
+        ) {
+            Ok(e) => Some(Grant {
+                session: e.session,
+                account: e.account,
+                cancel_on_disconnect: e.cancel_on_disconnect,
+            }),
+            Err(e) => {
+                tracing::warn!("binary logon refused: {e}");
+                None
+            }
+        }
+    }
+}

@@ -4,8 +4,8 @@
 //! positions, market data, and every way a session is closed with a reason.
 
 use keel_engine::book::BookCapacity;
-use keel_engine::core::testkit::{self, BTC, SIM, TIMER, VENUE};
 use keel_engine::core::Core;
+use keel_engine::core::testkit::{self, BTC, SIM, TIMER, VENUE};
 use keel_engine::pipeline::{
     CoreStart, Gateway, Pipeline, PipelineConfig, TimerGateway, WaitStrategy,
 };

@@ -236,3 +236,68 @@ fn a_binary_client_trades_through_keel_serve_and_resumes_across_reconnects_and_r
     assert!(status.success(), "second run: {status}");
     assert!(contiguous_from_one(&journal_seqs(&data)));
 }
+
+/// Runs `keel client --addr A args...`; returns (success, stdout + stderr).
+fn keel_client(addr: SocketAddr, args: &[&str]) -> (bool, String) {
+    let out = std::process::Command::new(KEEL)
+        .arg("client")
+        .arg("--addr")
+        .arg(addr.to_string())
+        .args(args)
+        .output()
+        .unwrap();
+    let text =
+        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    (out.status.success(), text)
+}
+
+#[test]
+fn keel_client_places_lists_and_watches_for_a_person() {
+    let root = tempfile::tempdir().unwrap();
+    let cfg = write_config(root.path());
+    let mut child = spawn_serve(root.path(), &cfg, "client", &["--duration", "300"]);
+    let addr = binary_addr(root.path(), "client");
+
+    let (ok, out) =
+        keel_client(addr, &["top", "--instrument", "SOL-USD", "--depth", "2", "--count", "2"]);
+    assert!(ok && out.contains("(snapshot)") && out.contains("level 2"), "{out}");
+    // A marketable IOC buy (decimal price and quantity): traded out, then the position.
+    let (ok, out) = keel_client(
+        addr,
+        &["place", "--instrument", "SOL-USD", "--side", "buy", "--qty", "0.5", "--type", "market"],
+    );
+    assert!(ok && out.contains("pending_new") && out.contains("fill"), "{out}");
+    let (ok, out) = keel_client(addr, &["positions"]);
+    assert!(ok && out.contains("SOL-USD") && out.contains("0.5"), "{out}");
+    // Off the tick grid: refused before anything is sent, naming the increment.
+    let (ok, out) = keel_client(
+        addr,
+        &["place", "--instrument", "SOL-USD", "--side", "buy", "--qty", "1", "--price", "1.0005"],
+    );
+    assert!(!ok && out.contains("price increment 0.001"), "{out}");
+    // One session for several commands: place, list, amend, cancel.
+    let script = "place --instrument SOL-USD --side buy --qty 1 --price 100 --id s1\norders\n\
+                  amend --orig s1 --price 99.5 --id s2\ncancel --orig s2\norders\nquit\n";
+    let mut shell = std::process::Command::new(KEEL)
+        .args(["client", "--addr", &addr.to_string(), "shell"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    shell.stdin.take().unwrap().write_all(script.as_bytes()).unwrap();
+    let out = shell.wait_with_output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    assert!(
+        text.contains("1 working") && text.contains("replaced") && text.contains("0 working"),
+        "{text}"
+    );
+    assert!(text.contains("99.500"), "{text}");
+    // Wrong password: a clear error and a failure status.
+    let (ok, out) = keel_client(addr, &["--user", "demo-bin", "--password", "nope", "orders"]);
+    assert!(!ok && out.contains("BadCredentials"), "{out}");
+
+    let status = interrupt_and_wait(&mut child);
+    assert!(status.success());
+}

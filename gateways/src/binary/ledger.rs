@@ -372,3 +372,123 @@ impl Ledgers {
         self.sessions.keys().copied()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    use keel_engine::schema::{CancelRejectTo, RejectInfo};
+    use keel_engine::{AccountId, ClOrdId, OrdType, Price, Qty, TimestampNs};
+
+    const S: SessionId = SessionId(33);
+
+    fn report(order: u64, cl: &str, exec_type: ExecType, ord_status: OrdStatus) -> ExecReport {
+        ExecReport {
+            session: S,
+            account: AccountId(0),
+            order_id: OrderId(order),
+            cl_ord_id: cl.parse().unwrap(),
+            orig_cl_ord_id: None,
+            instrument: InstrumentId(1),
+            side: Side::Buy,
+            ord_type: OrdType::Limit,
+            exec_type,
+            ord_status,
+            price: Price(100),
+            qty: Qty(5),
+            last_px: Price(0),
+            last_qty: Qty(0),
+            leaves_qty: Qty(5),
+            cum_qty: Qty(0),
+            cum_notional: 0,
+            reject: None,
+        }
+    }
+
+    fn out(r: ExecReport) -> Output {
+        Output { ts: TimestampNs(7), body: OutputBody::ExecReport(r) }
+    }
+
+    #[test]
+    fn numbers_each_report_once_and_retains_the_last_ones() {
+        let mut l = Ledgers::new([S], 2);
+        let r = report(1, "A", ExecType::PendingNew, OrdStatus::PendingNew);
+        assert_eq!(l.record(10, &out(r)).map(|(s, n, _)| (s, n)), Some((S, 1)));
+        assert!(l.record(10, &out(r)).is_none(), "a journal sequence seen before is ignored");
+        assert!(l.record(9, &out(r)).is_none());
+        let mut other = r;
+        other.session = SessionId(40);
+        assert!(l.record(11, &out(other)).is_none(), "not a binary session");
+        l.record(12, &out(report(1, "A", ExecType::New, OrdStatus::New)));
+        l.record(13, &out(report(1, "A", ExecType::New, OrdStatus::New)));
+        let ledger = l.get(S).unwrap();
+        assert_eq!((ledger.last_seq(), ledger.first_retained()), (3, 2));
+        assert!(ledger.get(1).is_none() && ledger.get(2).is_some() && ledger.get(4).is_none());
+        assert_eq!(ledger.working_orders().len(), 1);
+    }
+
+    #[test]
+    fn a_cancel_answers_a_request_or_is_unsolicited() {
+        let mut l = Ledgers::new([S], 16);
+        let kind = |l: &mut Ledgers, seq, r| match l.record(seq, &out(r)).unwrap().2 {
+            Report::CancelAck(_) => "ack",
+            Report::UnsolicitedCancel(u) => match u.reason {
+                UnsolicitedReason::Venue => "venue",
+                UnsolicitedReason::Expired => "expired",
+                UnsolicitedReason::Keel => "keel",
+            },
+            other => panic!("{other:?}"),
+        };
+        // Requested: pending-cancel first, then the final cancel is its answer.
+        l.record(1, &out(report(1, "A", ExecType::New, OrdStatus::New)));
+        let mut pending = report(1, "X", ExecType::PendingCancel, OrdStatus::PendingCancel);
+        pending.orig_cl_ord_id = Some("A".parse::<ClOrdId>().unwrap());
+        assert_eq!(kind(&mut l, 2, pending), "ack");
+        assert_eq!(kind(&mut l, 3, report(1, "A", ExecType::Canceled, OrdStatus::Canceled)), "ack");
+        // A refused cancel clears the request: a later venue cancel is unsolicited.
+        l.record(4, &out(report(2, "B", ExecType::New, OrdStatus::New)));
+        l.record(5, &out(report(2, "Y", ExecType::PendingCancel, OrdStatus::PendingCancel)));
+        let cr = keel_engine::schema::CancelReject {
+            session: S,
+            account: AccountId(0),
+            order_id: OrderId(2),
+            cl_ord_id: "Y".parse().unwrap(),
+            orig_cl_ord_id: "B".parse().unwrap(),
+            response_to: CancelRejectTo::Cancel,
+            ord_status: OrdStatus::New,
+            reject: RejectInfo::bare(RejectCode::VenueCancelRejected),
+        };
+        let cr = Output { ts: TimestampNs(8), body: OutputBody::CancelReject(cr) };
+        assert!(matches!(l.record(6, &cr).unwrap().2, Report::CancelReject(_)));
+        assert_eq!(kind(&mut l, 7, report(2, "B", ExecType::Canceled, OrdStatus::Canceled)), "venue");
+        // Expiry, and a cancel Keel made for a reason.
+        assert_eq!(kind(&mut l, 8, report(3, "C", ExecType::Expired, OrdStatus::Expired)), "expired");
+        let mut stp = report(4, "D", ExecType::Canceled, OrdStatus::Canceled);
+        stp.reject = Some(RejectInfo::new(RejectCode::SelfTrade, 1, 2));
+        assert_eq!(kind(&mut l, 9, stp), "keel");
+        assert!(l.get(S).unwrap().working_orders().is_empty());
+    }
+
+    #[test]
+    fn fills_make_the_positions() {
+        let mut l = Ledgers::new([S], 16);
+        let mut f = report(1, "A", ExecType::Trade, OrdStatus::PartiallyFilled);
+        f.last_px = Price(100);
+        f.last_qty = Qty(2);
+        l.record(1, &out(f));
+        f.side = Side::Sell;
+        f.last_px = Price(110);
+        f.last_qty = Qty(5);
+        l.record(2, &out(f));
+        let (i, p) = l.get(S).unwrap().positions().next().unwrap();
+        assert_eq!(i, InstrumentId(1));
+        let r = position_report(1, i, p);
+        assert_eq!((r.net_qty, r.bought_notional, r.sold_notional, r.fills), (-3, 200, 550, 2));
+    }
+
+    #[test]
+    fn a_retained_report_is_small() {
+        // docs/binary-protocol.md and the default configuration quote this bound.
+        assert!(REPORT_BYTES_MAX <= 184, "{REPORT_BYTES_MAX}");
+    }
+}

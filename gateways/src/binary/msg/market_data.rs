@@ -80,7 +80,7 @@ message! {
         last_px: Price,
         /// Last trade quantity, lots.
         last_qty: Qty,
-        /// Ingress time of the market-data command that caused it, UTC ns.
+        /// Ingress time of the market-data command that caused it (for a snapshot: when it was taken), UTC ns.
         time: TimestampNs,
     }
 }
@@ -101,7 +101,7 @@ message! {
         ask_levels: LevelCount,
         /// Zero.
         pad: Pad<7>,
-        /// Ingress time of the market-data command that caused it, UTC ns.
+        /// Ingress time of the market-data command that caused it (for a snapshot: when it was taken), UTC ns.
         time: TimestampNs,
         /// Bids, best (highest) first.
         bids: [Level; DEPTH_LEVELS],

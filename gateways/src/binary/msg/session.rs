@@ -26,8 +26,8 @@ message! {
         heartbeat_ms: u32,
         /// Zero.
         pad: Pad<4>,
-        /// Last server sequence the client has processed (0: none; everything retained is
-        /// replayed).
+        /// Last server sequence the client has processed: replay starts after it (0:
+        /// everything retained is replayed; `u64::MAX`: nothing is, live messages only).
         last_server_seq: u64,
     }
 }

@@ -460,9 +460,15 @@ mod tests {
         };
         let cr = Output { ts: TimestampNs(8), body: OutputBody::CancelReject(cr) };
         assert!(matches!(l.record(6, &cr).unwrap().2, Report::CancelReject(_)));
-        assert_eq!(kind(&mut l, 7, report(2, "B", ExecType::Canceled, OrdStatus::Canceled)), "venue");
+        assert_eq!(
+            kind(&mut l, 7, report(2, "B", ExecType::Canceled, OrdStatus::Canceled)),
+            "venue"
+        );
         // Expiry, and a cancel Keel made for a reason.
-        assert_eq!(kind(&mut l, 8, report(3, "C", ExecType::Expired, OrdStatus::Expired)), "expired");
+        assert_eq!(
+            kind(&mut l, 8, report(3, "C", ExecType::Expired, OrdStatus::Expired)),
+            "expired"
+        );
         let mut stp = report(4, "D", ExecType::Canceled, OrdStatus::Canceled);
         stp.reject = Some(RejectInfo::new(RejectCode::SelfTrade, 1, 2));
         assert_eq!(kind(&mut l, 9, stp), "keel");

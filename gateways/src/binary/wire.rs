@@ -457,6 +457,20 @@ impl WireField for LevelCount {
 /// Wire size of a client order id: [`ClOrdId::CAPACITY`] bytes and at least one NUL.
 pub const CL_ORD_ID_LEN: usize = 32;
 
+/// Per-byte masks of a 32-byte field: bit `i` set when byte `i` is NUL, and when it is
+/// printable without space (0x21..=0x7e). A fixed-length loop without an early exit, so it
+/// compiles to a few vector instructions rather than a byte-at-a-time scan.
+#[inline]
+fn id_masks(buf: &[u8; CL_ORD_ID_LEN]) -> (u32, u32) {
+    let mut zero = 0u32;
+    let mut print = 0u32;
+    for (i, &b) in buf.iter().enumerate() {
+        zero |= u32::from(b == 0) << i;
+        print |= u32::from(b.wrapping_sub(0x21) < 0x7e - 0x21 + 1) << i;
+    }
+    (zero, print)
+}
+
 impl WireField for ClOrdId {
     const SIZE: usize = CL_ORD_ID_LEN;
     const WIRE: &'static str = "char[32]";
@@ -468,8 +482,15 @@ impl WireField for ClOrdId {
     }
     #[inline]
     fn get(buf: &[u8]) -> Result<Self, FieldProblem> {
-        let len = buf.iter().position(|&b| b == 0).ok_or(FieldProblem::BadText)?;
-        if buf[len..].iter().any(|&b| b != 0) {
+        let buf: &[u8; CL_ORD_ID_LEN] = buf.try_into().expect("field size");
+        let (zero, print) = id_masks(buf);
+        // 1..=31 printable bytes, then only NULs.
+        let len = zero.trailing_zeros() as usize;
+        if len == 0 || len >= CL_ORD_ID_LEN {
+            return Err(FieldProblem::BadText);
+        }
+        let head = (1u32 << len) - 1;
+        if print & head != head || zero >> len != u32::MAX >> len {
             return Err(FieldProblem::BadText);
         }
         ClOrdId::from_bytes(&buf[..len]).map_err(|_| FieldProblem::BadText)

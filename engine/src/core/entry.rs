@@ -307,7 +307,7 @@ impl State {
             let t = *order.terms();
             if t.side == opposite && t.ord_type == OrdType::Limit && crosses(t.price) {
                 // An order already being cancelled or replaced is left to that request.
-                let _ = request_cancel(order, *now, risk, held, t.cl_ord_id, out);
+                let _ = request_cancel(order, *now, risk, held, None, out);
             }
         });
     }
@@ -346,7 +346,7 @@ impl State {
         }
         let State { orders, risk, held, now, .. } = self;
         let order = orders.get_mut(id).expect("found by client order id above");
-        if let Err(r) = request_cancel(order, *now, risk, held, c.cl_ord_id, out) {
+        if let Err(r) = request_cancel(order, *now, risk, held, Some(c.cl_ord_id), out) {
             return out.emit(reject(r, id, status));
         }
         if order.state().is_terminal() {
@@ -496,11 +496,10 @@ impl State {
         let State { orders, risk, held, now, .. } = self;
         let mut affected = 0;
         orders.for_each_working_mut(filter, |order| {
-            let cl = order.terms().cl_ord_id;
             if order.state() == crate::OrderState::PendingReplace {
                 out.emit(OutputBody::VenueCancel(venue_cancel(order)));
                 affected += 1;
-            } else if request_cancel(order, *now, risk, held, cl, out).is_ok() {
+            } else if request_cancel(order, *now, risk, held, None, out).is_ok() {
                 affected += 1;
             }
         });
@@ -510,19 +509,27 @@ impl State {
 
 /// Accepts a cancel for `order`: a held order is cancelled at once (and its exposure
 /// released); any other is PendingCancel with a cancel sent to its venue.
+///
+/// `client_request` is the client's cancel request id, `None` when the core cancels on its
+/// own account. A client's cancel is reported under the request's id with the order's as
+/// the original (FIX 11 / 41), now and when the venue confirms it; the core's own cancels
+/// are reported under the order's id alone.
 fn request_cancel<S: OutputSink>(
     order: &mut Order,
     now: crate::TimestampNs,
     risk: &mut crate::risk::RiskEngine,
     held: &mut Vec<OrderId>,
-    request_cl_ord_id: crate::ClOrdId,
+    client_request: Option<crate::ClOrdId>,
     out: &mut Emitter<'_, S>,
 ) -> Result<(), RejectInfo> {
     let was_held = order.state() == crate::OrderState::Held;
     let before = open_order(order);
-    order.request_cancel(now)?;
+    match client_request {
+        Some(request) => order.request_client_cancel(request, now)?,
+        None => order.request_cancel(now)?,
+    };
+    let (request_cl_ord_id, orig) = cancel_ids(order);
     let t = *order.terms();
-    let orig = Some(t.cl_ord_id);
     if was_held {
         held.retain(|&id| id != t.id);
         risk.on_order_closed(&before);
@@ -546,6 +553,16 @@ fn request_cancel<S: OutputSink>(
         )));
     }
     Ok(())
+}
+
+/// The client order ids of a cancel's reports: the client's request and the order's id,
+/// or the order's id alone for a cancel the core made (see [`request_cancel`]).
+pub(super) fn cancel_ids(order: &Order) -> (crate::ClOrdId, Option<crate::ClOrdId>) {
+    let own = order.terms().cl_ord_id;
+    match order.cancel_request() {
+        Some(request) => (request, Some(own)),
+        None => (own, None),
+    }
 }
 
 /// The cancel request for an order at its venue.

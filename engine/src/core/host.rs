@@ -119,10 +119,16 @@ fn update_kind(exec_type: ExecType) -> Option<OrderUpdateKind> {
 }
 
 fn update_of(r: &ExecReport, kind: OrderUpdateKind) -> OrderUpdate {
+    // A cancel the strategy requested is reported under its request's id with the order's
+    // as the original; the strategy is told about the order.
+    let (cl_ord_id, orig_cl_ord_id) = match (kind, r.orig_cl_ord_id) {
+        (OrderUpdateKind::Canceled, Some(order)) => (order, None),
+        _ => (r.cl_ord_id, r.orig_cl_ord_id),
+    };
     OrderUpdate {
         kind,
-        cl_ord_id: r.cl_ord_id,
-        orig_cl_ord_id: r.orig_cl_ord_id,
+        cl_ord_id,
+        orig_cl_ord_id,
         instrument: r.instrument,
         side: r.side,
         price: r.price,

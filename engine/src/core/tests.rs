@@ -601,3 +601,112 @@ fn own_resting_aggregate_never_drifts() {
         assert!(core.own_resting_consistent(), "drift after command {k}: {c:?}\n{out:?}");
     }
 }
+
+fn kill(action: KillSwitchAction) -> CommandBody {
+    CommandBody::KillSwitch(KillSwitch { scope: Scope::Account(ACCOUNT), action })
+}
+
+fn ids(r: &ExecReport) -> (ExecType, ClOrdId, Option<ClOrdId>) {
+    (r.exec_type, r.cl_ord_id, r.orig_cl_ord_id)
+}
+
+#[test]
+fn a_client_cancel_is_reported_under_the_request_id_until_it_is_done() {
+    let mut h = Harness::with_market();
+    h.send(CLIENT, CommandBody::NewOrder(limit("A1", Side::Buy, 101, 10)));
+    h.send(VENUE, ack(1, 900));
+    let outs = h.send(CLIENT, cancel("C1", "A1"));
+    assert_eq!(ids(exec(&outs[1])), (ExecType::PendingCancel, cl("C1"), Some(cl("A1"))));
+    let outs = h.send(VENUE, cancel_ack(1, false));
+    assert_eq!(ids(exec(&outs[0])), (ExecType::Canceled, cl("C1"), Some(cl("A1"))));
+    assert_eq!(exec(&outs[0]).ord_status, OrdStatus::Canceled);
+
+    // A held order is cancelled at once, answering the request just the same.
+    let stop = NewOrder {
+        ord_type: OrdType::Stop,
+        stop_price: Price(200),
+        price: Price(0),
+        ..limit("S1", Side::Buy, 0, 1)
+    };
+    h.send(CLIENT, CommandBody::NewOrder(stop));
+    let outs = h.send(CLIENT, cancel("C2", "S1"));
+    assert_eq!(ids(exec(&outs[0])), (ExecType::Canceled, cl("C2"), Some(cl("S1"))));
+}
+
+#[test]
+fn cancels_nobody_asked_for_keep_the_orders_id() {
+    let mut h = Harness::with_market();
+    // The venue cancels on its own (an IOC remainder, a venue-side cancel).
+    h.send(CLIENT, CommandBody::NewOrder(limit("A1", Side::Buy, 101, 10)));
+    h.send(VENUE, ack(1, 900));
+    let outs = h.send(VENUE, cancel_ack(1, true));
+    assert_eq!(ids(exec(&outs[0])), (ExecType::Canceled, cl("A1"), None));
+
+    // The client asked, but the venue's cancel says it was its own doing.
+    h.send(CLIENT, CommandBody::NewOrder(limit("A2", Side::Buy, 101, 10)));
+    h.send(VENUE, ack(2, 901));
+    h.send(CLIENT, cancel("C2", "A2"));
+    let outs = h.send(VENUE, cancel_ack(2, true));
+    assert_eq!(ids(exec(&outs[0])), (ExecType::Canceled, cl("A2"), None));
+
+    // A refused client cancel is forgotten: the kill switch's cancel is the core's own.
+    h.send(CLIENT, CommandBody::NewOrder(limit("A3", Side::Buy, 101, 10)));
+    h.send(VENUE, ack(3, 902));
+    h.send(CLIENT, cancel("C3", "A3"));
+    h.send(
+        VENUE,
+        CommandBody::VenueCancelReject(VenueCancelReject {
+            venue: ALT,
+            order_id: OrderId(3),
+            response_to: CancelRejectTo::Cancel,
+            reason: 1,
+            venue_ts: TimestampNs(0),
+        }),
+    );
+    let outs = h.send(ADMIN, kill(KillSwitchAction::Engage));
+    let pending = outs.iter().find_map(|o| match o {
+        OutputBody::ExecReport(r) if r.exec_type == ExecType::PendingCancel => Some(ids(r)),
+        _ => None,
+    });
+    assert_eq!(pending, Some((ExecType::PendingCancel, cl("A3"), None)));
+    let outs = h.send(VENUE, cancel_ack(3, false));
+    assert_eq!(ids(exec(&outs[0])), (ExecType::Canceled, cl("A3"), None));
+    assert!(h.core.orders().is_empty());
+}
+
+#[test]
+fn an_order_whose_full_notional_cannot_be_reported_is_refused() {
+    let mut h = Harness::with_market();
+    let price = 1_000_000_000_000i64;
+    let outs = h.send(CLIENT, CommandBody::NewOrder(limit("B1", Side::Buy, price, 10_000_000_000)));
+    assert_eq!(outs.len(), 1, "{outs:?}");
+    assert_eq!(
+        reject_of(&outs),
+        RejectInfo::new(RejectCode::QtyExceedsMax, 10_000_000_000, i64::MAX / price)
+    );
+    // The largest quantity that fits is accepted.
+    let outs =
+        h.send(CLIENT, CommandBody::NewOrder(limit("B2", Side::Buy, price, i64::MAX / price)));
+    assert!(matches!(outs[0], OutputBody::VenueNewOrder(_)), "{outs:?}");
+}
+
+#[test]
+fn a_fill_that_would_overflow_the_reported_notional_is_an_anomaly() {
+    let mut h = Harness::with_market();
+    h.send(CLIENT, CommandBody::NewOrder(limit("S1", Side::Sell, 101, 10)));
+    h.send(VENUE, ack(1, 900));
+    // A sell fills at its limit or better, so risk could not bound this price.
+    let outs = h.send(VENUE, fill(1, 1, i64::MAX / 5, 10));
+    assert_eq!(outs.len(), 1, "{outs:?}");
+    assert!(matches!(outs[0], OutputBody::Anomaly(_)));
+    assert_eq!(
+        reject_of(&outs),
+        RejectInfo::new(RejectCode::VenueNotionalOverflow, i64::MAX, i64::MAX)
+    );
+    let order = h.core.orders().get(OrderId(1)).unwrap();
+    assert_eq!((order.filled(), order.cum_notional_ticks_lots()), (Qty(0), 0));
+    assert!(h.core.positions().position(ACCOUNT, BTC).is_none_or(|p| p.net_qty() == Qty(0)));
+    // A sane fill of the same order goes in, and its report is exact.
+    let outs = h.send(VENUE, fill(1, 2, 102, 10));
+    assert_eq!((exec(&outs[0]).cum_qty, exec(&outs[0]).cum_notional), (Qty(10), 1020));
+}

@@ -155,12 +155,19 @@ impl State {
             // an IOC remainder — ends it just the same.
             let unsolicited = c.unsolicited || order.state() != OrderState::PendingCancel;
             order.apply_cancel_ack(unsolicited, now)?;
-            let cl = order.terms().cl_ord_id;
+            // A confirmed client cancel answers the client's request (FIX 11 = the
+            // request, 41 = the order); a cancel the venue or the core made on its own
+            // keeps the order's id.
+            let (cl, orig) = if unsolicited {
+                (order.terms().cl_ord_id, None)
+            } else {
+                super::entry::cancel_ids(order)
+            };
             out.emit(OutputBody::ExecReport(exec_report(
                 order,
                 ExecType::Canceled,
                 cl,
-                None,
+                orig,
                 LastFill::default(),
                 None,
             )));

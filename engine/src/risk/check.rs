@@ -42,6 +42,14 @@ pub(crate) fn sat(v: i128) -> i64 {
     i64::try_from(v).unwrap_or(if v < 0 { i64::MIN } else { i64::MAX })
 }
 
+/// A limit as an `i128` bound: [`NO_LIMIT`] is no bound at all, so a value wider than
+/// `i64` (exposure and order value in valuation units are `i128`) is never refused by a
+/// limit that is not in force.
+#[inline]
+fn bound(limit: i64) -> i128 {
+    if limit == NO_LIMIT { i128::MAX } else { i128::from(limit) }
+}
+
 #[inline]
 fn reject(code: C, value: impl Into<i128>, limit: impl Into<i128>) -> RejectInfo {
     RejectInfo::new(code, sat(value.into()), sat(limit.into()))
@@ -113,6 +121,13 @@ impl RiskEngine {
             return Err(reject(C::QtyAboveMax, t.qty.0, inst.max_qty.0));
         }
         let notional = risk_price.notional(t.qty).abs();
+        // An execution report carries the cumulative notional as an `i64`: an order that
+        // could not be reported once completely filled at its risk price is refused, with
+        // the largest quantity that fits.
+        if notional > i128::from(i64::MAX) {
+            let max_qty = i128::from(i64::MAX) / i128::from(risk_price.0).abs();
+            return Err(reject(C::QtyExceedsMax, t.qty.0, max_qty));
+        }
         if notional < inst.min_notional {
             return Err(reject(C::NotionalBelowMin, notional, inst.min_notional));
         }
@@ -153,13 +168,13 @@ impl RiskEngine {
             }
         }
         let max = cell_lim.get(LimitKind::MaxOrderNotional);
-        if notional > i128::from(max) {
+        if notional > bound(max) {
             return Err(reject(C::NotionalExceedsMax, notional, max));
         }
         let order_value_units = order_value(risk_price, t.qty, inst.value_per_notional_unit);
         for set in [&acct_lim, &firm_lim] {
             let max = set.get(LimitKind::MaxOrderNotional);
-            if order_value_units > i128::from(max) {
+            if order_value_units > bound(max) {
                 return Err(reject(C::NotionalExceedsMax, order_value_units, max));
             }
         }
@@ -190,14 +205,14 @@ impl RiskEngine {
             Side::Buy => {
                 let (before, after) = (pos + was, pos + other + leaves);
                 let max = cell_lim.get(LimitKind::MaxPositionLong);
-                if after > before && after > i128::from(max) {
+                if after > before && after > bound(max) {
                     return Err(reject(C::PositionLongExceedsMax, after, max));
                 }
             }
             Side::Sell => {
                 let (before, after) = (was - pos, other + leaves - pos);
                 let max = cell_lim.get(LimitKind::MaxPositionShort);
-                if after > before && after > i128::from(max) {
+                if after > before && after > bound(max) {
                     return Err(reject(C::PositionShortExceedsMax, after, max));
                 }
             }
@@ -212,14 +227,14 @@ impl RiskEngine {
                 [(&acct_lim, self.exposure.accounts[a]), (&firm_lim, self.exposure.firm)];
             for (set, agg) in aggregates {
                 let max = set.get(LimitKind::MaxGrossExposure);
-                if agg.gross_value + delta > i128::from(max) {
+                if agg.gross_value + delta > bound(max) {
                     return Err(reject(C::GrossExposureExceedsMax, agg.gross_value + delta, max));
                 }
             }
             if t.side == Side::Buy {
                 for (set, agg) in aggregates {
                     let max = set.get(LimitKind::MaxCredit);
-                    if agg.credit_value + delta > i128::from(max) {
+                    if agg.credit_value + delta > bound(max) {
                         return Err(reject(C::CreditExceedsMax, agg.credit_value + delta, max));
                     }
                 }

@@ -72,7 +72,9 @@ impl State {
         terms.stop_price = stop_price;
         match accepted.stp {
             StpAction::None => {}
-            StpAction::CancelResting(_) => self.cancel_crossing_own(o, out),
+            StpAction::CancelResting(_) => {
+                self.cancel_crossing_own(o.instrument, o.side, o.ord_type, o.price, out)
+            }
             StpAction::CancelAggressing(_) => {
                 // Accepted, then cancelled at once: it never reaches the venue.
                 let order = Order::new(terms, self.now);
@@ -193,7 +195,11 @@ impl State {
     /// The firm's best-priced working limit order on `side` of the instrument, from the
     /// own-resting aggregate (the id is left zero: see `OwnResting::order_id`); walks the
     /// orders only if the aggregate ever overflowed its capacity.
-    fn own_best(&self, instrument: crate::InstrumentId, side: Side) -> Option<OwnResting> {
+    pub(super) fn own_best(
+        &self,
+        instrument: crate::InstrumentId,
+        side: Side,
+    ) -> Option<OwnResting> {
         match self.own.best(instrument, side) {
             Ok(best) => best.map(|price| OwnResting { order_id: OrderId(0), price }),
             Err(()) => self.own_best_by_scan(instrument, side),
@@ -294,14 +300,22 @@ impl State {
     }
 
     /// Self-trade prevention, cancel-resting mode: cancel every own working limit order on
-    /// the other side that the new order's price would cross.
-    fn cancel_crossing_own<S: OutputSink>(&mut self, o: &NewOrder, out: &mut Emitter<'_, S>) {
-        let crosses = |p: Price| match o.side {
-            Side::Buy => o.ord_type == OrdType::Market || p <= o.price,
-            Side::Sell => o.ord_type == OrdType::Market || p >= o.price,
+    /// the other side that an order of `ord_type` (`Market` or `Limit`) at `price` would
+    /// cross.
+    pub(super) fn cancel_crossing_own<S: OutputSink>(
+        &mut self,
+        instrument: crate::InstrumentId,
+        side: Side,
+        ord_type: OrdType,
+        price: Price,
+        out: &mut Emitter<'_, S>,
+    ) {
+        let crosses = |p: Price| match side {
+            Side::Buy => ord_type == OrdType::Market || p <= price,
+            Side::Sell => ord_type == OrdType::Market || p >= price,
         };
-        let filter = OrderFilter { instrument: Some(o.instrument), ..OrderFilter::ALL };
-        let opposite = o.side.opposite();
+        let filter = OrderFilter { instrument: Some(instrument), ..OrderFilter::ALL };
+        let opposite = side.opposite();
         let State { orders, risk, held, now, .. } = self;
         orders.for_each_working_mut(filter, |order| {
             let t = *order.terms();

@@ -710,3 +710,131 @@ fn a_fill_that_would_overflow_the_reported_notional_is_an_anomaly() {
     let outs = h.send(VENUE, fill(1, 2, 102, 10));
     assert_eq!((exec(&outs[0]).cum_qty, exec(&outs[0]).cum_notional), (Qty(10), 1020));
 }
+
+fn buy_stop(cl_ord_id: &str, stop: i64, qty: i64) -> CommandBody {
+    CommandBody::NewOrder(NewOrder {
+        ord_type: OrdType::Stop,
+        stop_price: Price(stop),
+        price: Price(0),
+        ..limit(cl_ord_id, Side::Buy, 0, qty)
+    })
+}
+
+fn set_limit(scope: LimitScope, kind: LimitKind, value: i64) -> CommandBody {
+    CommandBody::SetLimit(SetLimit { scope, kind, value })
+}
+
+#[test]
+fn a_triggered_stop_passes_pre_trade_risk_as_a_new_order() {
+    let cell = LimitScope::AccountInstrument(ACCOUNT, BTC);
+    let account = LimitScope::Account(ACCOUNT);
+    let stop_limit = CommandBody::NewOrder(NewOrder {
+        ord_type: OrdType::StopLimit,
+        stop_price: Price(105),
+        ..limit("S1", Side::Buy, 120, 2)
+    });
+    // Each case: the held order, the change made after it was accepted, and the reject its
+    // release gets (reference price 101: the mid of 100 / 102).
+    let cases: [(CommandBody, CommandBody, RejectInfo); 5] = [
+        (
+            buy_stop("S1", 105, 2),
+            CommandBody::SetTradingState(SetTradingState {
+                scope: Scope::Account(ACCOUNT),
+                state: TradingState::ReducingOnly,
+            }),
+            RejectInfo::new(RejectCode::ReducingOnly, 0, 2),
+        ),
+        (
+            buy_stop("S1", 105, 2),
+            set_limit(account, LimitKind::MaxOrderQty, 1),
+            RejectInfo::new(RejectCode::QtyExceedsMax, 2, 1),
+        ),
+        (
+            buy_stop("S1", 105, 2),
+            set_limit(cell, LimitKind::MaxPositionLong, 1),
+            RejectInfo::new(RejectCode::PositionLongExceedsMax, 2, 1),
+        ),
+        (
+            stop_limit,
+            set_limit(cell, LimitKind::PriceCollarBps, 500),
+            RejectInfo::new(RejectCode::PriceOutsideCollar, 120, 101),
+        ),
+        (
+            buy_stop("S1", 105, 2),
+            set_limit(LimitScope::Firm, LimitKind::MaxOrderNotional, 0),
+            RejectInfo::new(RejectCode::NotionalExceedsMax, 2 * 101 * 1_000, 0),
+        ),
+    ];
+    for (order, change, expected) in cases {
+        let mut h = Harness::with_market();
+        let outs = h.send(CLIENT, order);
+        assert_eq!(exec(&outs[0]).exec_type, ExecType::New, "held: {outs:?}");
+        assert!(matches!(
+            h.send(ADMIN, change)[0],
+            OutputBody::AdminAck(AdminAck { reject: None, .. })
+        ));
+        let outs = h.send(VENUE, trade(105));
+        assert_eq!(outs.len(), 1, "nothing goes to the venue: {outs:?}");
+        let r = exec(&outs[0]);
+        assert_eq!(
+            (r.exec_type, r.ord_status, r.reject),
+            (ExecType::Canceled, OrdStatus::Canceled, Some(expected))
+        );
+        assert_eq!(h.core.counters().rejects_by_code[expected.code as usize], 1);
+        assert!(h.core.orders().is_empty());
+        let cell = h.core.risk().cell_exposure(ACCOUNT, BTC).unwrap();
+        assert_eq!((cell.open_orders, cell.open_buy_lots, cell.open_buy_value), (0, 0, 0));
+    }
+}
+
+#[test]
+fn a_released_stop_is_counted_once_and_revalued_at_the_market() {
+    let mut h = Harness::with_market();
+    h.send(CLIENT, buy_stop("S1", 105, 2));
+    let vpn = h.core.risk().instrument(BTC).unwrap().value_per_notional_unit as i128;
+    let cell = h.core.risk().cell_exposure(ACCOUNT, BTC).unwrap();
+    assert_eq!((cell.open_orders, cell.open_buy_value), (1, 105 * 2 * vpn));
+    // The stop is one of the working orders already: a limit of one still lets it out.
+    let scope = LimitScope::AccountInstrument(ACCOUNT, BTC);
+    h.send(ADMIN, set_limit(scope, LimitKind::MaxOpenOrders, 1));
+    let outs = h.send(VENUE, trade(105));
+    assert!(
+        matches!(
+            outs[0],
+            OutputBody::VenueNewOrder(VenueNewOrder { ord_type: OrdType::Market, .. })
+        ),
+        "{outs:?}"
+    );
+    assert_eq!(exec(&outs[1]).exec_type, ExecType::Triggered);
+    let cell = h.core.risk().cell_exposure(ACCOUNT, BTC).unwrap();
+    assert_eq!((cell.open_orders, cell.open_buy_lots, cell.open_buy_value), (1, 2, 101 * 2 * vpn));
+    assert_eq!(h.core.orders().get(OrderId(1)).unwrap().risk_price(), Price(101));
+    assert_eq!(h.core.counters().commands_by_kind[0], 1);
+    // The release spent no new-order token: a throttle of one still admits a new order.
+    let mut h = Harness::with_market();
+    h.send(ADMIN, set_limit(LimitScope::Session(CLIENT), LimitKind::NewOrdersPerSec, 1));
+    h.send(CLIENT, buy_stop("S1", 105, 2));
+    h.ts += 2_000_000_000;
+    h.send(VENUE, trade(105));
+    let outs = h.send(CLIENT, CommandBody::NewOrder(limit("A1", Side::Buy, 100, 1)));
+    assert!(matches!(outs[0], OutputBody::VenueNewOrder(_)), "{outs:?}");
+}
+
+#[test]
+fn a_triggered_stop_is_stopped_by_a_halt() {
+    // (A kill switch cancels held orders when it is engaged: none is left to trigger.)
+    for scope in [Scope::Firm, Scope::Account(ACCOUNT)] {
+        let mut h = Harness::with_market();
+        h.send(CLIENT, buy_stop("S1", 105, 2));
+        let state = TradingState::Halted;
+        h.send(ADMIN, CommandBody::SetTradingState(SetTradingState { scope, state }));
+        let outs = h.send(VENUE, trade(105));
+        assert_eq!(outs.len(), 1, "{outs:?}");
+        let r = exec(&outs[0]);
+        assert_eq!(
+            (r.exec_type, r.reject),
+            (ExecType::Canceled, Some(RejectInfo::bare(RejectCode::Halted)))
+        );
+        assert!(h.core.orders().is_empty());
+    }
+}

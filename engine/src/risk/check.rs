@@ -176,8 +176,9 @@ impl RiskEngine {
             }
             _ => {}
         }
+        // Borrowed, not copied: a limit set is 128 bytes.
         let (cell_lim, acct_lim, firm_lim) =
-            (*self.limits.cell(a, i), self.limits.accounts[a], self.limits.firm);
+            (self.limits.cell(a, i), &self.limits.accounts[a], &self.limits.firm);
         let replace = matches!(t.entry, Entry::Replace(..));
         // A replace is held to limits only where it increases the order's exposure; a new
         // or released order must fit the limits in force as a whole.
@@ -190,7 +191,7 @@ impl RiskEngine {
         }
 
         // Per-order size.
-        let levels: [&LimitSet; 3] = [&cell_lim, &acct_lim, &firm_lim];
+        let levels: [&LimitSet; 3] = [cell_lim, acct_lim, firm_lim];
         for set in levels {
             let max = set.get(LimitKind::MaxOrderQty);
             if t.qty.0 > max {
@@ -202,7 +203,7 @@ impl RiskEngine {
             return Err(reject(C::NotionalExceedsMax, notional, max));
         }
         let order_value_units = order_value(risk_price, t.qty, inst.value_per_notional_unit);
-        for set in [&acct_lim, &firm_lim] {
+        for set in [acct_lim, firm_lim] {
             let max = set.get(LimitKind::MaxOrderNotional);
             if order_value_units > bound(max) {
                 return Err(reject(C::NotionalExceedsMax, order_value_units, max));
@@ -254,7 +255,7 @@ impl RiskEngine {
         let delta = order_value(risk_price, t.leaves, vpn) - removed_value;
         if whole || delta > 0 {
             let aggregates =
-                [(&acct_lim, self.exposure.accounts[a]), (&firm_lim, self.exposure.firm)];
+                [(acct_lim, &self.exposure.accounts[a]), (firm_lim, &self.exposure.firm)];
             for (set, agg) in aggregates {
                 let max = set.get(LimitKind::MaxGrossExposure);
                 if agg.gross_value + delta > bound(max) {
@@ -275,9 +276,9 @@ impl RiskEngine {
             // Working-order count: a released order is one of them already.
             let this = i64::from(t.entry == Entry::New);
             let counts = [
-                (&cell_lim, cell.open_orders),
-                (&acct_lim, self.exposure.accounts[a].open_orders),
-                (&firm_lim, self.exposure.firm.open_orders),
+                (cell_lim, cell.open_orders),
+                (acct_lim, self.exposure.accounts[a].open_orders),
+                (firm_lim, self.exposure.firm.open_orders),
             ];
             for (set, open) in counts {
                 let max = set.get(LimitKind::MaxOpenOrders);

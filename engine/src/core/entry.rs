@@ -98,12 +98,11 @@ impl State {
         let order = self.orders.insert(Order::new(terms, self.now))?;
         order.set_risk_price(accepted.risk_price);
         self.next_order_id += 1;
-        let order = *order;
-        self.exposure_open(&order);
-        if order.terms().is_held_type() {
-            self.held.push(order.id());
+        // Reported from the table's copy (an order is a few hundred bytes: not copied).
+        let held = order.terms().is_held_type();
+        if held {
             out.emit(OutputBody::ExecReport(exec_report(
-                &order,
+                order,
                 ExecType::New,
                 o.cl_ord_id,
                 None,
@@ -111,9 +110,9 @@ impl State {
                 None,
             )));
         } else {
-            out.emit(OutputBody::VenueNewOrder(venue_new_order(&order)));
+            out.emit(OutputBody::VenueNewOrder(venue_new_order(order)));
             out.emit(OutputBody::ExecReport(exec_report(
-                &order,
+                order,
                 ExecType::PendingNew,
                 o.cl_ord_id,
                 None,
@@ -121,6 +120,11 @@ impl State {
                 None,
             )));
         }
+        let open = open_order(order);
+        if held {
+            self.held.push(id);
+        }
+        self.exposure_open(o.ord_type, &open);
         Ok(())
     }
 
@@ -193,37 +197,44 @@ impl State {
     }
 
     /// The firm's best-priced working limit order on `side` of the instrument, from the
-    /// own-resting aggregate (the id is left zero: see `OwnResting::order_id`); walks the
-    /// orders only if the aggregate ever overflowed its capacity.
+    /// own-resting aggregate (the id is left zero: see `OwnResting::order_id`); rebuilds
+    /// the aggregate's side from the orders when it does not know (see `resting`).
     pub(super) fn own_best(
-        &self,
+        &mut self,
         instrument: crate::InstrumentId,
         side: Side,
     ) -> Option<OwnResting> {
-        match self.own.best(instrument, side) {
-            Ok(best) => best.map(|price| OwnResting { order_id: OrderId(0), price }),
-            Err(()) => self.own_best_by_scan(instrument, side),
-        }
+        let best = match self.own.best(instrument, side) {
+            Ok(best) => best,
+            Err(super::resting::Unknown) => {
+                self.own.clear_side(instrument, side);
+                let filter = OrderFilter { instrument: Some(instrument), ..OrderFilter::ALL };
+                for order in self.orders.iter_working(filter) {
+                    let t = order.terms();
+                    if t.side == side && t.ord_type == OrdType::Limit {
+                        let o = open_order(order);
+                        self.own.change(&o, o.leaves.0);
+                    }
+                }
+                self.own.best(instrument, side).unwrap_or(None)
+            }
+        };
+        best.map(|price| OwnResting { order_id: OrderId(0), price })
     }
 
-    fn own_best_by_scan(&self, instrument: crate::InstrumentId, side: Side) -> Option<OwnResting> {
+    /// The best by a walk of the orders (for the consistency check).
+    fn own_best_by_scan(&self, instrument: crate::InstrumentId, side: Side) -> Option<Price> {
         let filter = OrderFilter { instrument: Some(instrument), ..OrderFilter::ALL };
-        let mut best: Option<OwnResting> = None;
-        for order in self.orders.iter_working(filter) {
-            let t = order.terms();
-            // Only limit orders rest at a venue; held stops cross nothing until triggered.
-            if t.side != side || t.ord_type != OrdType::Limit {
-                continue;
-            }
-            let better = best.is_none_or(|b| match side {
-                Side::Buy => t.price > b.price,
-                Side::Sell => t.price < b.price,
-            });
-            if better {
-                best = Some(OwnResting { order_id: t.id, price: t.price });
-            }
+        let prices = self
+            .orders
+            .iter_working(filter)
+            .map(|o| o.terms())
+            .filter(|t| t.side == side && t.ord_type == OrdType::Limit)
+            .map(|t| t.price);
+        match side {
+            Side::Buy => prices.max(),
+            Side::Sell => prices.min(),
         }
-        best
     }
 
     /// Rebuilds the own-resting aggregate from the order table (after a snapshot restore).
@@ -237,33 +248,23 @@ impl State {
         }
     }
 
+    /// True when the aggregate's best on every side, where it knows it, is the best of a
+    /// walk of the orders.
     pub(super) fn own_resting_consistent(&self) -> bool {
-        let mut rebuilt = super::resting::OwnResting::new(
-            self.instruments.len(),
-            crate::book::BookCapacity {
-                orders: 1,
-                levels_per_side: self.orders.capacity() as u32 + 1,
-            },
-        );
-        for order in self.orders.iter_working(OrderFilter::ALL) {
-            if order.terms().ord_type == OrdType::Limit {
-                let o = open_order(order);
-                rebuilt.change(&o, o.leaves.0);
-            }
-        }
         self.instruments.iter().all(|i| {
-            [Side::Buy, Side::Sell]
-                .iter()
-                .all(|&side| self.own.best(i.id, side) == rebuilt.best(i.id, side))
+            [Side::Buy, Side::Sell].iter().all(|&side| match self.own.best(i.id, side) {
+                Ok(best) => best == self.own_best_by_scan(i.id, side),
+                Err(super::resting::Unknown) => true,
+            })
         })
     }
 
-    /// Risk exposure and the own-resting aggregate: an order was entered.
-    pub(super) fn exposure_open(&mut self, order: &Order) {
-        let o = open_order(order);
-        self.risk.on_order_open(&o);
-        if order.terms().ord_type == OrdType::Limit {
-            self.own.change(&o, o.leaves.0);
+    /// Risk exposure and the own-resting aggregate: an order of `ord_type`, counted as
+    /// `o`, was entered.
+    pub(super) fn exposure_open(&mut self, ord_type: OrdType, o: &OpenOrder) {
+        self.risk.on_order_open(o);
+        if ord_type == OrdType::Limit {
+            self.own.change(o, o.leaves.0);
         }
     }
 

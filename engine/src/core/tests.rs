@@ -592,14 +592,24 @@ fn a_strategy_does_not_storm_on_rejects() {
 
 #[test]
 fn own_resting_aggregate_never_drifts() {
-    let commands = random_commands(1, 2_000);
+    // Also with room for only a few own price levels, so prices spill outside the levels
+    // and sides get rebuilt: the outputs must not depend on the room.
+    let commands = random_commands(1, 3_000);
     let mut core = Core::new(&config_with_market_maker()).unwrap();
-    let mut out = Vec::new();
+    let mut tight = Core::new(&config_with_market_maker()).unwrap();
+    let capacity = crate::book::BookCapacity { orders: 0, levels_per_side: 2 };
+    tight.state.own = super::resting::OwnResting::new(2, capacity);
+    let (mut out, mut tight_out) = (Vec::new(), Vec::new());
     for (k, c) in commands.iter().enumerate() {
         out.clear();
+        tight_out.clear();
         core.apply(c, &mut out);
+        tight.apply(c, &mut tight_out);
         assert!(core.own_resting_consistent(), "drift after command {k}: {c:?}\n{out:?}");
+        assert!(tight.own_resting_consistent(), "drift after command {k}: {c:?}");
+        assert_eq!(out, tight_out, "command {k}: {c:?}");
     }
+    assert_eq!(core.digest(), tight.digest());
 }
 
 fn kill(action: KillSwitchAction) -> CommandBody {

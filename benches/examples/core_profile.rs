@@ -12,12 +12,13 @@
 //! reject that removes it is not counted), `new_order_200` (the same with 200 of the
 //! firm's orders working), `requote` (an L2 update that makes the market maker replace
 //! both quotes; the acks are not counted), `mixed` and `mixed_mm` (the seeded
-//! `random_commands` stream without and with the market maker). The count of measured
-//! commands is printed, to divide the profiler's total by.
+//! `random_commands` stress stream without and with the market maker), `session` and
+//! `session_mm` (the `session_commands` stream). The count of measured commands is
+//! printed, to divide the profiler's total by.
 
 use keel_engine::core::testkit::{
     ALT, BTC, CLIENT, CountingSink, VENUE, ack, config, config_with_market_maker, l2, limit,
-    logons, numeric_cl, random_commands,
+    logons, numeric_cl, random_commands, session_commands,
 };
 use keel_engine::core::{Core, CoreConfig};
 use keel_engine::schema::VenueReplaceAck;
@@ -134,8 +135,7 @@ fn measured_vec(core: &mut Core, cmd: &Command, out: &mut Vec<Output>) {
     core.apply(std::hint::black_box(cmd), out);
 }
 
-fn mixed(n: usize, config: &CoreConfig) -> u64 {
-    let commands = random_commands(42, n);
+fn mixed(commands: Vec<Command>, config: &CoreConfig) -> u64 {
     let mut core = Core::new(config).expect("valid config");
     let mut sink = CountingSink::default();
     for cmd in &commands {
@@ -152,8 +152,13 @@ fn main() {
         "new_order" => new_orders(n, 0),
         "new_order_200" => new_orders(n, 200),
         "requote" => requote(n),
-        "mixed" => mixed(n, &config()),
-        "mixed_mm" => mixed(n, &config_with_market_maker()),
+        "mixed" => mixed(random_commands(42, n), &config()),
+        "mixed_mm" => mixed(random_commands(42, n), &config_with_market_maker()),
+        "session" => mixed(session_commands(&config(), 42, n), &config()),
+        "session_mm" => {
+            let config = config_with_market_maker();
+            mixed(session_commands(&config, 42, n), &config)
+        }
         other => panic!("unknown scenario {other}"),
     };
     println!("{scenario}: {count} measured commands");

@@ -234,12 +234,11 @@ impl Markets {
         instrument: InstrumentId,
         venue: VenueId,
     ) -> Result<&mut VenueMarket, MarketError> {
-        if let Some(row) = lookup(&self.instrument_row, instrument.index()) {
-            self.reference[row].set(CachedReference::Stale);
-        }
-        self.slot(instrument, venue)
-            .and_then(|s| self.markets[s].as_mut())
-            .ok_or(MarketError::UnknownBook { instrument, venue })
+        let unknown = MarketError::UnknownBook { instrument, venue };
+        let row = lookup(&self.instrument_row, instrument.index()).ok_or(unknown)?;
+        let col = lookup(&self.venue_col, venue.index()).ok_or(unknown)?;
+        self.reference[row].set(CachedReference::Stale);
+        self.markets[row * self.venues.len() + col].as_mut().ok_or(unknown)
     }
 
     /// The venues that list an instrument, in configuration order.

@@ -47,6 +47,7 @@ pub struct Config {
     pub strategies: Vec<StrategySection>,
     #[serde(rename = "client")]
     pub clients: Vec<ClientSection>,
+    pub binary: BinarySection,
     pub metrics: MetricsSection,
     pub log: LogSection,
 }
@@ -150,6 +151,19 @@ fn yes() -> bool {
     true
 }
 
+/// The native binary protocol listener (`docs/binary-protocol.md`).
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct BinarySection {
+    pub listen: String,
+    pub heartbeat_ms: u32,
+    pub logon_timeout_ms: u32,
+    pub max_connections: usize,
+    pub send_buffer_kb: usize,
+    pub max_subscriptions: usize,
+    pub replay_retain: usize,
+}
+
 #[derive(Clone, Debug, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct MetricsSection {
@@ -208,6 +222,7 @@ impl Default for Config {
                 demo_client("demo-fix", "fix", 32, DEMO_FIX_HASH),
                 demo_client("demo-bin", "binary", 33, DEMO_BIN_HASH),
             ],
+            binary: BinarySection::default(),
             metrics: MetricsSection::default(),
             log: LogSection::default(),
         }
@@ -292,6 +307,20 @@ impl Default for VenueSection {
     }
 }
 
+impl Default for BinarySection {
+    fn default() -> Self {
+        BinarySection {
+            listen: "127.0.0.1:9879".into(),
+            heartbeat_ms: 1000,
+            logon_timeout_ms: 5000,
+            max_connections: 64,
+            send_buffer_kb: 1024,
+            max_subscriptions: 16,
+            replay_retain: 65536,
+        }
+    }
+}
+
 impl Default for MetricsSection {
     fn default() -> Self {
         MetricsSection { listen: "127.0.0.1:9464".into(), status_interval_s: 5 }
@@ -342,6 +371,19 @@ pub struct Resolved {
     pub events_per_sec: u32,
     pub venue_latency_us: u64,
     pub clients: Vec<ClientEntry>,
+    pub binary: Option<BinarySettings>,
+}
+
+/// The binary listener's settings, checked (`None` in [`Resolved`] when it is off).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BinarySettings {
+    pub listen: std::net::SocketAddr,
+    pub heartbeat_ms: u32,
+    pub logon_timeout_ms: u32,
+    pub max_connections: usize,
+    pub send_buffer_bytes: usize,
+    pub max_subscriptions: usize,
+    pub replay_retain: usize,
 }
 
 impl Resolved {
@@ -557,6 +599,7 @@ impl Config {
         core.validate().map_err(|e| invalid("strategy/instrument", e.to_string()))?;
         keel_engine::core::Core::new(&core).map_err(|e| invalid("strategy", e.to_string()))?;
         let clients = self.resolve_clients()?;
+        let binary = self.resolve_binary()?;
         let metrics_listen = (!self.metrics.listen.is_empty()).then(|| self.metrics.listen.clone());
         if let Some(addr) = &metrics_listen {
             addr.parse::<std::net::SocketAddr>()
@@ -626,7 +669,51 @@ impl Config {
             events_per_sec: v.events_per_sec,
             venue_latency_us: v.latency_us,
             clients,
+            binary,
         })
+    }
+
+    /// Checks the `[binary]` section; `None` when the listener is off.
+    fn resolve_binary(&self) -> Result<Option<BinarySettings>, ConfigError> {
+        let b = &self.binary;
+        if b.listen.is_empty() {
+            return Ok(None);
+        }
+        let listen = b
+            .listen
+            .parse::<std::net::SocketAddr>()
+            .map_err(|e| invalid("binary.listen", format!("{:?}: {e}", b.listen)))?;
+        let range = keel_gateways::binary::gateway::HEARTBEAT_MS_RANGE;
+        if !range.contains(&b.heartbeat_ms) {
+            return Err(invalid(
+                "binary.heartbeat_ms",
+                format!("{} is not in {}..={}", b.heartbeat_ms, range.start(), range.end()),
+            ));
+        }
+        if b.logon_timeout_ms == 0 {
+            return Err(invalid("binary.logon_timeout_ms", "must be at least 1"));
+        }
+        if b.max_connections == 0 {
+            return Err(invalid("binary.max_connections", "must be at least 1"));
+        }
+        if !(4..=1 << 20).contains(&b.send_buffer_kb) {
+            return Err(invalid(
+                "binary.send_buffer_kb",
+                format!("{} is not in 4..=1048576", b.send_buffer_kb),
+            ));
+        }
+        if b.replay_retain == 0 {
+            return Err(invalid("binary.replay_retain", "must be at least 1"));
+        }
+        Ok(Some(BinarySettings {
+            listen,
+            heartbeat_ms: b.heartbeat_ms,
+            logon_timeout_ms: b.logon_timeout_ms,
+            max_connections: b.max_connections,
+            send_buffer_bytes: b.send_buffer_kb << 10,
+            max_subscriptions: b.max_subscriptions,
+            replay_retain: b.replay_retain,
+        }))
     }
 
     /// Checks the `[[client]]` entries: unique names and sessions, sessions clear of the

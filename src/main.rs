@@ -2,6 +2,7 @@
 
 mod admin_cmd;
 mod audit_cmd;
+mod client_cmd;
 mod config;
 mod journal_cmd;
 mod metrics_http;
@@ -34,6 +35,9 @@ enum Command {
     Journal(journal_cmd::JournalCmd),
     /// Audit a journal: verify outputs by replay, order lifecycles, positions, risk, books.
     Audit(audit_cmd::AuditArgs),
+    /// Place, amend and cancel orders, list orders and positions, watch the book: a
+    /// terminal on a running `keel serve`, over the native binary protocol.
+    Client(client_cmd::ClientArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -70,6 +74,7 @@ fn main() -> ExitCode {
         Command::Config(ConfigCmd::HashPassword) => hash_password(),
         Command::Journal(cmd) => journal_cmd::run(cmd),
         Command::Audit(cmd) => audit_cmd::run(cmd),
+        Command::Client(args) => client_cmd::run(args),
     }
 }
 

@@ -14,6 +14,8 @@
 //! ring, sync and seal the journal, print a summary. A second Ctrl-C exits at once; the
 //! journal recovers on the next start (everything appended is in the page cache).
 
+mod binary;
+
 use crate::admin_cmd::AdminGateway;
 use crate::config::{ADMIN_SESSION, Config, Resolved, TIMER_SESSION, VENUE_SESSION};
 use crate::metrics_http;
@@ -121,11 +123,17 @@ fn serve(r: Resolved, duration: Option<f64>) -> Result<(), String> {
         exec_id_base,
         cancel_on_connect: Vec::new(),
     });
-    let gateways: Vec<Box<dyn Gateway>> = vec![
+    let mut gateways: Vec<Box<dyn Gateway>> = vec![
         Box::new(sim),
         Box::new(TimerGateway::new(TIMER_SESSION, r.timer_interval.as_nanos() as u64)),
         Box::new(admin),
     ];
+    // The binary protocol listener (its history is loaded in `init`, after recovery).
+    let binary_history = binary::build(&r)?.map(|(gateway, history)| {
+        info!(binary_listen = %gateway.local_addr(), "binary protocol listening");
+        gateways.push(Box::new(gateway));
+        history
+    });
 
     let init = {
         let core_config = r.core.clone();
@@ -181,6 +189,10 @@ fn serve(r: Resolved, duration: Option<f64>) -> Result<(), String> {
             for out in &rec.unrecorded_tail {
                 found.last_seq =
                     journal.append_output(out).map_err(|e| format!("journal append: {e}"))?;
+            }
+            if let Some(history) = &binary_history {
+                let reports = history.load(&dir)?;
+                info!(reports, "binary sessions' reports rebuilt from the journal");
             }
             // Start-up commands: the core applies them first, journaled and delivered
             // like any other (a strategy's answer to a cancel must reach the venue).

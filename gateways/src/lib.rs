@@ -5,8 +5,11 @@
 //!
 //! - [`auth`]: client credentials (salted Argon2id hashes) and the directory of
 //!   configured clients, each with its fixed session and account.
+//! - [`binary`]: the native binary protocol: frames and codec, the session, the acceptor
+//!   gateway and a client library.
 //! - [`sim`]: the in-process simulated venue (matching engine + seeded synthetic flow),
 //!   the embedded default so `keel serve` runs with nothing else.
 
 pub mod auth;
+pub mod binary;
 pub mod sim;

@@ -16,6 +16,7 @@
 pub mod encode;
 pub mod frame;
 pub mod inbound;
+pub mod initiator;
 pub mod message;
 pub mod session;
 pub mod spec;

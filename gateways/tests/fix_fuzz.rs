@@ -51,7 +51,11 @@ fn drive(h: &mut Harness, bytes: &[u8], chunks: &[usize]) -> Vec<Received> {
                         assert_eq!(before, after);
                     }
                     if r == Received::App {
-                        assert_eq!(after, before + 1, "an accepted message takes exactly one number");
+                        assert_eq!(
+                            after,
+                            before + 1,
+                            "an accepted message takes exactly one number"
+                        );
                         assert_eq!(m.problem(), None);
                     }
                     if matches!(r, Received::Disconnect(_)) {

@@ -24,3 +24,4 @@ pub mod store;
 pub mod tags;
 pub mod time;
 pub mod value;
+pub mod venue;

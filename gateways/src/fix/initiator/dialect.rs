@@ -259,7 +259,13 @@ pub const EXECUTION_REPORT: MessageSpec = MessageSpec {
 /// OrderCancelReject as the initiator accepts it.
 pub const ORDER_CANCEL_REJECT: MessageSpec = MessageSpec {
     msg_type: b"9",
-    required: &[t::ORDER_ID, t::CL_ORD_ID, t::ORIG_CL_ORD_ID, t::ORD_STATUS, t::CXL_REJ_RESPONSE_TO],
+    required: &[
+        t::ORDER_ID,
+        t::CL_ORD_ID,
+        t::ORIG_CL_ORD_ID,
+        t::ORD_STATUS,
+        t::CXL_REJ_RESPONSE_TO,
+    ],
     optional: &[t::ACCOUNT, t::CXL_REJ_REASON, t::TEXT, t::TRANSACT_TIME, tag::SECONDARY_ORDER_ID],
     groups: &[],
 };

@@ -51,8 +51,18 @@ pub fn snapshot(
     levels.clear();
     for e in msg.group(&MD_FULL_ENTRIES) {
         let Some(side) = side_of_entry(e.require(vt::MD_ENTRY_TYPE)?.char()?) else { continue };
-        let px = super::reports::price(inst, OrderId(0), "MDEntryPx", e.require(vt::MD_ENTRY_PX)?.decimal()?)?;
-        let q = super::reports::qty(inst, OrderId(0), "MDEntrySize", e.require(vt::MD_ENTRY_SIZE)?.decimal()?)?;
+        let px = super::reports::price(
+            inst,
+            OrderId(0),
+            "MDEntryPx",
+            e.require(vt::MD_ENTRY_PX)?.decimal()?,
+        )?;
+        let q = super::reports::qty(
+            inst,
+            OrderId(0),
+            "MDEntrySize",
+            e.require(vt::MD_ENTRY_SIZE)?.decimal()?,
+        )?;
         match levels.iter_mut().find(|(s, p, _)| *s == side && *p == px) {
             Some(level) => level.2 = Qty(level.2.0 + q.0),
             None => levels.push((side, px, q)),
@@ -91,11 +101,18 @@ pub fn incremental(
             let action = e.require(vt::MD_UPDATE_ACTION)?.char()?;
             let entry = e.require(vt::MD_ENTRY_TYPE)?.char()?;
             let inst = instrument(symbols, e.require(tag::SYMBOL)?.value)?;
-            let px = super::reports::price(inst, OrderId(0), "MDEntryPx", e.require(vt::MD_ENTRY_PX)?.decimal()?)?;
+            let px = super::reports::price(
+                inst,
+                OrderId(0),
+                "MDEntryPx",
+                e.require(vt::MD_ENTRY_PX)?.decimal()?,
+            )?;
             let size = match (action, e.field(vt::MD_ENTRY_SIZE)) {
                 (md_action::DELETE, _) => Qty::ZERO,
                 (_, Some(f)) => super::reports::qty(inst, OrderId(0), "MDEntrySize", f.decimal()?)?,
-                (_, None) => return Err(Problem::new(R::RequiredTagMissing, vt::MD_ENTRY_SIZE).into()),
+                (_, None) => {
+                    return Err(Problem::new(R::RequiredTagMissing, vt::MD_ENTRY_SIZE).into());
+                }
             };
             if !matches!(action, md_action::NEW | md_action::CHANGE | md_action::DELETE) {
                 return Err(Problem::new(R::ValueOutOfRange, vt::MD_UPDATE_ACTION).into());
@@ -137,9 +154,9 @@ pub fn incremental(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::fix::initiator::dialect::{MD_INCREMENTAL, MD_SNAPSHOT};
     use crate::fix::message::Decoder;
     use crate::fix::spec::validate;
-    use crate::fix::initiator::dialect::{MD_INCREMENTAL, MD_SNAPSHOT};
     use keel_engine::InstrumentId;
     use rust_decimal::Decimal;
     use std::str::FromStr;
@@ -184,8 +201,14 @@ mod tests {
             })
             .collect();
         assert_eq!(l2, [(Side::Buy, 10_001, 20), (Side::Sell, 10_005, 30)]);
-        assert!(matches!(out[0], CommandBody::Snapshot(SnapshotMark { phase: SnapshotPhase::Begin, .. })));
-        assert!(matches!(out[3], CommandBody::Snapshot(SnapshotMark { phase: SnapshotPhase::End, .. })));
+        assert!(matches!(
+            out[0],
+            CommandBody::Snapshot(SnapshotMark { phase: SnapshotPhase::Begin, .. })
+        ));
+        assert!(matches!(
+            out[3],
+            CommandBody::Snapshot(SnapshotMark { phase: SnapshotPhase::End, .. })
+        ));
     }
 
     #[test]
@@ -199,9 +222,28 @@ mod tests {
         let mut out = Vec::new();
         incremental(&msg, VenueId(1), &symbols(), TS, &mut out).unwrap();
         assert_eq!(out.len(), 3);
-        assert!(matches!(out[0], CommandBody::L2Update(L2Update { side: Side::Buy, price: Price(10_000), qty: Qty(20), .. })));
-        assert!(matches!(out[1], CommandBody::L2Update(L2Update { side: Side::Sell, price: Price(10_100), qty: Qty(0), .. })));
-        assert!(matches!(out[2], CommandBody::Trade(MarketTrade { price: Price(10_050), qty: Qty(3), .. })));
+        assert!(matches!(
+            out[0],
+            CommandBody::L2Update(L2Update {
+                side: Side::Buy,
+                price: Price(10_000),
+                qty: Qty(20),
+                ..
+            })
+        ));
+        assert!(matches!(
+            out[1],
+            CommandBody::L2Update(L2Update {
+                side: Side::Sell,
+                price: Price(10_100),
+                qty: Qty(0),
+                ..
+            })
+        ));
+        assert!(matches!(
+            out[2],
+            CommandBody::Trade(MarketTrade { price: Price(10_050), qty: Qty(3), .. })
+        ));
         // An unknown symbol refuses the whole message.
         let m = frame(&format!(
             "35=X|{HDR}268=2|279=0|269=0|55=ETH-USD|270=100|271=2|279=0|269=0|55=DOGE|270=1|271=1|"

@@ -74,10 +74,12 @@ use crate::fix::tags::{msg_type as mt, tag};
 use conn::{ConnectPoll, Connecting, ReadOutcome};
 use keel_engine::pipeline::{Delivery, Gateway, GatewayIo, PublishError, Routes};
 use keel_engine::schema::{
-    CancelRejectTo, CommandBody, MarketStatus, OutputBody, SessionKind, SessionLogon,
-    SnapshotMark, SnapshotPhase, VenueCancelReject, VenueReject, VenueStatus,
+    CancelRejectTo, CommandBody, MarketStatus, OutputBody, SessionKind, SessionLogon, SnapshotMark,
+    SnapshotPhase, VenueCancelReject, VenueReject, VenueStatus,
 };
-use keel_engine::{AccountId, Instrument, OrderId, Price, Qty, SessionId, Side, TimestampNs, VenueId};
+use keel_engine::{
+    AccountId, Instrument, OrderId, Price, Qty, SessionId, Side, TimestampNs, VenueId,
+};
 use orders::{Pending, Tracked};
 use std::collections::{BTreeSet, VecDeque};
 use std::net::{SocketAddr, TcpStream};
@@ -410,7 +412,8 @@ impl FixVenueGateway {
                     return self.reject_output(body, reason::UNKNOWN_INSTRUMENT, now);
                 };
                 let inst = inst.clone();
-                let mut tr = self.tracked_or_transient(c.order_id, c.instrument, c.side, c.venue_order_id);
+                let mut tr =
+                    self.tracked_or_transient(c.order_id, c.instrument, c.side, c.venue_order_id);
                 let version = tr.next_version();
                 requests::cancel(&mut self.body, &tr, version, &inst, now_ns, precision);
                 tr.pending = Pending::Cancel { version };
@@ -422,7 +425,8 @@ impl FixVenueGateway {
                     return self.reject_output(body, reason::UNKNOWN_INSTRUMENT, now);
                 };
                 let inst = inst.clone();
-                let mut tr = self.tracked_or_transient(r.order_id, r.instrument, r.side, r.venue_order_id);
+                let mut tr =
+                    self.tracked_or_transient(r.order_id, r.instrument, r.side, r.venue_order_id);
                 let version = tr.next_version();
                 requests::replace(
                     &mut self.body,
@@ -491,7 +495,9 @@ impl FixVenueGateway {
                     Ok(attempt) => {
                         self.set_phase(Phase::Connecting { attempt, since_ns: now_ns });
                     }
-                    Err(e) => self.failed(now_ns, &format!("connect to {}: {e}", self.config.connect)),
+                    Err(e) => {
+                        self.failed(now_ns, &format!("connect to {}: {e}", self.config.connect))
+                    }
                 }
                 1
             }
@@ -507,13 +513,17 @@ impl FixVenueGateway {
                         self.connected(stream, now_ns);
                     }
                     (Some(attempt), ConnectPoll::Pending) => {
-                        if now_ns.saturating_sub(since_ns) >= self.config.connect_timeout.as_nanos() as u64 {
+                        if now_ns.saturating_sub(since_ns)
+                            >= self.config.connect_timeout.as_nanos() as u64
+                        {
                             self.failed(now_ns, &format!("connect to {addr}: timed out"));
                         } else {
                             self.phase = Phase::Connecting { attempt, since_ns };
                         }
                     }
-                    (_, ConnectPoll::Failed(e)) => self.failed(now_ns, &format!("connect to {addr}: {e}")),
+                    (_, ConnectPoll::Failed(e)) => {
+                        self.failed(now_ns, &format!("connect to {addr}: {e}"))
+                    }
                     (None, ConnectPoll::Pending) => self.failed(now_ns, "connect lost"),
                 }
                 1
@@ -572,7 +582,12 @@ impl FixVenueGateway {
             for i in 0..self.symbols.all().len() {
                 let instrument = self.symbols.all()[i].id;
                 for phase in [SnapshotPhase::Begin, SnapshotPhase::End] {
-                    self.push(CommandBody::Snapshot(SnapshotMark { instrument, venue, phase, exchange_ts: now }));
+                    self.push(CommandBody::Snapshot(SnapshotMark {
+                        instrument,
+                        venue,
+                        phase,
+                        exchange_ts: now,
+                    }));
                 }
             }
         }
@@ -731,7 +746,12 @@ impl FixVenueGateway {
 
     // ---- application messages --------------------------------------------------------
 
-    fn refuse(&mut self, now_ns: u64, msg: &Message<'_>, spec_problem: crate::fix::message::Problem) {
+    fn refuse(
+        &mut self,
+        now_ns: u64,
+        msg: &Message<'_>,
+        spec_problem: crate::fix::message::Problem,
+    ) {
         self.status.refused.fetch_add(1, Ordering::Relaxed);
         let seq = msg.field(tag::MSG_SEQ_NUM).and_then(|f| f.u64().ok()).unwrap_or(0);
         warn!(gateway = %self.config.name, msg_type = %String::from_utf8_lossy(msg.msg_type()),
@@ -756,7 +776,8 @@ impl FixVenueGateway {
         let now = TimestampNs(now_ns);
         let venue = self.config.venue;
         let poss_dup = msg.get(tag::POSS_DUP_FLAG) == Some(b"Y");
-        let sending_ts = msg.field(tag::SENDING_TIME).and_then(|f| f.timestamp().ok()).unwrap_or(now_ns);
+        let sending_ts =
+            msg.field(tag::SENDING_TIME).and_then(|f| f.timestamp().ok()).unwrap_or(now_ns);
         let mut out = std::mem::take(&mut self.scratch);
         out.clear();
         let result = match msg.msg_type() {
@@ -766,8 +787,17 @@ impl FixVenueGateway {
                     return;
                 }
                 match reports::parse_execution_report(msg) {
-                    Ok(r) if r.exec_type == dialect::exec_type::ORDER_STATUS => self.on_status(&r, now, &mut out),
-                    Ok(r) => reports::apply_execution_report(&r, venue, &self.symbols, &mut self.tracker, now, &mut out),
+                    Ok(r) if r.exec_type == dialect::exec_type::ORDER_STATUS => {
+                        self.on_status(&r, now, &mut out)
+                    }
+                    Ok(r) => reports::apply_execution_report(
+                        &r,
+                        venue,
+                        &self.symbols,
+                        &mut self.tracker,
+                        now,
+                        &mut out,
+                    ),
                     Err(e) => Err(e),
                 }
             }
@@ -787,14 +817,27 @@ impl FixVenueGateway {
                     self.scratch = out;
                     return;
                 }
-                market_data::snapshot(msg, venue, &self.symbols, TimestampNs(sending_ts), &mut self.levels, &mut out)
+                market_data::snapshot(
+                    msg,
+                    venue,
+                    &self.symbols,
+                    TimestampNs(sending_ts),
+                    &mut self.levels,
+                    &mut out,
+                )
             }
             b"X" => {
                 if !self.checked(now_ns, msg, &dialect::MD_INCREMENTAL) {
                     self.scratch = out;
                     return;
                 }
-                market_data::incremental(msg, venue, &self.symbols, TimestampNs(sending_ts), &mut out)
+                market_data::incremental(
+                    msg,
+                    venue,
+                    &self.symbols,
+                    TimestampNs(sending_ts),
+                    &mut out,
+                )
             }
             b"Y" => {
                 if self.checked(now_ns, msg, &dialect::MD_REQUEST_REJECT) {
@@ -851,7 +894,8 @@ impl FixVenueGateway {
         if !outstanding.remove(&r.order) {
             return Ok(());
         }
-        let Some(inst) = self.tracker.get(r.order).and_then(|t| self.symbols.get(t.instrument)) else {
+        let Some(inst) = self.tracker.get(r.order).and_then(|t| self.symbols.get(t.instrument))
+        else {
             return Ok(());
         };
         let inst = inst.clone();
@@ -861,12 +905,19 @@ impl FixVenueGateway {
 
     /// A BusinessMessageReject of one of Keel's messages: BusinessRejectRefID (379) names
     /// the ClOrdID (or RefSeqNum the message).
-    fn on_business_reject(&mut self, msg: &Message<'_>, now: TimestampNs, out: &mut Vec<CommandBody>) {
+    fn on_business_reject(
+        &mut self,
+        msg: &Message<'_>,
+        now: TimestampNs,
+        out: &mut Vec<CommandBody>,
+    ) {
         let ref_seq = msg.field(tag::REF_SEQ_NUM).and_then(|f| f.u64().ok());
-        let by_cl = msg.get(tag::BUSINESS_REJECT_REF_ID).and_then(ids::parse_cl_ord_id).map(|(id, _)| id);
+        let by_cl =
+            msg.get(tag::BUSINESS_REJECT_REF_ID).and_then(ids::parse_cl_ord_id).map(|(id, _)| id);
         let ref_type = msg.get(tag::REF_MSG_TYPE).unwrap_or_default();
         let text = String::from_utf8_lossy(msg.get(tag::TEXT).unwrap_or_default()).into_owned();
-        let logged = ref_seq.and_then(|s| self.sent_log.iter().find(|e| e.0 == s).map(|e| (e.1, e.2)));
+        let logged =
+            ref_seq.and_then(|s| self.sent_log.iter().find(|e| e.0 == s).map(|e| (e.1, e.2)));
         let kind = match ref_type {
             b"D" => Some(SentKind::New),
             b"F" => Some(SentKind::Cancel),
@@ -900,20 +951,34 @@ impl FixVenueGateway {
         self.scratch = out;
     }
 
-    fn rejected(&mut self, kind: SentKind, order: OrderId, now: TimestampNs, out: &mut Vec<CommandBody>) {
+    fn rejected(
+        &mut self,
+        kind: SentKind,
+        order: OrderId,
+        now: TimestampNs,
+        out: &mut Vec<CommandBody>,
+    ) {
         let venue = self.config.venue;
         let code = reason::MESSAGE_REJECTED;
         match kind {
             SentKind::New => {
                 self.tracker.ended(order);
-                out.push(CommandBody::VenueReject(VenueReject { venue, order_id: order, reason: code, venue_ts: now }));
+                out.push(CommandBody::VenueReject(VenueReject {
+                    venue,
+                    order_id: order,
+                    reason: code,
+                    venue_ts: now,
+                }));
             }
             SentKind::Cancel | SentKind::Replace => {
                 if let Some(t) = self.tracker.get_mut(order) {
                     t.pending = Pending::None;
                 }
-                let response_to =
-                    if matches!(kind, SentKind::Cancel) { CancelRejectTo::Cancel } else { CancelRejectTo::Replace };
+                let response_to = if matches!(kind, SentKind::Cancel) {
+                    CancelRejectTo::Cancel
+                } else {
+                    CancelRejectTo::Replace
+                };
                 out.push(CommandBody::VenueCancelReject(VenueCancelReject {
                     venue,
                     order_id: order,
@@ -1011,7 +1076,10 @@ impl Gateway for FixVenueGateway {
         let mut work = self.drive_connection(now_ns);
         if self.stream.is_some() {
             work += self.read_socket(now_ns);
-        } else if matches!(self.phase, Phase::LoggingOn | Phase::Reconciling { .. } | Phase::Trading) {
+        } else if matches!(
+            self.phase,
+            Phase::LoggingOn | Phase::Reconciling { .. } | Phase::Trading
+        ) {
             // A write failed since the last poll.
             self.lost(now_ns, "write to the venue failed");
             work += 1;

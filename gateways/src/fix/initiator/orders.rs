@@ -250,6 +250,41 @@ impl OrderTracker {
 /// First ClOrdID version used for requests on an order recovered from a previous run.
 pub const SEEDED_VERSION_BASE: u32 = 1_000_000;
 
+/// The orders `core` has working at `venue` (held stops excluded: they are Keel's, not
+/// the venue's), for [`RecoveredOrders`](super::RecoveredOrders) after a recovery.
+pub fn working_orders_of(
+    core: &keel_engine::core::Core,
+    venue: keel_engine::VenueId,
+) -> Vec<WorkingOrder> {
+    use keel_engine::OrderState;
+    core.orders()
+        .iter_working(keel_engine::orders::OrderFilter::ALL)
+        .filter(|o| o.terms().venue == venue && o.state() != OrderState::Held)
+        .map(|o| {
+            let state = o.state();
+            let base = if state.is_pending_request() { o.prior() } else { state };
+            let t = o.terms();
+            WorkingOrder {
+                id: t.id,
+                instrument: t.instrument,
+                side: t.side,
+                ord_type: t.ord_type,
+                price: t.price,
+                qty: t.qty,
+                filled: o.filled(),
+                cum_notional: o.cum_notional_ticks_lots(),
+                venue_order_id: o.venue_order_id(),
+                acked: base != OrderState::PendingNew,
+                cancel_pending: state == OrderState::PendingCancel,
+                replace_pending: match (state, o.pending_replace()) {
+                    (OrderState::PendingReplace, Some(p)) => Some((p.price, p.qty)),
+                    _ => None,
+                },
+            }
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -32,8 +32,8 @@ use super::orders::{OrderTracker, Pending, Tracked};
 use super::reason;
 use super::reports::{ExecReportView, ReportError, note_venue_order_id, price, qty};
 use keel_engine::schema::{
-    CancelRejectTo, CommandBody, Liquidity, VenueAck, VenueCancelAck, VenueCancelReject,
-    VenueFill, VenueReject, VenueReplaceAck,
+    CancelRejectTo, CommandBody, Liquidity, VenueAck, VenueCancelAck, VenueCancelReject, VenueFill,
+    VenueReject, VenueReplaceAck,
 };
 use keel_engine::{Instrument, Price, Qty, TimestampNs, VenueId};
 use rust_decimal::prelude::ToPrimitive;
@@ -113,7 +113,12 @@ pub fn reconcile(
         if let Some(tr) = tracker.get_mut(order) {
             tr.acked = true;
         }
-        out.push(CommandBody::VenueAck(VenueAck { venue, order_id: order, venue_order_id, venue_ts }));
+        out.push(CommandBody::VenueAck(VenueAck {
+            venue,
+            order_id: order,
+            venue_order_id,
+            venue_ts,
+        }));
     }
     let venue_cum = qty(inst, order, "CumQty", r.cum_qty)?;
     if venue_cum > t.cum_qty {
@@ -142,7 +147,8 @@ pub fn reconcile(
         Pending::Replace { price: want_px, qty: want_qty, .. } => {
             let px = r.price.map(|p| price(inst, order, "Price", p)).transpose()?;
             let q = r.order_qty.map(|q| qty(inst, order, "OrderQty", q)).transpose()?;
-            if px.unwrap_or(t.price) == want_px && q.unwrap_or(t.qty) == want_qty
+            if px.unwrap_or(t.price) == want_px
+                && q.unwrap_or(t.qty) == want_qty
                 && (px.is_some() || q.is_some())
             {
                 if let Some(tr) = tracker.get_mut(order) {
@@ -221,7 +227,12 @@ mod tests {
             .unwrap()
     }
 
-    fn working(acked: bool, filled: i64, cancel: bool, replace: Option<(i64, i64)>) -> WorkingOrder {
+    fn working(
+        acked: bool,
+        filled: i64,
+        cancel: bool,
+        replace: Option<(i64, i64)>,
+    ) -> WorkingOrder {
         WorkingOrder {
             id: OrderId(7),
             instrument: InstrumentId(0),
@@ -272,16 +283,23 @@ mod tests {
     #[test]
     fn an_order_the_venue_never_received_is_rejected() {
         let (out, t) = run(working(false, 0, false, None), answer(os::REJECTED, "0", None));
-        assert!(matches!(out[..], [CommandBody::VenueReject(VenueReject { reason: reason::REQUEST_LOST, .. })]));
+        assert!(matches!(
+            out[..],
+            [CommandBody::VenueReject(VenueReject { reason: reason::REQUEST_LOST, .. })]
+        ));
         assert!(t.is_empty());
         let (out, _) = run(working(true, 0, false, None), answer(os::REJECTED, "0", None));
-        assert!(matches!(out[..], [CommandBody::VenueCancelAck(VenueCancelAck { unsolicited: true, .. })]));
+        assert!(matches!(
+            out[..],
+            [CommandBody::VenueCancelAck(VenueCancelAck { unsolicited: true, .. })]
+        ));
     }
 
     #[test]
     fn a_lost_ack_and_lost_fills_are_made_up_at_the_average_price() {
         // Keel: not acked, nothing filled. Venue: 6 filled at an average of 101.5 (203 ticks).
-        let (out, t) = run(working(false, 0, false, None), answer(os::PARTIALLY_FILLED, "6", Some("101.5")));
+        let (out, t) =
+            run(working(false, 0, false, None), answer(os::PARTIALLY_FILLED, "6", Some("101.5")));
         match &out[..] {
             [CommandBody::VenueAck(a), CommandBody::VenueFill(f)] => {
                 assert_eq!(a.venue_order_id, 70);
@@ -292,14 +310,21 @@ mod tests {
         }
         assert_eq!(t.get(OrderId(7)).unwrap().cum_qty, Qty(6));
         // Keel had 2 at 200 ticks; venue has 6 at 202 average: the 4 missing are at 203.
-        let (out, _) = run(working(true, 2, false, None), answer(os::PARTIALLY_FILLED, "6", Some("101")));
-        assert!(matches!(out[..], [CommandBody::VenueFill(VenueFill { qty: Qty(4), price: Price(203), .. })]));
+        let (out, _) =
+            run(working(true, 2, false, None), answer(os::PARTIALLY_FILLED, "6", Some("101")));
+        assert!(matches!(
+            out[..],
+            [CommandBody::VenueFill(VenueFill { qty: Qty(4), price: Price(203), .. })]
+        ));
     }
 
     #[test]
     fn a_filled_order_completes_and_leaves() {
         let (out, t) = run(working(true, 4, false, None), answer(os::FILLED, "10", Some("100")));
-        assert!(matches!(out[..], [CommandBody::VenueFill(VenueFill { qty: Qty(6), price: Price(200), .. })]));
+        assert!(matches!(
+            out[..],
+            [CommandBody::VenueFill(VenueFill { qty: Qty(6), price: Price(200), .. })]
+        ));
         assert!(t.is_empty());
     }
 
@@ -307,32 +332,48 @@ mod tests {
     fn outstanding_requests_are_settled() {
         // A cancel the venue applied.
         let (out, t) = run(working(true, 0, true, None), answer(os::CANCELED, "0", None));
-        assert!(matches!(out[..], [CommandBody::VenueCancelAck(VenueCancelAck { unsolicited: false, .. })]));
+        assert!(matches!(
+            out[..],
+            [CommandBody::VenueCancelAck(VenueCancelAck { unsolicited: false, .. })]
+        ));
         assert!(t.is_empty());
         // A cancel the venue never saw.
         let (out, t) = run(working(true, 0, true, None), answer(os::NEW, "0", None));
         assert!(matches!(
             out[..],
-            [CommandBody::VenueCancelReject(VenueCancelReject { response_to: CancelRejectTo::Cancel, .. })]
+            [CommandBody::VenueCancelReject(VenueCancelReject {
+                response_to: CancelRejectTo::Cancel,
+                ..
+            })]
         ));
         assert_eq!(t.get(OrderId(7)).unwrap().pending, Pending::None);
         // A replace to 100.0 x 10 (200 ticks) that the venue applied...
         let (out, _) = run(working(true, 0, false, Some((200, 10))), answer(os::NEW, "0", None));
-        assert!(matches!(out[..], [CommandBody::VenueReplaceAck(VenueReplaceAck { price: Price(200), qty: Qty(10), .. })]));
+        assert!(matches!(
+            out[..],
+            [CommandBody::VenueReplaceAck(VenueReplaceAck { price: Price(200), qty: Qty(10), .. })]
+        ));
         // ... and one to 90 that it did not.
         let (out, _) = run(working(true, 0, false, Some((180, 10))), answer(os::NEW, "0", None));
         assert!(matches!(
             out[..],
-            [CommandBody::VenueCancelReject(VenueCancelReject { response_to: CancelRejectTo::Replace, .. })]
+            [CommandBody::VenueCancelReject(VenueCancelReject {
+                response_to: CancelRejectTo::Replace,
+                ..
+            })]
         ));
         // Unsolicited cancel at the venue.
         let (out, _) = run(working(true, 3, false, None), answer(os::CANCELED, "3", Some("100")));
-        assert!(matches!(out[..], [CommandBody::VenueCancelAck(VenueCancelAck { unsolicited: true, .. })]));
+        assert!(matches!(
+            out[..],
+            [CommandBody::VenueCancelAck(VenueCancelAck { unsolicited: true, .. })]
+        ));
     }
 
     #[test]
     fn a_consistent_order_needs_nothing() {
-        let (out, t) = run(working(true, 3, false, None), answer(os::PARTIALLY_FILLED, "3", Some("100")));
+        let (out, t) =
+            run(working(true, 3, false, None), answer(os::PARTIALLY_FILLED, "3", Some("100")));
         assert!(out.is_empty(), "{out:?}");
         assert_eq!(t.len(), 1);
     }

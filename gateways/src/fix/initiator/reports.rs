@@ -18,16 +18,16 @@
 //! when 11 is not Keel's (see [`super::ids`]). A report for an order the initiator does not
 //! track is still published: the core journals it as an anomaly, so nothing is lost.
 
-use super::dialect::{exec_type as et, ord_status};
 use super::dialect::tag as vt;
+use super::dialect::{exec_type as et, ord_status};
 use super::ids::{parse_cl_ord_id, venue_id_number};
 use super::orders::{OrderTracker, Pending};
 use super::symbols::{Symbols, price_of, qty_of};
 use crate::fix::message::{Message, Problem};
 use crate::fix::tags::{SessionRejectReason as R, tag};
 use keel_engine::schema::{
-    CancelRejectTo, CommandBody, Liquidity, VenueAck, VenueCancelAck, VenueCancelReject,
-    VenueFill, VenueReject, VenueReplaceAck,
+    CancelRejectTo, CommandBody, Liquidity, VenueAck, VenueCancelAck, VenueCancelReject, VenueFill,
+    VenueReject, VenueReplaceAck,
 };
 use keel_engine::{ClOrdId, Instrument, OrderId, Price, Qty, TimestampNs, VenueId};
 use rust_decimal::Decimal;
@@ -159,8 +159,16 @@ pub fn parse_execution_report<'a>(msg: &Message<'a>) -> Result<ExecReportView<'a
         cum_qty: msg.require(tag::CUM_QTY)?.decimal()?,
         leaves_qty: msg.require(tag::LEAVES_QTY)?.decimal()?,
         avg_px: opt_dec(msg, tag::AVG_PX)?,
-        ord_rej_reason: msg.field(tag::ORD_REJ_REASON).map(|f| f.u64()).transpose()?.map(|v| v as u32),
-        liquidity: msg.field(vt::LAST_LIQUIDITY_IND).map(|f| f.u64()).transpose()?.map(|v| v as u32),
+        ord_rej_reason: msg
+            .field(tag::ORD_REJ_REASON)
+            .map(|f| f.u64())
+            .transpose()?
+            .map(|v| v as u32),
+        liquidity: msg
+            .field(vt::LAST_LIQUIDITY_IND)
+            .map(|f| f.u64())
+            .transpose()?
+            .map(|v| v as u32),
         symbol: msg.get(tag::SYMBOL),
         transact_ns: msg.field(tag::TRANSACT_TIME).map(|f| f.timestamp()).transpose()?,
         status_req_id: msg.field(vt::ORD_STATUS_REQ_ID).map(|f| f.u64()).transpose()?,
@@ -247,7 +255,12 @@ pub fn apply_execution_report(
             if let Some(t) = tracker.get_mut(order) {
                 t.acked = true;
             }
-            out.push(CommandBody::VenueAck(VenueAck { venue, order_id: order, venue_order_id, venue_ts }));
+            out.push(CommandBody::VenueAck(VenueAck {
+                venue,
+                order_id: order,
+                venue_order_id,
+                venue_ts,
+            }));
         }
         et::REJECTED => {
             tracker.ended(order);
@@ -296,11 +309,15 @@ pub fn apply_execution_report(
             };
             let new_price = match r.price {
                 Some(p) => price(inst, order, "Price", p)?,
-                None => requested.map(|(p, _)| p).ok_or(Problem::new(R::RequiredTagMissing, tag::PRICE))?,
+                None => requested
+                    .map(|(p, _)| p)
+                    .ok_or(Problem::new(R::RequiredTagMissing, tag::PRICE))?,
             };
             let new_qty = match r.order_qty {
                 Some(q) => qty(inst, order, "OrderQty", q)?,
-                None => requested.map(|(_, q)| q).ok_or(Problem::new(R::RequiredTagMissing, tag::ORDER_QTY))?,
+                None => requested
+                    .map(|(_, q)| q)
+                    .ok_or(Problem::new(R::RequiredTagMissing, tag::ORDER_QTY))?,
             };
             note_venue_order_id(tracker, order, r.venue_order_text);
             let mut done = false;
@@ -349,8 +366,9 @@ pub fn apply_cancel_reject(
         _ => return Err(Problem::new(R::ValueOutOfRange, tag::CXL_REJ_RESPONSE_TO).into()),
     };
     let reason = msg.field(tag::CXL_REJ_REASON).map(|f| f.u64()).transpose()?.unwrap_or(0) as u32;
-    let venue_ts =
-        TimestampNs(msg.field(tag::TRANSACT_TIME).map(|f| f.timestamp()).transpose()?.unwrap_or(now.0));
+    let venue_ts = TimestampNs(
+        msg.field(tag::TRANSACT_TIME).map(|f| f.timestamp()).transpose()?.unwrap_or(now.0),
+    );
     if let Some(t) = tracker.get_mut(order) {
         t.pending = Pending::None;
     }

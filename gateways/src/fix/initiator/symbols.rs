@@ -90,8 +90,14 @@ mod tests {
     fn exact_values_convert_and_off_grid_ones_round_visibly() {
         let i = btc();
         let d = |s: &str| Decimal::from_str(s).unwrap();
-        assert_eq!(price_of(&i, d("50000.01")), Some(Converted { value: Price(5_000_001), rounded: false }));
-        assert_eq!(price_of(&i, d("50000.016")), Some(Converted { value: Price(5_000_002), rounded: true }));
+        assert_eq!(
+            price_of(&i, d("50000.01")),
+            Some(Converted { value: Price(5_000_001), rounded: false })
+        );
+        assert_eq!(
+            price_of(&i, d("50000.016")),
+            Some(Converted { value: Price(5_000_002), rounded: true })
+        );
         assert_eq!(qty_of(&i, d("1.5")), Some(Converted { value: Qty(1500), rounded: false }));
         assert_eq!(qty_of(&i, d("-0.002")), Some(Converted { value: Qty(-2), rounded: false }));
         assert_eq!(price_of(&i, d("1e20")), None);

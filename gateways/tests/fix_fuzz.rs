@@ -37,7 +37,7 @@ fn drive(h: &mut Harness, bytes: &[u8], chunks: &[usize]) -> Vec<Received> {
         loop {
             steps += 1;
             assert!(steps <= 4 * bytes.len() + 16, "no progress: the reader would hang");
-            let Some(next) = h.inbuf.next() else { break };
+            let Some(next) = h.inbuf.next_frame() else { break };
             match next {
                 Next::Garbled { bytes, .. } => assert!(bytes >= 1),
                 Next::Frame(f) => {
@@ -51,7 +51,11 @@ fn drive(h: &mut Harness, bytes: &[u8], chunks: &[usize]) -> Vec<Received> {
                         assert_eq!(before, after);
                     }
                     if r == Received::App {
-                        assert_eq!(after, before + 1, "an accepted message takes exactly one number");
+                        assert_eq!(
+                            after,
+                            before + 1,
+                            "an accepted message takes exactly one number"
+                        );
                         assert_eq!(m.problem(), None);
                     }
                     if matches!(r, Received::Disconnect(_)) {

@@ -12,6 +12,7 @@ use keel_engine::pipeline::{PipelineConfig, Placement, WaitStrategy};
 use keel_engine::{AccountId, Instrument, InstrumentId, SessionId, VenueId};
 use keel_gateways::auth::{ClientEntry, PasswordHash, Protocol};
 use keel_gateways::sim::{FlowConfig, SimInstrument};
+use keel_replay::checkpoint::SnapshotSchedule;
 use rust_decimal::Decimal;
 use serde::Deserialize;
 use std::path::PathBuf;
@@ -56,6 +57,9 @@ pub struct JournalSection {
     pub dir: PathBuf,
     pub segment_mb: u64,
     pub flush_interval_ms: u64,
+    pub snapshot_interval_s: u64,
+    pub snapshot_every_inputs: u64,
+    pub snapshots_kept: usize,
 }
 
 #[derive(Clone, Debug, Deserialize, PartialEq)]
@@ -228,7 +232,14 @@ const DEMO_BIN_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$IDZIyAdtXRe0V0iKo/YZ
 
 impl Default for JournalSection {
     fn default() -> Self {
-        JournalSection { dir: PathBuf::from("./keel-data"), segment_mb: 64, flush_interval_ms: 2 }
+        JournalSection {
+            dir: PathBuf::from("./keel-data"),
+            segment_mb: 64,
+            flush_interval_ms: 2,
+            snapshot_interval_s: 300,
+            snapshot_every_inputs: 5_000_000,
+            snapshots_kept: 3,
+        }
     }
 }
 
@@ -319,6 +330,7 @@ pub struct Resolved {
     pub timer_interval: Duration,
     pub journal_dir: PathBuf,
     pub journal: keel_journal::Config,
+    pub snapshots: SnapshotSchedule,
     pub venue_id: VenueId,
     pub sim_instruments: Vec<SimInstrument>,
     pub flow: FlowConfig,
@@ -375,6 +387,9 @@ impl Config {
         }
         if j.flush_interval_ms == 0 {
             return Err(invalid("journal.flush_interval_ms", "must be at least 1"));
+        }
+        if j.snapshots_kept == 0 {
+            return Err(invalid("journal.snapshots_kept", "must be at least 1"));
         }
         let p = &self.pipeline;
         if !p.inbound_ring.is_power_of_two() || p.inbound_ring < 64 {
@@ -584,6 +599,12 @@ impl Config {
                 flush_interval: Duration::from_millis(j.flush_interval_ms),
                 ..keel_journal::Config::default()
             }),
+            snapshots: SnapshotSchedule {
+                interval: (j.snapshot_interval_s > 0)
+                    .then(|| Duration::from_secs(j.snapshot_interval_s)),
+                inputs: (j.snapshot_every_inputs > 0).then_some(j.snapshot_every_inputs),
+                keep: j.snapshots_kept,
+            },
             venue_id,
             sim_instruments,
             flow: FlowConfig {

@@ -121,11 +121,19 @@ fn serve(r: Resolved, duration: Option<f64>) -> Result<(), String> {
         exec_id_base,
         cancel_on_connect: Vec::new(),
     });
-    let gateways: Vec<Box<dyn Gateway>> = vec![
+    let mut gateways: Vec<Box<dyn Gateway>> = vec![
         Box::new(sim),
         Box::new(TimerGateway::new(TIMER_SESSION, r.timer_interval.as_nanos() as u64)),
         Box::new(admin),
     ];
+    // FIX client order entry (`[fix]`): binds its port and opens each session's message
+    // store now, so a busy port or a locked store stops start-up with a clear error.
+    if let Some(config) = r.fix_acceptor() {
+        let fix = keel_gateways::fix::acceptor::FixAcceptor::bind(config)
+            .map_err(|e| format!("FIX acceptor: {e}"))?;
+        info!(listen = %fix.local_addr(), "FIX acceptor bound");
+        gateways.push(Box::new(fix));
+    }
 
     let init = {
         let core_config = r.core.clone();

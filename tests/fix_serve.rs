@@ -4,13 +4,11 @@
 //! orders` on the journal tells the same story, report for report (each ExecutionReport's
 //! ExecID is the journal sequence of the output it renders).
 
-#[path = "serve_support.rs"]
+#[path = "fix_support.rs"]
 mod support;
 
 use keel_gateways::fix::client::{ClientConfig, FixClient, NewOrder, OwnedMessage};
 use std::collections::BTreeMap;
-use std::net::SocketAddr;
-use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 use support::*;
@@ -19,21 +17,6 @@ const WAIT: Duration = Duration::from_secs(30);
 
 thread_local! {
     static DATA: std::cell::RefCell<std::path::PathBuf> = std::cell::RefCell::new(std::path::PathBuf::new());
-}
-
-/// The FIX acceptor's address, from `keel serve`'s log (the tests bind port 0).
-fn fix_addr(root: &Path, run: &str) -> SocketAddr {
-    let log = root.join(format!("{run}.err"));
-    let mut found = None;
-    wait_until("the FIX acceptor to bind", Duration::from_secs(60), || {
-        let text = std::fs::read_to_string(&log).unwrap_or_default();
-        found = text.lines().find(|l| l.contains("FIX acceptor bound")).and_then(|l| {
-            let at = l.find("listen=")? + "listen=".len();
-            l[at..].split_whitespace().next()?.trim_matches('"').parse().ok()
-        });
-        found.is_some()
-    });
-    found.unwrap()
 }
 
 fn next_report(c: &mut FixClient, cl_ord_id: &str, seen: &mut Vec<OwnedMessage>) -> OwnedMessage {
@@ -107,11 +90,7 @@ fn snake_status(c: &str) -> &'static str {
 #[test]
 fn a_fix_client_trades_through_keel_serve_and_the_audit_agrees() {
     let root = tempfile::tempdir().unwrap();
-    let cfg = write_config(root.path());
-    // No strategies: the firm's own quotes would make a marketable client order a
-    // self-trade (refused by risk, as it should be) instead of a fill.
-    let text = std::fs::read_to_string(&cfg).unwrap();
-    std::fs::write(&cfg, format!("strategy = []\n{text}")).unwrap();
+    let cfg = fix_config(root.path());
     let data = root.path().join("data");
     DATA.with(|d| *d.borrow_mut() = data.clone());
     let mut child = spawn_serve(root.path(), &cfg, "fix", &["--duration", "180"]);

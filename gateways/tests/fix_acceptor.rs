@@ -45,7 +45,7 @@ fn sim() -> SimGateway {
             seed: 11,
             add_weight: 60,
             cancel_weight: 30,
-            market_weight: 10,
+            market_weight: 0,
             walk_pct: 5,
             depth_ticks: 8,
             max_qty_lots: 5,

@@ -29,6 +29,7 @@ use keel_engine::schema::{
 use keel_engine::{AccountId, OrderState};
 use keel_gateways::sim::{SimConfig, SimGateway};
 use keel_journal::{Durability, Journal};
+use keel_replay::checkpoint::Checkpointer;
 use keel_replay::log::JournalRecorder;
 use rust_decimal::Decimal;
 use std::path::PathBuf;
@@ -72,7 +73,12 @@ pub fn run(args: ServeArgs) -> ExitCode {
 fn init_logging(r: &Resolved) {
     use tracing_subscriber::filter::LevelFilter;
     let level: LevelFilter = r.log_level.parse().unwrap_or(LevelFilter::INFO);
-    let builder = tracing_subscriber::fmt().with_max_level(level).with_writer(std::io::stderr);
+    // Colour only on a terminal: logs redirected to a file stay plain text.
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let builder = tracing_subscriber::fmt()
+        .with_max_level(level)
+        .with_ansi(ansi)
+        .with_writer(std::io::stderr);
     let _ = if r.log_json { builder.json().try_init() } else { builder.try_init() };
 }
 
@@ -85,6 +91,7 @@ struct Recovered {
     cancelled_at_venue: u64,
     mismatches: u64,
     unrecorded_tail: u64,
+    snapshot_seq: u64,
 }
 
 fn serve(r: Resolved, duration: Option<f64>) -> Result<(), String> {
@@ -114,11 +121,19 @@ fn serve(r: Resolved, duration: Option<f64>) -> Result<(), String> {
         exec_id_base,
         cancel_on_connect: Vec::new(),
     });
-    let gateways: Vec<Box<dyn Gateway>> = vec![
+    let mut gateways: Vec<Box<dyn Gateway>> = vec![
         Box::new(sim),
         Box::new(TimerGateway::new(TIMER_SESSION, r.timer_interval.as_nanos() as u64)),
         Box::new(admin),
     ];
+    // FIX client order entry (`[fix]`): binds its port and opens each session's message
+    // store now, so a busy port or a locked store stops start-up with a clear error.
+    if let Some(config) = r.fix_acceptor() {
+        let fix = keel_gateways::fix::acceptor::FixAcceptor::bind(config)
+            .map_err(|e| format!("FIX acceptor: {e}"))?;
+        info!(listen = %fix.local_addr(), "FIX acceptor bound");
+        gateways.push(Box::new(fix));
+    }
 
     let init = {
         let core_config = r.core.clone();
@@ -127,6 +142,7 @@ fn serve(r: Resolved, duration: Option<f64>) -> Result<(), String> {
         let durability = Arc::clone(&durability);
         let recovered = Arc::clone(&recovered);
         let venue = r.venue_id;
+        let snapshots = r.snapshots;
         move |clock: &IngressClock| -> Result<CoreStart<JournalRecorder>, String> {
             let journal = Journal::open(&dir, journal_config)
                 .map_err(|e| format!("journal {}: {e}", dir.display()))?;
@@ -137,10 +153,14 @@ fn serve(r: Resolved, duration: Option<f64>) -> Result<(), String> {
                 &core_config,
                 keel_replay::RecoverOptions {
                     progress: keel_replay::Progress::Auto,
+                    snapshots: Some(&keel_replay::EngineCodec),
                     ..keel_replay::RecoverOptions::default()
                 },
             )
             .map_err(|e| format!("recovery: {e}"))?;
+            for r in &rec.snapshot_rejections {
+                warn!("snapshot skipped: {r}");
+            }
             if rec.last_seq != journal.last_seq() {
                 return Err(format!(
                     "recovery read up to {} but the journal ends at {}",
@@ -155,9 +175,15 @@ fn serve(r: Resolved, duration: Option<f64>) -> Result<(), String> {
                 cancelled_at_venue: 0,
                 mismatches: rec.mismatch_count,
                 unrecorded_tail: rec.unrecorded_tail.len() as u64,
+                snapshot_seq: rec.snapshot.as_ref().map_or(0, |s| s.seq),
             };
             let core = rec.core;
             let mut journal = JournalRecorder::new(journal);
+            if !snapshots.is_off() {
+                let checkpointer = Checkpointer::start(&dir, snapshots)
+                    .map_err(|e| format!("cannot start the snapshot writer: {e}"))?;
+                journal = journal.with_checkpointer(checkpointer);
+            }
             // The writer stopped between an input and its outputs: record them now (the
             // venue orders among them are reconciled below, like every working order).
             for out in &rec.unrecorded_tail {
@@ -209,6 +235,7 @@ fn serve(r: Resolved, duration: Option<f64>) -> Result<(), String> {
             last_seq = found.last_seq,
             cancelled_at_venue = found.cancelled_at_venue,
             unrecorded_tail = found.unrecorded_tail,
+            from_snapshot_seq = found.snapshot_seq,
             "recovered from the journal; continuing its sequence"
         );
         if found.mismatches > 0 {
@@ -290,6 +317,15 @@ fn serve(r: Resolved, duration: Option<f64>) -> Result<(), String> {
         let _ = t.join();
     }
     let _ = std::fs::remove_file(&socket_path);
+    let snapshots = exit.journal.checkpoints().map(|c| {
+        format!(
+            "{} taken, {} stored, {} failed; longest core pause to encode {:.1} ms",
+            c.taken(),
+            c.stored(),
+            c.failed(),
+            c.encode_ns_max() as f64 / 1e6
+        )
+    });
     let journal = exit.journal.into_inner();
     let durable = journal.sync().map_err(|e| format!("journal sync: {e}"))?;
     journal.close().map_err(|e| format!("journal close: {e}"))?;
@@ -312,6 +348,9 @@ fn serve(r: Resolved, duration: Option<f64>) -> Result<(), String> {
         .map(|(k, n)| format!("{k}={n}"))
         .collect();
     println!("  by kind         {}", kinds.join(" "));
+    if let Some(text) = snapshots {
+        println!("  snapshots       {text}");
+    }
     println!("  fills           {}", m.fills);
     let rejects: Vec<String> = RejectCode::ALL
         .iter()

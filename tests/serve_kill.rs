@@ -25,14 +25,8 @@ fn sigkill_then_restart_recovers_and_continues_the_sequence() {
     assert!(before.len() >= 2000);
     assert!(contiguous_from_one(&before), "journal after the kill is contiguous");
 
-    let mut second = spawn_serve(root.path(), &cfg, "second", &[]);
+    let (status, out, err) = serve_until_more(root.path(), &cfg, &data, "second", 2000);
     let target = before.len() + 2000;
-    wait_until("the restarted keel to journal more", Duration::from_secs(90), || {
-        journal_seqs(&data).len() >= target
-    });
-    let status = interrupt_and_wait(&mut second);
-    let err = std::fs::read_to_string(root.path().join("second.err")).unwrap();
-    let out = std::fs::read_to_string(root.path().join("second.out")).unwrap();
     assert!(status.success(), "clean stop: {status:?}\n{err}");
     assert!(err.contains("recovered from the journal"), "{err}");
     assert!(!err.contains("differ from the recorded"), "replayed outputs match: {err}");

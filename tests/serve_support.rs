@@ -32,6 +32,10 @@ events_per_sec = 5000
 listen = ""
 status_interval_s = 0
 
+[fix]
+# Any free port: tests run side by side (the bound address is logged).
+listen = "127.0.0.1:0"
+
 [log]
 level = "info"
 "#,
@@ -93,4 +97,25 @@ pub fn interrupt_and_wait(child: &mut Child) -> std::process::ExitStatus {
 
 pub fn contiguous_from_one(seqs: &[u64]) -> bool {
     seqs.iter().enumerate().all(|(i, s)| *s == i as u64 + 1)
+}
+
+/// Starts `keel serve` as run `run`, waits until it has journaled `more` records beyond
+/// what `data` holds now, stops it with SIGINT and returns its exit status, stdout and
+/// stderr.
+pub fn serve_until_more(
+    root: &Path,
+    cfg: &Path,
+    data: &Path,
+    run: &str,
+    more: usize,
+) -> (std::process::ExitStatus, String, String) {
+    let mut child = spawn_serve(root, cfg, run, &[]);
+    let target = journal_seqs(data).len() + more;
+    wait_until(&format!("{run} to journal {more} more records"), Duration::from_secs(90), || {
+        journal_seqs(data).len() >= target
+    });
+    let status = interrupt_and_wait(&mut child);
+    let out = std::fs::read_to_string(root.join(format!("{run}.out"))).unwrap();
+    let err = std::fs::read_to_string(root.join(format!("{run}.err"))).unwrap();
+    (status, out, err)
 }

@@ -3,6 +3,7 @@
 //! The engine depends on no other crate of Keel's; the journal, the gateways and replay
 //! plug in through these traits (design §2).
 
+use crate::core::Core;
 use crate::schema::{Command, Output};
 
 /// Where the core's inputs and outputs are recorded, in order: an input is appended
@@ -17,6 +18,15 @@ pub trait CommandJournal {
 
     /// Appends an output of the most recent input; returns its sequence.
     fn append_output(&mut self, out: &Output) -> Result<u64, Self::Error>;
+
+    /// Called by the pipeline on the core thread between batches of commands, with the
+    /// state after the outputs of the last appended input. Recorders take their periodic
+    /// snapshots here; the default does nothing. Must cost next to nothing when there is
+    /// nothing to do: it runs after every batch.
+    fn after_batch(&mut self, core: &Core) -> Result<(), Self::Error> {
+        let _ = core;
+        Ok(())
+    }
 }
 
 /// An in-memory journal: every record in order, for tests and backtests that need no

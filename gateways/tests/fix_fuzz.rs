@@ -8,6 +8,9 @@
 #[path = "support/fix_script.rs"]
 mod script;
 
+use keel_engine::{AccountId, Instrument, InstrumentId, VenueId};
+use keel_gateways::fix::acceptor::Dictionary;
+use keel_gateways::fix::acceptor::order_entry::{Sender, decide};
 use keel_gateways::fix::frame::{Scan, scan};
 use keel_gateways::fix::inbound::{InBuffer, Next};
 use keel_gateways::fix::message::Decoder;
@@ -16,9 +19,22 @@ use keel_gateways::fix::spec::{GroupSpec, MessageSpec, validate};
 use keel_gateways::fix::store::MessageStore;
 use keel_gateways::fix::{time, value};
 use proptest::prelude::*;
+use rust_decimal::Decimal;
 use script::*;
+use std::str::FromStr;
 
 const MAX_FRAME: usize = 4096;
+
+thread_local! {
+    static DICT: Dictionary = {
+        let btc = Instrument::builder(InstrumentId(0), "BTC-USD")
+            .tick_size(Decimal::from_str("0.01").unwrap())
+            .lot_size(Decimal::from_str("0.001").unwrap())
+            .build()
+            .unwrap();
+        Dictionary::new(vec![btc], vec![(VenueId(1), "SIM".into())])
+    };
+}
 
 /// Feeds `bytes` in chunks of the given sizes; returns the events. Checks the invariants
 /// after every step.
@@ -37,7 +53,7 @@ fn drive(h: &mut Harness, bytes: &[u8], chunks: &[usize]) -> Vec<Received> {
         loop {
             steps += 1;
             assert!(steps <= 4 * bytes.len() + 16, "no progress: the reader would hang");
-            let Some(next) = h.inbuf.next() else { break };
+            let Some(next) = h.inbuf.next_frame() else { break };
             match next {
                 Next::Garbled { bytes, .. } => assert!(bytes >= 1),
                 Next::Frame(f) => {
@@ -57,6 +73,8 @@ fn drive(h: &mut Harness, bytes: &[u8], chunks: &[usize]) -> Vec<Received> {
                             "an accepted message takes exactly one number"
                         );
                         assert_eq!(m.problem(), None);
+                        // The order-entry mapping decides something for anything.
+                        DICT.with(|d| decide(&m, d, Sender { account: AccountId(0) }));
                     }
                     if matches!(r, Received::Disconnect(_)) {
                         disconnected = true;
@@ -96,10 +114,42 @@ fn valid_stream(peer: &Peer, n: usize) -> Vec<u8> {
         let id = format!("O{i}");
         let m = match i % 5 {
             0 => peer.msg("0", seq, &[]),
-            1 => peer.msg("D", seq, &[(11, &id), (55, "BTC-USD"), (54, "1"), (38, "1.5")]),
+            1 => peer.msg(
+                "D",
+                seq,
+                &[
+                    (11, &id),
+                    (21, "1"),
+                    (55, "BTC-USD"),
+                    (54, "1"),
+                    (60, "20240102-00:00:00.000"),
+                    (38, "1.500"),
+                    (40, "2"),
+                    (44, "27123.45"),
+                    (59, "6"),
+                    (126, "20240103-00:00:00"),
+                ],
+            ),
             2 => peer.msg("1", seq, &[(112, &id)]),
             3 => peer.msg("2", seq, &[(7, "1"), (16, "0")]),
-            _ => peer.msg("F", seq, &[(11, &id), (41, "O1")]),
+            _ => peer.msg(
+                "G",
+                seq,
+                &[
+                    (41, "O1"),
+                    (11, &id),
+                    (55, "BTC-USD"),
+                    (54, "2"),
+                    (60, "20240102-00:00:00.000"),
+                    (38, "2"),
+                    (40, "4"),
+                    (44, "1.01"),
+                    (99, "1.02"),
+                    (453, "1"),
+                    (448, "X"),
+                    (452, "3"),
+                ],
+            ),
         };
         out.extend_from_slice(&m);
     }

@@ -95,18 +95,32 @@ pub fn inspect(dir: impl AsRef<Path>, check_digests: bool) -> Result<Inspection,
                 ));
             }
         }
+        // A segment that cannot be read is reported, and the check goes on with the next
+        // one (an audit wants every damaged place, not only the first): the manifest says
+        // where the next segment should start and what the chain was.
+        let mut skip = |problem: String, out: &mut Inspection| {
+            out.problems.push(problem);
+            match manifest.get(sealed_count) {
+                Some(e) if e.first_seq == *first_seq => {
+                    chain = e.digest;
+                    sealed_count += 1;
+                    expected = Some(e.last_seq + 1);
+                }
+                _ => expected = None,
+            }
+        };
         let seg = match Segment::open_ro(path) {
             Ok(s) => s,
             Err(e) => {
-                out.problems.push(format!("{}: {e}", path.display()));
-                break;
+                skip(format!("{}: {e}", path.display()), &mut out);
+                continue;
             }
         };
         let header = match SegmentHeader::decode(seg.bytes(0, SEG_HEADER_LEN)) {
             Ok(h) => h,
             Err(p) => {
-                out.problems.push(format!("{}: bad header: {p}", path.display()));
-                break;
+                skip(format!("{}: bad header: {p}", path.display()), &mut out);
+                continue;
             }
         };
         if header.first_seq != *first_seq {
@@ -119,8 +133,8 @@ pub fn inspect(dir: impl AsRef<Path>, check_digests: bool) -> Result<Inspection,
         let scan = match scan_segment(&seg, *first_seq) {
             Ok(s) => s,
             Err(c) => {
-                out.problems.push(format!("corruption in {}: {}", c.location, c.reason));
-                break;
+                skip(format!("corruption in {}: {}", c.location, c.reason), &mut out);
+                continue;
             }
         };
         if let Some(t) = scan.torn {

@@ -6,9 +6,12 @@
 //!   a core into it.
 //! * [`recover()`] rebuilds a core from a journal (from the newest valid [`snapshot`] when
 //!   given a codec), re-deriving every output and comparing it with the recorded one.
+//! * [`checkpoint`] takes periodic snapshots of a live core (for `keel serve`) without
+//!   making the core thread wait for the disk.
 //! * [`verify()`] adds the journal's own checks (checksums, continuity, seal chain).
 //! * [`query`] answers `keel audit orders|positions|risk|book`; [`format`] renders.
 
+pub mod checkpoint;
 pub mod error;
 pub mod format;
 pub mod log;

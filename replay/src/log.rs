@@ -5,12 +5,14 @@
 //! |---|---|---|
 //! | `INPUT` (1) | an archived [`Command`] | the command's ingress time |
 //! | `OUTPUT` (2) | an archived [`Output`] of the preceding input | the core's time |
-//! | `SNAPSHOT_MARKER` (3) | reserved for snapshot references | |
+//! | `SNAPSHOT_MARKER` (3) | a periodic snapshot was taken: its sequence and digest ([`crate::checkpoint`]) | the core's time |
 //!
 //! Every segment carries [`SCHEMA_HASH`], so a journal is only ever read by a binary whose
 //! records mean the same thing. Reading validates each payload with rkyv's checked access
 //! before it is deserialized.
 
+use crate::checkpoint::{CheckpointStats, Checkpointer};
+use keel_engine::core::Core;
 use keel_engine::port::CommandJournal;
 use keel_engine::schema::{Command, Output, SCHEMA_HASH};
 use keel_journal::{AppendError, Config, Journal, Record, RecordKind};
@@ -20,15 +22,28 @@ pub fn journal_config(config: Config) -> Config {
     Config { schema_hash: SCHEMA_HASH, ..config }
 }
 
-/// Records a core's inputs and outputs into a [`Journal`] it owns.
+/// Records a core's inputs and outputs into a [`Journal`] it owns, and, when given a
+/// [`Checkpointer`], takes its periodic snapshots between batches.
 pub struct JournalRecorder {
     journal: Journal,
+    checkpointer: Option<Checkpointer>,
 }
 
 impl JournalRecorder {
     /// Records into `journal`.
     pub fn new(journal: Journal) -> Self {
-        JournalRecorder { journal }
+        JournalRecorder { journal, checkpointer: None }
+    }
+
+    /// Also takes periodic snapshots with `checkpointer`.
+    pub fn with_checkpointer(mut self, checkpointer: Checkpointer) -> Self {
+        self.checkpointer = Some(checkpointer);
+        self
+    }
+
+    /// The checkpointer's counters, if snapshots are on.
+    pub fn checkpoints(&self) -> Option<&CheckpointStats> {
+        self.checkpointer.as_ref().map(|c| c.stats())
     }
 
     /// The journal (for its durable sequence, sync, and so on).
@@ -36,8 +51,11 @@ impl JournalRecorder {
         &self.journal
     }
 
-    /// The journal, given back (to close it).
-    pub fn into_inner(self) -> Journal {
+    /// The journal, given back (to close it), once a snapshot being written is stored.
+    pub fn into_inner(mut self) -> Journal {
+        if let Some(c) = &mut self.checkpointer {
+            c.finish();
+        }
         self.journal
     }
 }
@@ -47,12 +65,24 @@ impl CommandJournal for JournalRecorder {
 
     #[inline]
     fn append_input(&mut self, cmd: &Command) -> Result<u64, AppendError> {
-        self.journal.append_archived(RecordKind::INPUT, cmd.ts.0, cmd)
+        let seq = self.journal.append_archived(RecordKind::INPUT, cmd.ts.0, cmd)?;
+        if let Some(c) = &mut self.checkpointer {
+            c.on_input(seq);
+        }
+        Ok(seq)
     }
 
     #[inline]
     fn append_output(&mut self, out: &Output) -> Result<u64, AppendError> {
         self.journal.append_archived(RecordKind::OUTPUT, out.ts.0, out)
+    }
+
+    #[inline]
+    fn after_batch(&mut self, core: &Core) -> Result<(), AppendError> {
+        match &mut self.checkpointer {
+            Some(c) => c.after_batch(core, &mut self.journal),
+            None => Ok(()),
+        }
     }
 }
 

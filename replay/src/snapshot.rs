@@ -228,6 +228,39 @@ pub fn write_snapshot(
     core: &Core,
     codec: &dyn SnapshotCodec,
 ) -> Result<PathBuf, WriteSnapshotError> {
+    let path = snapshot_dir(journal_dir).join(snapshot_file_name(seq));
+    let bytes = encode_snapshot(seq, core, codec)
+        .map_err(|source| WriteSnapshotError { path: path.clone(), source })?;
+    store_snapshot(journal_dir, seq, &bytes)
+}
+
+/// The bytes of a snapshot file (header and body) for `core` at input `seq`. The part of
+/// [`write_snapshot`] that needs the core: the pipeline runs it on the core thread and
+/// leaves the file I/O ([`store_snapshot`]) to another.
+pub fn encode_snapshot(seq: u64, core: &Core, codec: &dyn SnapshotCodec) -> io::Result<Vec<u8>> {
+    let mut file = vec![0u8; HEADER_LEN];
+    codec.write(core, &mut file)?;
+    let body = &file[HEADER_LEN..];
+    let header = SnapshotHeader {
+        version: SNAPSHOT_VERSION,
+        schema_hash: SCHEMA_HASH,
+        seq,
+        now_ns: core.now().0,
+        body_len: body.len() as u64,
+        digest: core.digest().0,
+        body_crc: crc32c::crc32c(body),
+    };
+    file[..HEADER_LEN].copy_from_slice(&header.encode());
+    Ok(file)
+}
+
+/// Stores the bytes [`encode_snapshot`] made as `<journal_dir>/snapshots/snapshot-<seq>.bin`,
+/// crash-safely (temp file, fsync, rename, directory fsync). Returns its path.
+pub fn store_snapshot(
+    journal_dir: &Path,
+    seq: u64,
+    bytes: &[u8],
+) -> Result<PathBuf, WriteSnapshotError> {
     let dir = snapshot_dir(journal_dir);
     let path = dir.join(snapshot_file_name(seq));
     let tmp = dir.join(format!("{}.tmp", snapshot_file_name(seq)));
@@ -244,25 +277,24 @@ pub fn write_snapshot(
             }
         }
     }
-    let mut body = Vec::new();
-    codec.write(core, &mut body).map_err(fail(&path))?;
-    let header = SnapshotHeader {
-        version: SNAPSHOT_VERSION,
-        schema_hash: SCHEMA_HASH,
-        seq,
-        now_ns: core.now().0,
-        body_len: body.len() as u64,
-        digest: core.digest().0,
-        body_crc: crc32c::crc32c(&body),
-    };
     let mut file = File::create(&tmp).map_err(fail(&tmp))?;
-    file.write_all(&header.encode()).map_err(fail(&tmp))?;
-    file.write_all(&body).map_err(fail(&tmp))?;
+    file.write_all(bytes).map_err(fail(&tmp))?;
     file.sync_all().map_err(fail(&tmp))?;
     drop(file);
     fs::rename(&tmp, &path).map_err(fail(&path))?;
     File::open(&dir).and_then(|d| d.sync_all()).map_err(fail(&dir))?;
     Ok(path)
+}
+
+/// Removes all but the newest `keep` snapshot files (at least one is always kept).
+/// Returns how many were removed.
+pub fn prune_snapshots(journal_dir: &Path, keep: usize) -> io::Result<usize> {
+    let mut removed = 0;
+    for (_, path) in list_snapshots(journal_dir)?.into_iter().skip(keep.max(1)) {
+        fs::remove_file(path)?;
+        removed += 1;
+    }
+    Ok(removed)
 }
 
 /// A snapshot that was not used, and why.

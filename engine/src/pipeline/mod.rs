@@ -511,6 +511,10 @@ impl CoreLoop {
                         }
                         commands += 1;
                     }
+                    if let Err(e) = journal.after_batch(&core) {
+                        journal_error = Some(e.to_string());
+                        break 'run;
+                    }
                     self.metrics.commands.store(commands, Ordering::Relaxed);
                     self.metrics.journal_last_seq.store(last_seq, Ordering::Release);
                 }

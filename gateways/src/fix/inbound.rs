@@ -1,6 +1,6 @@
 //! [`InBuffer`]: the bounded receive buffer of one connection, cut into frames.
 //!
-//! Bytes read from a socket (or handed over by a test) are appended; [`InBuffer::next`]
+//! Bytes read from a socket (or handed over by a test) are appended; [`InBuffer::next_frame`]
 //! returns the next intact frame or reports garbage that it dropped. The buffer never
 //! holds more than `2 × max_frame` bytes, so a peer cannot make it grow: a frame longer
 //! than `max_frame` is garbled by definition ([`frame::scan`](super::frame::scan)).
@@ -87,7 +87,7 @@ impl InBuffer {
     }
 
     /// The next frame, dropped garbage, or `None` when more bytes are needed.
-    pub fn next(&mut self) -> Option<Next<'_>> {
+    pub fn next_frame(&mut self) -> Option<Next<'_>> {
         let data = &self.buf[self.start..self.end];
         match scan(data, self.max_frame) {
             Scan::Incomplete => None,
@@ -117,11 +117,11 @@ mod tests {
         let mut b = InBuffer::new(256);
         b.push(b"xx");
         b.push(&m[..10]);
-        assert!(matches!(b.next(), Some(Next::Garbled { bytes: 2, .. })));
-        assert_eq!(b.next(), None);
+        assert!(matches!(b.next_frame(), Some(Next::Garbled { bytes: 2, .. })));
+        assert_eq!(b.next_frame(), None);
         b.push(&m[10..]);
-        assert_eq!(b.next(), Some(Next::Frame(&m[..])));
-        assert_eq!(b.next(), None);
+        assert_eq!(b.next_frame(), Some(Next::Frame(&m[..])));
+        assert_eq!(b.next_frame(), None);
         assert_eq!(b.pending(), 0);
     }
 
@@ -130,7 +130,7 @@ mod tests {
         let mut b = InBuffer::new(64);
         assert_eq!(b.push(&[b'a'; 1000]), 128);
         assert_eq!(b.spare().len(), 0);
-        while b.next().is_some() {}
+        while b.next_frame().is_some() {}
         assert_eq!(b.spare().len(), 128);
     }
 }

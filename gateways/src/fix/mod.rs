@@ -13,6 +13,8 @@
 //! events out), used by both roles; [`store`] keeps its sequence numbers and sent
 //! messages. The dialect is documented in `docs/fix.md`.
 
+pub mod acceptor;
+pub mod client;
 pub mod encode;
 pub mod frame;
 pub mod inbound;

@@ -120,7 +120,7 @@ pub fn parse_all(bytes: &[u8]) -> Vec<Sent> {
     assert_eq!(buf.push(bytes), bytes.len());
     let mut dec = Decoder::default();
     let mut out = Vec::new();
-    while let Some(next) = buf.next() {
+    while let Some(next) = buf.next_frame() {
         let Next::Frame(f) = next else { panic!("Keel wrote a garbled message: {next:?}") };
         let m = dec.decode(f).unwrap();
         assert_eq!(m.problem(), None, "{}", String::from_utf8_lossy(f));
@@ -205,7 +205,7 @@ impl<S: MessageStore> Harness<S> {
         loop {
             let n = self.inbuf.push(rest);
             rest = &rest[n..];
-            while let Some(next) = self.inbuf.next() {
+            while let Some(next) = self.inbuf.next_frame() {
                 match next {
                     Next::Garbled { .. } => self.garbled += 1,
                     Next::Frame(f) => match self.decoder.decode(f) {

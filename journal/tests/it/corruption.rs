@@ -57,6 +57,42 @@ fn flipped_bit_mid_log_is_refused_with_its_location() {
 }
 
 #[test]
+fn verify_reports_every_damaged_segment_not_only_the_first() {
+    let (dir, segs) = journal(4000);
+    assert!(segs.len() >= 4, "{} segments", segs.len());
+    // Close it so every segment but the last is sealed and in the manifest.
+    let damaged = [segs[0].clone(), segs[2].clone()];
+    let mut offsets = Vec::new();
+    for seg in &damaged {
+        let seq = first_seq_of(seg) + 3;
+        edit(seg, |b| {
+            let off = frame_offset(b, seq);
+            b[off + 40] ^= 0x01;
+            offsets.push((seq, off));
+        });
+    }
+    let ins = inspect(dir.path(), true).unwrap();
+    for (seg, (seq, off)) in damaged.iter().zip(&offsets) {
+        let name = seg.display().to_string();
+        assert!(
+            ins.problems.iter().any(|p| p.contains(&name)
+                && p.contains(&format!("byte offset {off}"))
+                && p.contains(&format!("expected seq {seq}"))),
+            "{name} at {off}: {:?}",
+            ins.problems
+        );
+    }
+    // The undamaged segments between and after were still checked, chain included.
+    let checked: Vec<_> = ins.segments.iter().map(|s| s.path.clone()).collect();
+    assert!(checked.contains(&segs[1]) && checked.contains(&segs[3]), "{checked:?}");
+    assert!(
+        !ins.problems.iter().any(|p| p.contains("missing segment") || p.contains("BLAKE3")),
+        "no follow-on errors from the skipped segments: {:?}",
+        ins.problems
+    );
+}
+
+#[test]
 fn truncated_tail_is_repaired() {
     let (dir, segs) = journal(2000);
     let last = segs.last().unwrap();

@@ -249,6 +249,11 @@ impl<S: MessageStore> Session<S> {
         &mut self.store
     }
 
+    /// Gives the store back (the session is dropped).
+    pub fn into_store(self) -> S {
+        self.store
+    }
+
     /// Counters.
     pub fn stats(&self) -> SessionStats {
         self.stats

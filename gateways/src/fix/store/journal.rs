@@ -35,8 +35,11 @@ const RESET: RecordKind = RecordKind(19);
 /// Schema hash of store journals ("FIXSTORE" v1): never confused with an engine journal.
 pub const STORE_SCHEMA_HASH: u64 = u64::from_le_bytes(*b"FIXSTOR1");
 
-/// Index entry every this many application messages.
+/// Index entry every this many application messages, to start with.
 const INDEX_STRIDE: u64 = 64;
+/// Most index entries kept; when full, every other one is dropped and the stride doubles
+/// (memory stays bounded and appends never reallocate).
+const INDEX_MAX: usize = 8192;
 
 /// How a store journal is opened.
 #[derive(Clone, Debug)]
@@ -61,9 +64,10 @@ pub struct JournalStore {
     next_target: u64,
     /// Journal sequence of the last reset (0 = none): resends never read before it.
     epoch_jseq: u64,
-    /// `(msg seq, journal seq)` of every `INDEX_STRIDE`-th application message since the
-    /// epoch.
+    /// `(msg seq, journal seq)` of every `stride`-th application message since the epoch
+    /// (and of the epoch's first).
     index: Vec<(u64, u64)>,
+    stride: u64,
     scratch: Vec<u8>,
 }
 
@@ -112,7 +116,8 @@ impl JournalStore {
             next_sender: 1,
             next_target: 1,
             epoch_jseq: 0,
-            index: Vec::new(),
+            index: Vec::with_capacity(INDEX_MAX),
+            stride: INDEX_STRIDE,
             scratch: Vec::with_capacity(1024),
         };
         if store.journal.last_seq() > 0 {
@@ -137,9 +142,7 @@ impl JournalStore {
             match rec.kind {
                 SENT_APP => {
                     let m = parse_app(rec.payload).ok_or_else(|| corrupt("short SENT_APP"))?;
-                    if m.seq % INDEX_STRIDE == 0 || self.index.is_empty() {
-                        self.index.push((m.seq, rec.seq));
-                    }
+                    self.index_app(m.seq, rec.seq);
                     self.next_sender = m.seq + 1;
                 }
                 SENT_ADMIN => {
@@ -155,12 +158,46 @@ impl JournalStore {
                     self.next_target = 1;
                     self.epoch_jseq = rec.seq;
                     self.index.clear();
+                    self.stride = INDEX_STRIDE;
                 }
                 other => return Err(corrupt(&format!("unknown record kind {}", other.0))),
             }
         }
         Ok(())
     }
+}
+
+impl JournalStore {
+    /// Notes an application message in the sparse index.
+    fn index_app(&mut self, seq: u64, jseq: u64) {
+        index_push(&mut self.index, &mut self.stride, INDEX_MAX, seq, jseq);
+    }
+}
+
+/// Adds `(seq, jseq)` to a sparse index of at most `max` entries: entries are every
+/// `stride`-th message (and the first); when full, every other one is dropped and the
+/// stride doubles. Never grows the vector past `max`, so with that capacity reserved it
+/// never reallocates.
+fn index_push(index: &mut Vec<(u64, u64)>, stride: &mut u64, max: usize, seq: u64, jseq: u64) {
+    if !(seq % *stride == 0 || index.is_empty()) {
+        return;
+    }
+    if index.len() >= max {
+        *stride *= 2;
+        let s = *stride;
+        let mut keep = 0;
+        for i in 0..index.len() {
+            if i == 0 || index[i].0 % s == 0 {
+                index[keep] = index[i];
+                keep += 1;
+            }
+        }
+        index.truncate(keep);
+        if seq % s != 0 || index.len() >= max {
+            return;
+        }
+    }
+    index.push((seq, jseq));
 }
 
 impl MessageStore for JournalStore {
@@ -188,9 +225,7 @@ impl MessageStore for JournalStore {
                 p.extend_from_slice(msg_type);
                 p.extend_from_slice(body);
                 let jseq = self.journal.append(SENT_APP, sending_time_ns, p)?;
-                if seq % INDEX_STRIDE == 0 || self.index.is_empty() {
-                    self.index.push((seq, jseq));
-                }
+                self.index_app(seq, jseq);
             }
             None => {
                 self.journal.append(SENT_ADMIN, sending_time_ns, &seq.to_le_bytes())?;
@@ -211,6 +246,7 @@ impl MessageStore for JournalStore {
         self.next_sender = 1;
         self.next_target = 1;
         self.index.clear();
+        self.stride = INDEX_STRIDE;
         Ok(())
     }
 
@@ -260,6 +296,21 @@ mod tests {
         let mut out = Vec::new();
         s.sent_messages(b, e, &mut |m| out.push((m.seq, m.body.to_vec()))).unwrap();
         out
+    }
+
+    #[test]
+    fn the_sparse_index_stays_bounded_and_ordered() {
+        let mut index = Vec::with_capacity(8);
+        let mut stride = 4;
+        for seq in 1..=1000u64 {
+            index_push(&mut index, &mut stride, 8, seq, seq * 10);
+            assert!(index.len() <= 8);
+            assert!(index.windows(2).all(|w| w[0].0 < w[1].0));
+        }
+        assert_eq!(index.capacity(), 8, "never reallocated");
+        assert_eq!(index[0], (1, 10), "the first message stays");
+        assert!(stride >= 128, "the stride doubled as the index filled: {stride}");
+        assert!(index.iter().skip(1).all(|(s, j)| s % stride == 0 && *j == s * 10));
     }
 
     #[test]

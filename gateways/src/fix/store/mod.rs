@@ -93,7 +93,7 @@ pub trait MessageStore {
 
 /// A store in memory, keeping at most `limit` application messages (older ones are
 /// gap-filled on a resend).
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct MemoryStore {
     next_sender: u64,
     next_target: u64,

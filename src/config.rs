@@ -119,6 +119,9 @@ pub struct VenueSection {
     pub depth_ticks: i64,
     pub max_qty_lots: i64,
     pub resting_max: usize,
+    /// `"in-process"` or `"fix"` (see `crate::venue_config`).
+    pub transport: String,
+    pub fix: crate::venue_config::VenueFixSection,
 }
 
 #[derive(Clone, Debug, Deserialize, PartialEq)]
@@ -290,6 +293,8 @@ impl Default for VenueSection {
             depth_ticks: 10,
             max_qty_lots: 5,
             resting_max: 200,
+            transport: "in-process".into(),
+            fix: crate::venue_config::VenueFixSection::default(),
         }
     }
 }
@@ -402,6 +407,8 @@ pub struct Resolved {
     pub clients: Vec<ClientEntry>,
     /// The FIX acceptor, unless `fix.listen` is empty.
     pub fix: Option<FixSettings>,
+    /// How the venue is reached (`[venue] transport`).
+    pub venue_transport: crate::venue_config::VenueTransport,
 }
 
 impl Resolved {
@@ -557,6 +564,12 @@ impl Config {
             ));
         }
         let venue_id = VenueId(v.id);
+        let venue_transport = crate::venue_config::resolve(self)?;
+        // Over FIX the venue publishes price levels; in process, order by order.
+        let feed = match venue_transport {
+            crate::venue_config::VenueTransport::InProcess => FeedKind::L3,
+            crate::venue_config::VenueTransport::Fix(_) => FeedKind::L2,
+        };
         if self.instruments.is_empty() {
             return Err(invalid("instrument", "at least one instrument is needed"));
         }
@@ -633,7 +646,7 @@ impl Config {
         let book = BookCapacity { orders: e.book_orders, levels_per_side: e.book_levels };
         let core = CoreConfig {
             instruments,
-            venues: vec![VenueConfig { id: venue_id, name: v.name.clone(), feed: FeedKind::L3 }],
+            venues: vec![VenueConfig { id: venue_id, name: v.name.clone(), feed }],
             account_count: e.accounts,
             session_capacity: e.sessions,
             orders: OrderTableConfig::with_orders_max(e.orders_max),
@@ -717,6 +730,7 @@ impl Config {
             venue_latency_us: v.latency_us,
             clients,
             fix,
+            venue_transport,
         })
     }
 

@@ -598,7 +598,7 @@ impl FixVenueGateway {
         let mut frames = 0;
         while frames < FRAMES_PER_POLL && self.ready.len() < READY_SOFT_MAX {
             // Frame what is buffered first.
-            let framed = match self.inbuf.next() {
+            let framed = match self.inbuf.next_frame() {
                 Some(Next::Frame(f)) => {
                     self.frame.clear();
                     self.frame.extend_from_slice(f);

@@ -434,7 +434,7 @@ impl VenueServer {
         let mut work = 0;
         let mut frames = 0;
         while frames < FRAMES_PER_POLL {
-            let framed = match self.inbuf.next() {
+            let framed = match self.inbuf.next_frame() {
                 Some(Next::Frame(f)) => {
                     self.frame.clear();
                     self.frame.extend_from_slice(f);

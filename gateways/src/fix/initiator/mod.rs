@@ -459,7 +459,7 @@ impl FixVenueGateway {
         match self.tracker.get(id) {
             Some(t) => *t,
             None => {
-                warn!(order = %id, "cancel/replace of an order the venue link does not track; sent as is");
+                tracing::debug!(order = %id, "cancel/replace of an order the venue link no longer tracks (a fill or cancel crossed it); sent as is");
                 Tracked {
                     id,
                     instrument,

@@ -76,7 +76,7 @@ pub enum VenueTransport {
     /// The simulated venue inside `keel serve`.
     InProcess,
     /// A FIX session to a venue's acceptor.
-    Fix(VenueFixSettings),
+    Fix(Box<VenueFixSettings>),
 }
 
 /// `[venue.fix]`, checked.
@@ -186,7 +186,7 @@ pub fn resolve(config: &Config) -> Result<VenueTransport, ConfigError> {
     } else {
         PathBuf::from(&f.store_dir)
     };
-    Ok(VenueTransport::Fix(VenueFixSettings {
+    Ok(VenueTransport::Fix(Box::new(VenueFixSettings {
         connect,
         sender_comp_id: f.sender_comp_id.clone(),
         target_comp_id: f.target_comp_id.clone(),
@@ -203,7 +203,7 @@ pub fn resolve(config: &Config) -> Result<VenueTransport, ConfigError> {
         queue_max: f.queue_max,
         precision,
         max_message_bytes: f.max_message_bytes,
-    }))
+    })))
 }
 
 /// The FIX initiator's configuration for `keel serve` (`None` for the in-process venue).
@@ -265,9 +265,9 @@ pub fn venue_server(
     Ok(VenueServerConfig {
         listen: listen.unwrap_or(f.connect),
         venue: r.venue_id,
-        comp_id: f.target_comp_id,
-        client_comp_id: f.sender_comp_id,
-        credentials: f.credentials,
+        comp_id: f.target_comp_id.clone(),
+        client_comp_id: f.sender_comp_id.clone(),
+        credentials: f.credentials.clone(),
         heartbeat_s_min: 1,
         heartbeat_s_max: 300,
         instruments,
@@ -295,7 +295,7 @@ mod tests {
         let c = Config::parse(text, "t").unwrap();
         let r = c.resolve().unwrap();
         let VenueTransport::Fix(f) = &r.venue_transport else { panic!("fix") };
-        assert_eq!(f.connect, "127.0.0.1:7001".parse().unwrap());
+        assert_eq!(f.connect, "127.0.0.1:7001".parse::<SocketAddr>().unwrap());
         assert_eq!(f.store_dir, PathBuf::from("./keel-data/fix-venue"));
         assert!(f.credentials.is_some());
         // The venue's books are L2 over FIX.

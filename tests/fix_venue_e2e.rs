@@ -81,7 +81,12 @@ fn next_report(c: &mut FixClient, cl_ord_id: &str, seen: &mut Vec<OwnedMessage>)
     }
 }
 
-fn wait_exec(c: &mut FixClient, cl: &str, exec_type: &str, seen: &mut Vec<OwnedMessage>) -> OwnedMessage {
+fn wait_exec(
+    c: &mut FixClient,
+    cl: &str,
+    exec_type: &str,
+    seen: &mut Vec<OwnedMessage>,
+) -> OwnedMessage {
     loop {
         let m = next_report(c, cl, seen);
         if m.get(150) == Some(exec_type) {
@@ -149,10 +154,16 @@ fn a_client_trades_through_keel_serve_with_keel_venue_over_fix_and_the_audit_agr
     );
     c.send_cancel("V3", "V2", "BTC-USD", b'1').unwrap();
     let canceled = wait_exec(&mut c, "V3", "4", &mut seen);
-    assert_eq!((canceled.get(39), canceled.get(41), canceled.get(151)), (Some("4"), Some("V2"), Some("0.000")));
+    assert_eq!(
+        (canceled.get(39), canceled.get(41), canceled.get(151)),
+        (Some("4"), Some("V2"), Some("0.000"))
+    );
     // Take liquidity: an IOC buy through the offer fills at the venue.
-    c.send_new_order(&NewOrder { tif: Some(b'3'), ..NewOrder::limit("V4", "BTC-USD", b'1', "0.003", "55000.00") })
-        .unwrap();
+    c.send_new_order(&NewOrder {
+        tif: Some(b'3'),
+        ..NewOrder::limit("V4", "BTC-USD", b'1', "0.003", "55000.00")
+    })
+    .unwrap();
     let mut filled_lots = 0.0;
     loop {
         let r = next_report(&mut c, "V4", &mut seen);
@@ -223,7 +234,8 @@ fn a_client_trades_through_keel_serve_with_keel_venue_over_fix_and_the_audit_agr
     assert!(reports.len() >= 9, "{reports:?}");
     for r in &reports {
         let seq: u64 = r.get(17).unwrap().parse().expect("ExecID is a journal sequence");
-        let a = by_seq.get(&seq).unwrap_or_else(|| panic!("ExecID {seq} is not in the audit: {r:?}"));
+        let a =
+            by_seq.get(&seq).unwrap_or_else(|| panic!("ExecID {seq} is not in the audit: {r:?}"));
         let ctx = format!("report {r:?}\naudit {a}");
         assert_eq!(a["exec_type"], snake_exec(r.get(150).unwrap()), "{ctx}");
         assert_eq!(a["status"], snake_status(r.get(39).unwrap()), "{ctx}");

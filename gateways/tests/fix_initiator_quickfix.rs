@@ -162,7 +162,9 @@ fn keel_trades_with_a_quickfix_acceptor_validating_fix44() {
     wait_report(&keel, "A1", ExecType::Canceled);
     keel.send(limit("B", Side::Buy, 5_010_000, 1, TimeInForce::Gtc));
     wait_until("B filled", WAIT, || {
-        keel.reports().iter().any(|r| r.cl_ord_id.as_str() == "B" && r.ord_status == OrdStatus::Filled)
+        keel.reports()
+            .iter()
+            .any(|r| r.cl_ord_id.as_str() == "B" && r.ord_status == OrdStatus::Filled)
     });
     // C rests over the restart below.
     keel.send(limit("C", Side::Sell, 5_100_000, 3, TimeInForce::Gtc));
@@ -173,7 +175,9 @@ fn keel_trades_with_a_quickfix_acceptor_validating_fix44() {
     assert_eq!((fill.last_px.0, fill.last_qty), (5_010_000, Qty(1)));
     assert_eq!(keel.link.refused.load(Ordering::Relaxed), 0, "Keel refused nothing QuickFIX sent");
     let _ = keel.stop();
-    wait_until("QuickFIX to see the logout", WAIT, || qf.events().iter().any(|e| e["event"] == "logout"));
+    wait_until("QuickFIX to see the logout", WAIT, || {
+        qf.events().iter().any(|e| e["event"] == "logout")
+    });
 
     // Keel restarts: sequence numbers continue (both stores persist), and the working
     // order C is reconciled with an OrderStatusRequest before trading resumes.
@@ -190,8 +194,10 @@ fn keel_trades_with_a_quickfix_acceptor_validating_fix44() {
 
     // QuickFIX's side: everything passed its FIX 4.4 dictionary, nothing was rejected.
     let events = qf.events();
-    let rejects: Vec<_> =
-        events.iter().filter(|e| e["event"] == "reject_sent" || e["event"] == "reject_received").collect();
+    let rejects: Vec<_> = events
+        .iter()
+        .filter(|e| e["event"] == "reject_sent" || e["event"] == "reject_received")
+        .collect();
     assert!(rejects.is_empty(), "session-level rejects: {rejects:?}");
     assert_eq!(events.iter().filter(|e| e["event"] == "logon").count(), 2);
     let orders = qf.received("D");
@@ -202,7 +208,10 @@ fn keel_trades_with_a_quickfix_acceptor_validating_fix44() {
     assert_eq!((field(a, 54), field(a, 40), field(a, 59)), (Some("1"), Some("2"), Some("1")));
     assert_eq!((field(a, 38), field(a, 44)), (Some("0.010"), Some("49000.00")));
     let g = &qf.received("G")[0];
-    assert_eq!((field(g, 41), field(g, 38), field(g, 44)), (field(a, 11), Some("0.020"), Some("49500.00")));
+    assert_eq!(
+        (field(g, 41), field(g, 38), field(g, 44)),
+        (field(a, 11), Some("0.020"), Some("49500.00"))
+    );
     let f = qf.received("F");
     assert_eq!(f.len(), 2, "{f:?}");
     assert_eq!(field(&f[0], 41), field(g, 11), "the cancel names the replaced ClOrdID");
@@ -215,10 +224,13 @@ fn keel_trades_with_a_quickfix_acceptor_validating_fix44() {
     let inputs = journal_inputs(&journal_dir(dir.path()));
     let has = |f: &dyn Fn(&CommandBody) -> bool| inputs.iter().any(|c| f(&c.body));
     assert!(has(&|b| matches!(b, CommandBody::Snapshot(_))));
-    assert!(has(&|b| matches!(b, CommandBody::L2Update(u) if u.price.0 == 4_999_000 && u.qty == Qty(2500))));
+    assert!(has(
+        &|b| matches!(b, CommandBody::L2Update(u) if u.price.0 == 4_999_000 && u.qty == Qty(2500))
+    ));
     assert!(has(&|b| matches!(b, CommandBody::VenueReplaceAck(_))));
     assert!(has(&|b| matches!(b, CommandBody::VenueFill(_))));
     let outputs = journal_outputs(&journal_dir(dir.path()));
-    let anomalies: Vec<_> = outputs.iter().filter(|o| matches!(o.body, OutputBody::Anomaly(_))).collect();
+    let anomalies: Vec<_> =
+        outputs.iter().filter(|o| matches!(o.body, OutputBody::Anomaly(_))).collect();
     assert!(anomalies.is_empty(), "{anomalies:?}");
 }

@@ -290,10 +290,10 @@ impl VenueServer {
         let symbols = Symbols::new(config.instruments.iter().map(|(i, _)| i.clone()).collect());
         let store = match &config.store_dir {
             None => VenueStore::default(),
-            Some(dir) => VenueStore::Journal(crate::fix::store::JournalStore::open(
+            Some(dir) => VenueStore::Journal(Box::new(crate::fix::store::JournalStore::open(
                 dir,
                 &crate::fix::store::StoreConfig::default(),
-            )?),
+            )?)),
         };
         Ok(VenueServer {
             listener,

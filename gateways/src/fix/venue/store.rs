@@ -16,7 +16,7 @@ pub enum VenueStore {
     /// Numbers and messages in memory.
     Memory(MemoryStore),
     /// Numbers and messages in a store journal.
-    Journal(JournalStore),
+    Journal(Box<JournalStore>),
 }
 
 impl Default for VenueStore {
@@ -29,14 +29,14 @@ impl VenueStore {
     fn inner(&self) -> &dyn MessageStore {
         match self {
             VenueStore::Memory(m) => m,
-            VenueStore::Journal(j) => j,
+            VenueStore::Journal(j) => j.as_ref(),
         }
     }
 
     fn inner_mut(&mut self) -> &mut dyn MessageStore {
         match self {
             VenueStore::Memory(m) => m,
-            VenueStore::Journal(j) => j,
+            VenueStore::Journal(j) => j.as_mut(),
         }
     }
 }

@@ -2,9 +2,9 @@
 #![allow(dead_code)]
 
 #[path = "serve_support.rs"]
-mod support;
+mod serve;
 
-pub use support::*;
+pub use serve::*;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};

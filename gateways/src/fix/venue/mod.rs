@@ -48,6 +48,9 @@ pub mod feed;
 pub mod orders;
 pub mod store;
 
+#[cfg(test)]
+mod tests;
+
 use super::encode::Body;
 use super::inbound::{InBuffer, Next};
 use super::initiator::conn::{self, ReadOutcome};

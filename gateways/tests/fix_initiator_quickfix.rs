@@ -132,7 +132,7 @@ impl QuickFix {
     }
 }
 
-fn field<'a>(event: &'a serde_json::Value, tag: u64) -> Option<&'a str> {
+fn field(event: &serde_json::Value, tag: u64) -> Option<&str> {
     event["fields"].as_array()?.iter().find(|p| p[0] == tag).and_then(|p| p[1].as_str())
 }
 

@@ -7,6 +7,8 @@ mod config;
 mod journal_cmd;
 mod metrics_http;
 mod serve_cmd;
+mod venue_cmd;
+mod venue_config;
 
 use std::process::ExitCode;
 
@@ -25,6 +27,9 @@ enum Command {
     /// Run Keel: the pipeline, the in-process simulated venue and the configured
     /// strategies, journaling every command; recovers from an existing journal first.
     Serve(serve_cmd::ServeArgs),
+    /// Run the simulated venue as its own process behind a FIX 4.4 acceptor, for
+    /// `keel serve` with `[venue] transport = "fix"`.
+    Venue(venue_cmd::VenueArgs),
     /// Talk to a running `keel serve` over its admin socket.
     Admin(admin_cmd::AdminArgs),
     /// Configuration helpers.
@@ -54,6 +59,7 @@ enum ConfigCmd {
 fn main() -> ExitCode {
     match Cli::parse().command {
         Command::Serve(args) => serve_cmd::run(args),
+        Command::Venue(args) => venue_cmd::run(args),
         Command::Admin(args) => admin_cmd::run(args),
         Command::Config(ConfigCmd::Default) => {
             print!("{}", config::DEFAULT_TOML);

@@ -123,11 +123,36 @@ fn serve(r: Resolved, duration: Option<f64>) -> Result<(), String> {
         exec_id_base,
         cancel_on_connect: Vec::new(),
     });
+    // The venue: in process, or over FIX (`[venue] transport`). Over FIX the recovered
+    // core's working orders go to the initiator, which reconciles them with the venue
+    // before trading (see `keel_gateways::fix::initiator`).
+    let venue_orders: keel_gateways::fix::initiator::RecoveredOrders = Arc::default();
+    let venue_gateway: Box<dyn Gateway> =
+        match crate::venue_config::initiator(&r, Arc::clone(&venue_orders)) {
+            Some(config) => {
+                info!(connect = %config.connect, store = %config.store_dir.display(),
+                    "venue over FIX: the initiator connects to the venue's acceptor");
+                Box::new(
+                    keel_gateways::fix::initiator::FixVenueGateway::new(config)
+                        .map_err(|e| format!("FIX venue link: {e}"))?,
+                )
+            }
+            None => Box::new(sim),
+        };
+    let venue_over_fix = matches!(r.venue_transport, crate::venue_config::VenueTransport::Fix(_));
     let mut gateways: Vec<Box<dyn Gateway>> = vec![
-        Box::new(sim),
+        venue_gateway,
         Box::new(TimerGateway::new(TIMER_SESSION, r.timer_interval.as_nanos() as u64)),
         Box::new(admin),
     ];
+    // FIX client order entry (`[fix]`): binds its port and opens each session's message
+    // store now, so a busy port or a locked store stops start-up with a clear error.
+    if let Some(config) = r.fix_acceptor() {
+        let fix = keel_gateways::fix::acceptor::FixAcceptor::bind(config)
+            .map_err(|e| format!("FIX acceptor: {e}"))?;
+        info!(listen = %fix.local_addr(), "FIX acceptor bound");
+        gateways.push(Box::new(fix));
+    }
     // The binary protocol listener (its history is loaded in `init`, after recovery).
     let binary_history = binary::build(&r)?.map(|(gateway, history)| {
         info!(binary_listen = %gateway.local_addr(), "binary protocol listening");
@@ -142,6 +167,7 @@ fn serve(r: Resolved, duration: Option<f64>) -> Result<(), String> {
         let durability = Arc::clone(&durability);
         let recovered = Arc::clone(&recovered);
         let venue = r.venue_id;
+        let venue_orders = Arc::clone(&venue_orders);
         let snapshots = r.snapshots;
         move |clock: &IngressClock| -> Result<CoreStart<JournalRecorder>, String> {
             let journal = Journal::open(&dir, journal_config)
@@ -206,8 +232,16 @@ fn serve(r: Resolved, duration: Option<f64>) -> Result<(), String> {
                     cancel_on_disconnect: false,
                 }),
             }];
+            if venue_over_fix {
+                // The venue knows them: reconcile instead of cancelling.
+                let _ = venue_orders
+                    .set(keel_gateways::fix::initiator::orders::working_orders_of(&core, venue));
+            }
             for order in core.orders().iter_working(OrderFilter::ALL) {
-                if order.terms().venue == venue && order.state() != OrderState::Held {
+                if !venue_over_fix
+                    && order.terms().venue == venue
+                    && order.state() != OrderState::Held
+                {
                     startup.push(Command {
                         ts: now,
                         session: VENUE_SESSION,
@@ -257,7 +291,8 @@ fn serve(r: Resolved, duration: Option<f64>) -> Result<(), String> {
     info!(
         cpus = ?pipeline.placement().cpus,
         admin_socket = %socket_path.display(),
-        "keel serving: simulated venue {} with {} instruments, {} strategies, {} clients configured",
+        "keel serving: {} venue {} with {} instruments, {} strategies, {} clients configured",
+        if venue_over_fix { "FIX" } else { "simulated" },
         r.core.venues[0].name,
         r.core.instruments.len(),
         r.core.strategies.len(),

@@ -2,6 +2,7 @@
 
 mod admin_cmd;
 mod audit_cmd;
+mod bench;
 mod config;
 mod journal_cmd;
 mod metrics_http;
@@ -34,6 +35,10 @@ enum Command {
     Journal(journal_cmd::JournalCmd),
     /// Audit a journal: verify outputs by replay, order lifecycles, positions, risk, books.
     Audit(audit_cmd::AuditArgs),
+    /// Measure latency and throughput (core, journal, pipeline, wire), each beside a floor
+    /// measured in the same run.
+    #[command(subcommand)]
+    Bench(bench::BenchCmd),
 }
 
 #[derive(Debug, Subcommand)]
@@ -66,5 +71,6 @@ fn main() -> ExitCode {
         }
         Command::Journal(cmd) => journal_cmd::run(cmd),
         Command::Audit(cmd) => audit_cmd::run(cmd),
+        Command::Bench(cmd) => bench::run(cmd),
     }
 }

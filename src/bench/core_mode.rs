@@ -187,11 +187,11 @@ pub fn run(common: &Common) -> Result<Report, BenchError> {
     let run = run_synchronous(&clock, pacing, wait, &mut op);
     let after = op.core.counters();
 
-    let rejects: u64 = after.rejects_by_code.iter().sum::<u64>()
-        - before.rejects_by_code.iter().sum::<u64>();
+    let rejects: u64 =
+        after.rejects_by_code.iter().sum::<u64>() - before.rejects_by_code.iter().sum::<u64>();
     let anomalies = after.anomalies - before.anomalies;
-    let applied: u64 = after.commands_by_kind.iter().sum::<u64>()
-        - before.commands_by_kind.iter().sum::<u64>();
+    let applied: u64 =
+        after.commands_by_kind.iter().sum::<u64>() - before.commands_by_kind.iter().sum::<u64>();
     let mut subject = Measurement::from_recorder(
         "core_apply",
         Role::Subject,

@@ -60,7 +60,10 @@ struct AppendOp {
     payload: Vec<u8>,
     frame: u64,
     written: u64,
+    /// The size cap in force: half of `--max-mb` during the warm-up (so the measured part
+    /// always has room), all of it after.
     cap: u64,
+    cap_total: u64,
     error: Option<String>,
 }
 
@@ -78,6 +81,10 @@ impl Op for AppendOp {
 
     fn done(&self) -> bool {
         self.written + self.frame > self.cap || self.error.is_some()
+    }
+
+    fn measuring(&mut self) {
+        self.cap = self.cap_total;
     }
 }
 
@@ -126,12 +133,18 @@ fn bare_read(dir: &Path, clock: &TscClock) -> Result<(u64, u64), BenchError> {
     let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
         .map_err(BenchError::io(format!("listing {}", dir.display())))?
         .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| keel_journal::parse_segment_file_name(&p.file_name().unwrap_or_default().to_string_lossy()).is_some())
+        .filter(|p| {
+            keel_journal::parse_segment_file_name(
+                &p.file_name().unwrap_or_default().to_string_lossy(),
+            )
+            .is_some()
+        })
         .collect();
     files.sort();
     let mut maps = Vec::new();
     for p in &files {
-        let f = std::fs::File::open(p).map_err(BenchError::io(format!("opening {}", p.display())))?;
+        let f =
+            std::fs::File::open(p).map_err(BenchError::io(format!("opening {}", p.display())))?;
         // SAFETY: the journal is closed; nothing writes these files while they are mapped.
         let m = unsafe { memmap2::Mmap::map(&f) }
             .map_err(BenchError::io(format!("mapping {}", p.display())))?;
@@ -153,9 +166,10 @@ fn bare_read(dir: &Path, clock: &TscClock) -> Result<(u64, u64), BenchError> {
 /// Runs the mode.
 pub fn run(common: &Common, args: &JournalArgs) -> Result<Report, BenchError> {
     let record_bytes = args.record_bytes.unwrap_or_else(typical_record_bytes);
-    let segment_size = args.segment_mb.checked_mul(1 << 20).filter(|s| *s >= 1 << 20).ok_or_else(
-        || BenchError::Arg(format!("--segment-mb {}: must be at least 1", args.segment_mb)),
-    )?;
+    let segment_size =
+        args.segment_mb.checked_mul(1 << 20).filter(|s| *s >= 1 << 20).ok_or_else(|| {
+            BenchError::Arg(format!("--segment-mb {}: must be at least 1", args.segment_mb))
+        })?;
     if record_bytes == 0 || record_bytes > keel_journal::layout::max_payload_len(segment_size) {
         return Err(BenchError::Arg(format!(
             "--record-bytes {record_bytes}: must be 1..={} for {} MiB segments",
@@ -165,7 +179,8 @@ pub fn run(common: &Common, args: &JournalArgs) -> Result<Report, BenchError> {
     }
     let (scratch, where_text) = match &args.dir {
         Some(d) => {
-            std::fs::create_dir_all(d).map_err(BenchError::io(format!("creating {}", d.display())))?;
+            std::fs::create_dir_all(d)
+                .map_err(BenchError::io(format!("creating {}", d.display())))?;
             let t = tempfile::Builder::new()
                 .prefix("keel-bench-journal-")
                 .tempdir_in(d)
@@ -206,7 +221,8 @@ pub fn run(common: &Common, args: &JournalArgs) -> Result<Report, BenchError> {
         payload,
         frame: frame as u64,
         written: 0,
-        cap: args.max_mb.saturating_mul(1 << 20),
+        cap: args.max_mb.saturating_mul(1 << 20) / 2,
+        cap_total: args.max_mb.saturating_mul(1 << 20),
         error: None,
     };
     let run = run_synchronous(&clock, pacing, wait, &mut append);
@@ -216,10 +232,7 @@ pub fn run(common: &Common, args: &JournalArgs) -> Result<Report, BenchError> {
     let capped = append.done();
     let records = append.journal.last_seq();
     let roll_stalls = append.journal.roll_stalls();
-    append
-        .journal
-        .close()
-        .map_err(|e| BenchError::Setup(format!("closing the journal: {e}")))?;
+    append.journal.close().map_err(|e| BenchError::Setup(format!("closing the journal: {e}")))?;
 
     // Verify: reader (CRC + continuity), inspect (plus the BLAKE3 chain), bare read.
     let t0 = clock.now_ns();
@@ -263,7 +276,9 @@ pub fn run(common: &Common, args: &JournalArgs) -> Result<Report, BenchError> {
     let floor_m = Measurement::from_recorder(
         "floor_copy",
         Role::Floor,
-        format!("bare copy of the same {record_bytes} bytes into an already-mapped, pre-faulted page (same stride)"),
+        format!(
+            "bare copy of the same {record_bytes} bytes into an already-mapped, pre-faulted page (same stride)"
+        ),
         &floor.recorder,
         floor.measured_ops,
         floor.elapsed_ns,
@@ -303,11 +318,19 @@ pub fn run(common: &Common, args: &JournalArgs) -> Result<Report, BenchError> {
         &pinning,
         1,
     );
-    report.notes.push(format!("journal: {where_text}; {} MiB segments, flush every {} ms, size cap {} MiB",
-        args.segment_mb, config.flush_interval.as_millis(), args.max_mb));
+    report.notes.push(format!(
+        "journal: {where_text}; {} MiB segments, flush every {} ms, size cap {} MiB",
+        args.segment_mb,
+        config.flush_interval.as_millis(),
+        args.max_mb
+    ));
     report.notes.push(format!(
         "record: {record_bytes}-byte payload ({}), {frame}-byte frame",
-        if args.record_bytes.is_some() { "--record-bytes" } else { "archived size of a new-order command" }
+        if args.record_bytes.is_some() {
+            "--record-bytes"
+        } else {
+            "archived size of a new-order command"
+        }
     ));
     if capped {
         report.notes.push(format!(

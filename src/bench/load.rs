@@ -175,11 +175,13 @@ pub trait Op {
     }
     /// The timed part.
     fn run(&mut self, i: u64);
-    /// True when no more operations can be run (e.g. a size cap was reached): the run
-    /// ends early and reports what it measured.
+    /// True when no more operations can be run (e.g. a size cap was reached): the phase
+    /// (warm-up or measurement) ends early and the run reports what it measured.
     fn done(&self) -> bool {
         false
     }
+    /// Called once when the warm-up ends and the measured operations begin.
+    fn measuring(&mut self) {}
 }
 
 /// What a synchronous run did.
@@ -215,10 +217,11 @@ pub fn run_synchronous<C: Clock, O: Op>(
                 i += 1;
             }
             let warmup_ops = i;
+            op.measuring();
             let t0 = clock.now_ns();
             let mut end = t0;
-            // At least one measured operation, whatever the duration.
-            loop {
+            // At least one measured operation whatever the duration, unless `done`.
+            while !op.done() {
                 op.prepare(i);
                 let a = clock.now_ns();
                 op.run(i);
@@ -226,7 +229,7 @@ pub fn run_synchronous<C: Clock, O: Op>(
                 rec.record_service(b - a);
                 i += 1;
                 end = end.max(b);
-                if b - t0 >= duration_ns || op.done() {
+                if b - t0 >= duration_ns {
                     break;
                 }
             }
@@ -239,10 +242,16 @@ pub fn run_synchronous<C: Clock, O: Op>(
             // Start a little ahead so the first due time is not already late.
             let s = Schedule::new(clock.now_ns() + 100_000, rate_per_s, warmup, duration);
             let mut end = 0;
-            let mut measured_ops = 0;
+            let (mut measured_ops, mut warmup_ops) = (0, 0);
             for i in 0..s.total_ops() {
+                if i == s.warmup_ops {
+                    op.measuring();
+                }
                 if op.done() {
-                    break;
+                    if s.is_measured(i) {
+                        break;
+                    }
+                    continue;
                 }
                 op.prepare(i);
                 let due = s.due_ns(i);
@@ -254,10 +263,12 @@ pub fn run_synchronous<C: Clock, O: Op>(
                     rec.record(due, sent, done);
                     measured_ops += 1;
                     end = done;
+                } else {
+                    warmup_ops += 1;
                 }
             }
             let elapsed_ns = end.saturating_sub(s.measure_start_ns());
-            SyncRun { recorder: rec, measured_ops, warmup_ops: s.warmup_ops, elapsed_ns }
+            SyncRun { recorder: rec, measured_ops, warmup_ops, elapsed_ns }
         }
     }
 }

@@ -16,8 +16,7 @@ use keel_engine::schema::{
     Command, CommandBody, OrderFlags, Output, OutputBody, Timer, VenueNewOrder,
 };
 use keel_engine::{
-    InstrumentId, OrdType, OrderId, Price, Qty, SessionId, Side, TimeInForce, TimestampNs,
-    VenueId,
+    InstrumentId, OrdType, OrderId, Price, Qty, SessionId, Side, TimeInForce, TimestampNs, VenueId,
 };
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -58,7 +57,11 @@ impl Publish for BarePublisher {
 
 fn empty_slot() -> InboundSlot {
     InboundSlot {
-        cmd: Command { ts: TimestampNs(0), session: SessionId(0), body: CommandBody::Timer(Timer {}) },
+        cmd: Command {
+            ts: TimestampNs(0),
+            session: SessionId(0),
+            body: CommandBody::Timer(Timer {}),
+        },
         ingress_raw: 0,
     }
 }
@@ -167,7 +170,8 @@ pub fn run(common: &Common, pinning: &Pinning, rate: u64) -> Result<TickSource, 
         let abort = Arc::clone(&abort);
         let cpu = pinning.cpu(1);
         let mut source = TickSource::new(rate, common.warmup(), common.duration(), false);
-        let deadline = Instant::now() + common.warmup() + common.duration() + Duration::from_secs(30);
+        let deadline =
+            Instant::now() + common.warmup() + common.duration() + Duration::from_secs(30);
         std::thread::Builder::new()
             .name("keel-floor-gw".into())
             .spawn(move || {
@@ -219,8 +223,9 @@ pub fn run(common: &Common, pinning: &Pinning, rate: u64) -> Result<TickSource, 
             })
             .map_err(BenchError::io("spawning the floor's gateway thread"))?
     };
-    let (source, timed_out) =
-        gateway.join().map_err(|_| BenchError::Setup("the floor's gateway thread panicked".into()))?;
+    let (source, timed_out) = gateway
+        .join()
+        .map_err(|_| BenchError::Setup("the floor's gateway thread panicked".into()))?;
     core.join().map_err(|_| BenchError::Setup("the floor's core thread panicked".into()))?;
     if timed_out {
         return Err(BenchError::Setup("the two-ring floor did not finish in time".into()));

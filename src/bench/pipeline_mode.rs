@@ -32,9 +32,7 @@ use keel_engine::pipeline::{
     CoreStart, Delivery, Gateway, GatewayIo, IngressClock, Pipeline, PipelineConfig, Placement,
     PublishError, Routes,
 };
-use keel_engine::schema::{
-    CommandBody, OutputBody, VenueAck, VenueCancelAck, VenueReplaceAck,
-};
+use keel_engine::schema::{CommandBody, OutputBody, VenueAck, VenueCancelAck, VenueReplaceAck};
 use keel_engine::{SessionId, Side, TimestampNs};
 use keel_journal::Journal;
 use keel_replay::log::{JournalRecorder, journal_config};
@@ -54,8 +52,11 @@ const INFLIGHT_MAX: usize = 1 << 16;
 /// Where a tick source publishes: the pipeline's [`GatewayIo`] or the floor's bare ring.
 pub trait Publish {
     /// Publishes now if there is room; returns the ingress stamp (UTC ns).
-    fn try_publish(&mut self, session: SessionId, body: CommandBody)
-    -> Result<TimestampNs, PublishError>;
+    fn try_publish(
+        &mut self,
+        session: SessionId,
+        body: CommandBody,
+    ) -> Result<TimestampNs, PublishError>;
     /// UTC nanoseconds now, on the clock that stamps ingress.
     fn now_utc(&self) -> u64;
 }
@@ -377,7 +378,8 @@ fn run_pipeline(
         let journal = Journal::open(&journal_dir, journal_config(keel_journal::Config::default()))
             .map_err(|e| format!("journal {}: {e}", journal_dir.display()))?;
         let now = clock.now();
-        let startup = logons().iter().map(|c| keel_engine::schema::Command { ts: now, ..*c }).collect();
+        let startup =
+            logons().iter().map(|c| keel_engine::schema::Command { ts: now, ..*c }).collect();
         Ok(CoreStart { core, journal: JournalRecorder::new(journal), last_seq: 0, startup })
     };
     let pipeline = Pipeline::start(pipeline_config(common, pinning), vec![Box::new(gw)], init)
@@ -499,7 +501,11 @@ mod tests {
     }
 
     impl Publish for Fake {
-        fn try_publish(&mut self, _s: SessionId, body: CommandBody) -> Result<TimestampNs, PublishError> {
+        fn try_publish(
+            &mut self,
+            _s: SessionId,
+            body: CommandBody,
+        ) -> Result<TimestampNs, PublishError> {
             self.now += 1;
             self.published.push((self.now, body));
             Ok(TimestampNs(self.now))

@@ -69,7 +69,14 @@ pub struct Throughput {
 
 impl Throughput {
     /// A figure from a count, a byte count and a wall time.
-    pub fn new(name: &str, role: Role, what: &str, items: u64, bytes: u64, elapsed_ns: u64) -> Self {
+    pub fn new(
+        name: &str,
+        role: Role,
+        what: &str,
+        items: u64,
+        bytes: u64,
+        elapsed_ns: u64,
+    ) -> Self {
         let s = elapsed_ns.max(1) as f64 / 1e9;
         Throughput {
             name: name.into(),
@@ -192,7 +199,9 @@ impl Measurement {
     }
 }
 
-/// A subject against its floor: subject / floor per percentile.
+/// A subject against its floor, as cost ratios (how many times the floor's cost; 1.0 =
+/// as fast as the floor): latency subject ÷ floor per percentile, and time per operation
+/// (floor ops/s ÷ subject ops/s).
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct Ratio {
     /// Subject measurement name.
@@ -203,8 +212,8 @@ pub struct Ratio {
     pub latency: RatioSet,
     /// Service-time ratios.
     pub uncorrected: RatioSet,
-    /// Subject throughput / floor throughput.
-    pub throughput: f64,
+    /// Wall time per operation, subject ÷ floor (= floor ops/s ÷ subject ops/s).
+    pub time_per_op: f64,
 }
 
 /// Ratios per percentile.
@@ -268,7 +277,7 @@ impl Report {
             floor: floor.into(),
             latency: RatioSet::of(&s.latency, &f.latency),
             uncorrected: RatioSet::of(&s.uncorrected, &f.uncorrected),
-            throughput: s.throughput_per_s / f.throughput_per_s.max(1e-9),
+            time_per_op: f.throughput_per_s / s.throughput_per_s.max(1e-9),
         };
         self.ratios.push(ratio);
     }
@@ -337,12 +346,18 @@ impl Report {
             let mut row = vec![
                 format!("ratio {} / {}", r.subject, r.floor),
                 String::new(),
-                format!("{:.2}x", r.throughput),
+                format!("{:.2}x", r.time_per_op),
             ];
             row.extend(r.latency.values().iter().map(|v| format!("{v:.2}x")));
             rows.push(row);
         }
         s.push_str(&render_rows(&rows));
+        if !self.ratios.is_empty() {
+            let _ = writeln!(
+                s,
+                "  ratios: the subject's cost in multiples of the floor's (per percentile; in the ops/s column, time per operation)"
+            );
+        }
         let _ = writeln!(s);
         let _ = writeln!(
             s,
@@ -461,7 +476,11 @@ fn si(v: f64) -> String {
 /// microseconds (value unit scaling ratio 1000 from nanoseconds).
 pub fn write_hgrm(h: &Histogram<u64>, out: &mut impl std::io::Write) -> std::io::Result<()> {
     const SCALE: f64 = 1_000.0;
-    writeln!(out, "{:>12} {:>14} {:>10} {:>14}\n", "Value", "Percentile", "TotalCount", "1/(1-Percentile)")?;
+    writeln!(
+        out,
+        "{:>12} {:>14} {:>10} {:>14}\n",
+        "Value", "Percentile", "TotalCount", "1/(1-Percentile)"
+    )?;
     let mut total = 0u64;
     for v in h.iter_quantiles(5) {
         total += v.count_since_last_iteration();
@@ -549,7 +568,7 @@ mod tests {
         r.add_p50_target("subject", "floor", 3.0, "p50 within 3x");
         let ratio = &r.ratios[0];
         assert!((ratio.latency.p50 - 10.0).abs() < 0.05, "{ratio:?}");
-        assert!((ratio.throughput - 0.5).abs() < 1e-9);
+        assert!((ratio.time_per_op - 2.0).abs() < 1e-9);
         assert!(!r.targets[0].met);
         let table = r.table();
         assert!(table.contains("ratio subject / floor"), "{table}");
@@ -557,7 +576,10 @@ mod tests {
         let json = serde_json::to_string(&r).unwrap();
         let back: Report = serde_json::from_str(&json).unwrap();
         assert_eq!(back.ratios.len(), 1);
-        assert_eq!((back.ratios[0].subject.as_str(), back.ratios[0].floor.as_str()), ("subject", "floor"));
+        assert_eq!(
+            (back.ratios[0].subject.as_str(), back.ratios[0].floor.as_str()),
+            ("subject", "floor")
+        );
         assert!((back.ratios[0].latency.p50 - ratio.latency.p50).abs() < 1e-9);
         assert_eq!(back.measurements[0].latency.count, 1000);
     }
@@ -578,10 +600,15 @@ mod tests {
             (f[0].parse().unwrap(), f[1].parse().unwrap(), f[2].parse().unwrap())
         };
         let parsed: Vec<_> = rows.iter().map(|l| parse(l)).collect();
-        assert!(parsed.windows(2).all(|w| w[0].0 <= w[1].0 && w[0].1 <= w[1].1 && w[0].2 <= w[1].2));
+        assert!(
+            parsed.windows(2).all(|w| w[0].0 <= w[1].0 && w[0].1 <= w[1].1 && w[0].2 <= w[1].2)
+        );
         assert_eq!(parsed.last().unwrap().2, 1000);
         assert!((parsed.last().unwrap().1 - 1.0).abs() < 1e-12);
-        assert!(text.contains("#[Max     =       10.007, Total count    =         1000]"), "{text}");
+        assert!(
+            text.contains("#[Max     =       10.007, Total count    =         1000]"),
+            "{text}"
+        );
         assert!(text.contains("SubBuckets     =         2048]"), "{text}");
     }
 

@@ -117,7 +117,12 @@ pub fn parse_cpu_list(s: &str) -> Vec<usize> {
 
 /// Warnings about the set-up of a run that pins `pinned` CPUs and keeps `busy_threads`
 /// threads busy.
-pub fn warnings(m: &Machine, pinned: &[usize], pin_requested: usize, busy_threads: usize) -> Vec<String> {
+pub fn warnings(
+    m: &Machine,
+    pinned: &[usize],
+    pin_requested: usize,
+    busy_threads: usize,
+) -> Vec<String> {
     let mut w = Vec::new();
     let allowed = m.cpus_allowed.len();
     if pin_requested > allowed {

@@ -53,7 +53,11 @@ impl WireProtocol for EchoProtocol {
         Err("keel serve has no echo listener".into())
     }
 
-    fn connect(&self, addr: SocketAddr, timeout: Duration) -> Result<Box<dyn WireClient>, WireError> {
+    fn connect(
+        &self,
+        addr: SocketAddr,
+        timeout: Duration,
+    ) -> Result<Box<dyn WireClient>, WireError> {
         Ok(Box::new(EchoClient::connect(addr, self.frame_bytes, timeout)?))
     }
 
@@ -143,7 +147,11 @@ pub struct EchoClient {
 
 impl EchoClient {
     /// Connects with `TCP_NODELAY`, non-blocking.
-    pub fn connect(addr: SocketAddr, frame_bytes: usize, timeout: Duration) -> Result<EchoClient, WireError> {
+    pub fn connect(
+        addr: SocketAddr,
+        frame_bytes: usize,
+        timeout: Duration,
+    ) -> Result<EchoClient, WireError> {
         let stream = TcpStream::connect_timeout(&addr, timeout)
             .map_err(WireError::io(format!("connecting to {addr}")))?;
         stream.set_nodelay(true).map_err(WireError::io("TCP_NODELAY"))?;

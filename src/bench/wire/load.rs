@@ -167,14 +167,10 @@ mod tests {
             lost: 70,
             in_flight: VecDeque::new(),
         };
-        let s = Schedule {
-            start_ns: 0,
-            rate_per_s: 1_000_000,
-            warmup_ops: 10,
-            measured_ops: 90,
-        };
-        let run = run_open_loop(&clock, &mut c, s, WaitStrategy::BusySpin, Duration::from_micros(50))
-            .unwrap();
+        let s = Schedule { start_ns: 0, rate_per_s: 1_000_000, warmup_ops: 10, measured_ops: 90 };
+        let run =
+            run_open_loop(&clock, &mut c, s, WaitStrategy::BusySpin, Duration::from_micros(50))
+                .unwrap();
         assert_eq!(run.sent, 100);
         assert_eq!(run.measured, 90);
         assert_eq!(run.unanswered, 1);
@@ -184,7 +180,11 @@ mod tests {
         // Orders sent at 19.8 µs .. 29.8 µs (ids 20..=29, acks due in the stall) wait for
         // the stall's end: their latency from due time is 30 µs − id µs (+ polling step).
         let h = run.recorder.corrected();
-        let slow = h.iter_recorded().filter(|v| v.value_iterated_to() > 1_000).map(|v| v.count_at_value()).sum::<u64>();
+        let slow = h
+            .iter_recorded()
+            .filter(|v| v.value_iterated_to() > 1_000)
+            .map(|v| v.count_at_value())
+            .sum::<u64>();
         assert_eq!(slow, 9, "ids 20..=28 wait ≥ 2 µs; id 29 waits ~1 µs");
         assert!(h.max() >= 10_000 - 200 && h.max() <= 10_300, "max {}", h.max());
     }

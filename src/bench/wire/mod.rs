@@ -107,14 +107,21 @@ pub trait WireProtocol {
     fn listen_addr(&self, config: &Resolved) -> Result<SocketAddr, String>;
 
     /// Connects to `addr` and logs on.
-    fn connect(&self, addr: SocketAddr, timeout: Duration) -> Result<Box<dyn WireClient>, WireError>;
+    fn connect(
+        &self,
+        addr: SocketAddr,
+        timeout: Duration,
+    ) -> Result<Box<dyn WireClient>, WireError>;
 
     /// The p50 ratio to the TCP echo floor this protocol is expected to stay within.
     fn target_p50_ratio(&self) -> Option<f64>;
 }
 
 /// The adapter for `--protocol name`.
-pub fn protocol(name: &str, message_bytes: Option<usize>) -> Result<Box<dyn WireProtocol>, BenchError> {
+pub fn protocol(
+    name: &str,
+    message_bytes: Option<usize>,
+) -> Result<Box<dyn WireProtocol>, BenchError> {
     match name {
         "echo" => Ok(Box::new(echo::EchoProtocol::new(
             message_bytes.unwrap_or(echo::DEFAULT_FRAME_BYTES),
@@ -133,9 +140,7 @@ pub fn protocol(name: &str, message_bytes: Option<usize>) -> Result<Box<dyn Wire
                      `--protocol echo` measures the load generator against a TCP echo"
                 .into(),
         }),
-        other => Err(BenchError::Arg(format!(
-            "--protocol {other}: expected binary, fix or echo"
-        ))),
+        other => Err(BenchError::Arg(format!("--protocol {other}: expected binary, fix or echo"))),
     }
 }
 
@@ -247,7 +252,9 @@ pub fn run(common: &Common, args: &WireArgs) -> Result<Report, BenchError> {
         measurement(
             "floor_tcp_echo",
             Role::Floor,
-            &format!("a {frame}-byte frame written → the same frame read back from the echo server"),
+            &format!(
+                "a {frame}-byte frame written → the same frame read back from the echo server"
+            ),
             &floor,
         ),
     ];

@@ -37,9 +37,9 @@ impl InProcessServer {
     /// Commands the core has applied so far.
     #[cfg(test)]
     pub fn commands(&self) -> u64 {
-        self.started.as_ref().map_or(0, |s| {
-            s.pipeline.metrics().commands.load(std::sync::atomic::Ordering::Relaxed)
-        })
+        self.started
+            .as_ref()
+            .map_or(0, |s| s.pipeline.metrics().commands.load(std::sync::atomic::Ordering::Relaxed))
     }
 
     /// Stops it cleanly (rings drained, journal sealed); returns the commands applied.

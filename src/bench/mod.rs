@@ -97,6 +97,10 @@ pub struct Common {
     /// Write a latency-by-percentile chart (SVG) to FILE.
     #[arg(long, value_name = "FILE.svg")]
     pub plot: Option<PathBuf>,
+    /// Write the report as a Markdown section to FILE (what `scripts/bench` puts in
+    /// docs/benchmarks.md).
+    #[arg(long, value_name = "FILE.md")]
+    pub markdown: Option<PathBuf>,
 }
 
 /// Why a benchmark could not run.
@@ -236,6 +240,7 @@ impl Report {
             .collect();
         Report {
             mode: mode.into(),
+            command: command_line(),
             what: what.into(),
             notes: Vec::new(),
             settings: Settings {
@@ -254,6 +259,15 @@ impl Report {
             throughputs: Vec::new(),
         }
     }
+}
+
+/// The command line of this process, as `keel ...` (arguments with spaces quoted).
+fn command_line() -> String {
+    let args: Vec<String> = std::env::args()
+        .skip(1)
+        .map(|a| if a.contains(' ') { format!("'{a}'") } else { a })
+        .collect();
+    format!("keel {}", args.join(" "))
 }
 
 /// Runs `keel bench`.
@@ -297,6 +311,11 @@ fn write_outputs(report: &Report, common: &Common) -> Result<(), BenchError> {
     }
     if let Some(path) = &common.plot {
         plot::write_svg(report, path).map_err(BenchError::Setup)?;
+        eprintln!("keel bench: wrote {}", path.display());
+    }
+    if let Some(path) = &common.markdown {
+        std::fs::write(path, report.markdown())
+            .map_err(BenchError::io(format!("writing {}", path.display())))?;
         eprintln!("keel bench: wrote {}", path.display());
     }
     if common.json {

@@ -9,9 +9,12 @@ use plotters::prelude::*;
 /// The largest `1 / (1 − q)` plotted: 99.9999%.
 const X_MAX: f64 = 1e6;
 
+/// One line of the chart: name, role, (x = 1/(1−q), y = µs) points.
+type Series = (String, Role, Vec<(f64, f64)>);
+
 /// Writes the chart of `report` to `path` (SVG).
 pub fn write_svg(report: &Report, path: &std::path::Path) -> Result<(), String> {
-    let series: Vec<(String, Role, Vec<(f64, f64)>)> = report
+    let series: Vec<Series> = report
         .measurements
         .iter()
         .filter_map(|m| {

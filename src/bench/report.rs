@@ -22,6 +22,8 @@ use std::fmt::Write as _;
 pub struct Report {
     /// `core`, `journal`, `pipeline` or `wire`.
     pub mode: String,
+    /// The command line that produced it.
+    pub command: String,
     /// One sentence: what was measured.
     pub what: String,
     /// Mode-specific facts worth stating (the command mix, the journal directory, ...).
@@ -290,6 +292,115 @@ impl Report {
         }
     }
 
+    /// The report as a Markdown section (for `docs/benchmarks.md`): the command, a table
+    /// of corrected percentiles with the ratio rows, service times, notes, warnings,
+    /// targets. The machine is described by the caller once for a set of reports.
+    pub fn markdown(&self) -> String {
+        let mut s = String::new();
+        let _ = writeln!(s, "### `{}`: {}\n", self.mode, self.what);
+        let _ = writeln!(s, "```sh\n{}\n```\n", self.command);
+        let _ = writeln!(
+            s,
+            "| measurement | ops | ops/s | p50 | p90 | p99 | p99.9 | p99.99 | max |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|"
+        );
+        for m in &self.measurements {
+            let tag = if m.role == Role::Floor { " (floor)" } else { "" };
+            let v: Vec<String> = m.latency.values().iter().map(|v| ns_text(*v)).collect();
+            let _ = writeln!(
+                s,
+                "| `{}`{tag} | {} | {} | {} |",
+                m.name,
+                m.operations,
+                si(m.throughput_per_s),
+                v.join(" | ")
+            );
+        }
+        for r in &self.ratios {
+            let v: Vec<String> = r.latency.values().iter().map(|v| format!("**{v:.2}x**")).collect();
+            let _ = writeln!(
+                s,
+                "| ratio `{}` / `{}` | | {:.2}x | {} |",
+                r.subject,
+                r.floor,
+                r.time_per_op,
+                v.join(" | ")
+            );
+        }
+        let _ = writeln!(
+            s,
+            "\nLatency corrected for coordinated omission; ratios are the subject's cost in multiples of the floor's (ops/s column: time per operation). Service time, from the actual send:\n"
+        );
+        for m in &self.measurements {
+            let v: Vec<String> = QUANTILES
+                .iter()
+                .map(|(l, _)| *l)
+                .chain(std::iter::once("max"))
+                .zip(m.uncorrected.values())
+                .map(|(l, v)| format!("{l} {}", ns_text(v)))
+                .collect();
+            let _ = writeln!(s, "- `{}`: {}", m.name, v.join(", "));
+        }
+        for r in &self.ratios {
+            let _ = writeln!(
+                s,
+                "- service-time ratio `{}` / `{}`: p50 {:.2}x, p99 {:.2}x, p99.9 {:.2}x",
+                r.subject, r.floor, r.uncorrected.p50, r.uncorrected.p99, r.uncorrected.p99_9
+            );
+        }
+        if !self.throughputs.is_empty() {
+            let _ = writeln!(
+                s,
+                "\n| throughput | records | MiB | s | records/s | GiB/s | vs floor |\n|---|---:|---:|---:|---:|---:|---:|"
+            );
+            for t in &self.throughputs {
+                let tag = if t.role == Role::Floor { " (floor)" } else { "" };
+                let _ = writeln!(
+                    s,
+                    "| `{}`{tag} | {} | {:.1} | {:.3} | {} | {:.2} | {} |",
+                    t.name,
+                    t.items,
+                    t.bytes as f64 / (1u64 << 20) as f64,
+                    t.elapsed_s,
+                    si(t.items_per_s),
+                    t.bytes_per_s / (1u64 << 30) as f64,
+                    t.ratio_to_floor.map_or(String::new(), |r| format!("{r:.2}x"))
+                );
+            }
+        }
+        let _ = writeln!(s);
+        for m in &self.measurements {
+            let _ = writeln!(s, "- `{}`: {}. {}.", m.name, m.what, m.correction);
+            let mut extra: Vec<String> =
+                m.counts.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            if m.co_added_samples > 0 {
+                extra.push(format!("co_added_samples={}", m.co_added_samples));
+            }
+            if !extra.is_empty() {
+                let _ = writeln!(s, "  Counts: {}.", extra.join(", "));
+            }
+        }
+        for t in &self.throughputs {
+            let _ = writeln!(s, "- `{}`: {}.", t.name, t.what);
+        }
+        for n in &self.notes {
+            let _ = writeln!(s, "- {n}");
+        }
+        for w in &self.warnings {
+            let _ = writeln!(s, "- Warning: {w}");
+        }
+        for t in &self.targets {
+            let _ = writeln!(
+                s,
+                "- **Target: {}: ratio {:.2}x, limit {:.1}x — {}.**",
+                t.what,
+                t.ratio,
+                t.limit,
+                if t.met { "met" } else { "not met" }
+            );
+        }
+        s
+    }
+
     /// The human table.
     pub fn table(&self) -> String {
         let mut s = String::new();
@@ -546,6 +657,7 @@ mod tests {
         }
         Report {
             mode: "test".into(),
+            command: "keel bench test".into(),
             what: "a test".into(),
             notes: vec![],
             settings: Settings::default(),
@@ -573,6 +685,9 @@ mod tests {
         let table = r.table();
         assert!(table.contains("ratio subject / floor"), "{table}");
         assert!(table.contains("NOT met"), "{table}");
+        let md = r.markdown();
+        assert!(md.contains("| ratio `subject` / `floor` |"), "{md}");
+        assert!(md.contains("keel bench test"), "{md}");
         let json = serde_json::to_string(&r).unwrap();
         let back: Report = serde_json::from_str(&json).unwrap();
         assert_eq!(back.ratios.len(), 1);

@@ -159,6 +159,11 @@ fn pipeline_mode_report_is_well_formed() {
             count(m, "ticks_answered") + count(m, "ticks_unanswered"),
             "{name}"
         );
+        assert_eq!(
+            count(m, "ticks_answered"),
+            count(m, "ticks_direct") + count(m, "ticks_later"),
+            "{name}"
+        );
         assert!(count(m, "ticks_published") >= count(m, "ticks_measured"));
         assert_eq!(count(m, "stamp_collisions"), 0);
     }

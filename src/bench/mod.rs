@@ -278,6 +278,8 @@ pub fn run(cmd: BenchCmd) -> ExitCode {
         | BenchCmd::Pipeline { common }
         | BenchCmd::Wire { common, .. } => common.clone(),
     };
+    // The load and the date before the run, not when the report is assembled.
+    let before = system::machine();
     let result = common.check().and_then(|()| match &cmd {
         BenchCmd::Core { common } => core_mode::run(common),
         BenchCmd::Journal { common, args } => journal_mode::run(common, args),
@@ -291,6 +293,8 @@ pub fn run(cmd: BenchCmd) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    report.machine.load_avg_1m_start = before.load_avg_1m_start;
+    report.machine.date_utc = before.date_utc;
     report.machine.finish();
     match write_outputs(&report, &common) {
         Ok(()) => ExitCode::SUCCESS,

@@ -11,12 +11,18 @@
 //!   gateway.
 //!
 //! Every tick moves the book's microprice by more than a tick (the bid quantity alternates
-//! 10 / 30 against a 20-lot ask), so the market maker replaces both quotes on every tick.
-//! **Tick-to-trade** is measured per tick, to the *first* venue order it caused: from the
-//! tick's intended send time (corrected) and from its ingress stamp (uncorrected), to
-//! the moment the gateway takes the order off its outbound ring. An order is matched to
-//! its tick by the output's time, which is the time of the command that caused it (the
-//! core makes command time monotonic; one publisher stamps every command).
+//! 10 / 30 against a 20-lot ask), so the market maker replaces both quotes on every tick
+//! unless it is still waiting for the venue's answer to its previous request (it never
+//! stacks requests). **Tick-to-trade** is measured for every tick, to the first venue
+//! order the core emitted after applying it: from the tick's intended send time
+//! (corrected) and from its ingress stamp (uncorrected), to the moment the gateway takes
+//! the order off its outbound ring. Usually that order is the tick's own ("direct"); a tick
+//! that found the market maker waiting is answered by its next order ("later"), so a stall
+//! that makes the strategy wait shows in every tick it held up instead of dropping them
+//! from the figures. Outputs are matched to ticks by the output's time, which is the time
+//! of the command that caused it (the core makes command time monotonic; one publisher
+//! stamps every command, so an output at or after a tick's stamp was emitted after the
+//! core applied that tick).
 //!
 //! The floor ([`super::pipeline_floor`]) runs the same code on the gateway side over the
 //! same ring types with the same threads, pinning and wait strategy, but its "core" does
@@ -94,13 +100,18 @@ pub struct TickCounts {
     pub ticks_published: u64,
     /// Measured ticks (after the warm-up) published.
     pub ticks_measured: u64,
-    /// Measured ticks whose first order arrived (and was recorded).
+    /// Measured ticks answered (recorded): `ticks_direct + ticks_later`.
     pub ticks_answered: u64,
-    /// Measured ticks that caused no order (or whose order did not arrive in time).
+    /// Measured ticks answered by an order they caused themselves.
+    pub ticks_direct: u64,
+    /// Measured ticks answered by a later order (the market maker was waiting).
+    pub ticks_later: u64,
+    /// Measured ticks with no order after them when the run ended.
     pub ticks_unanswered: u64,
     /// Venue orders received.
     pub orders_received: u64,
-    /// Venue orders that were not a tick's first (the second quote, or caused by an ack).
+    /// Venue orders that answered no tick (a tick's second quote, or one caused by an ack
+    /// with no tick waiting).
     pub orders_other: u64,
     /// Venue answers published (acks).
     pub answers_published: u64,
@@ -248,19 +259,23 @@ impl TickSource {
             return;
         }
         self.counts.orders_received += 1;
-        while self.inflight.front().is_some_and(|(t, _)| *t < ts) {
-            self.drop_oldest();
-        }
-        match self.inflight.front() {
-            Some(&(t, tick)) if t == ts => {
-                self.inflight.pop_front();
-                if let Some(s) = self.schedule.filter(|s| s.is_measured(tick)) {
-                    self.recorder.record(s.due_ns(tick), ts, now_utc);
-                    self.counts.ticks_answered += 1;
-                    self.last_answer_ns = now_utc;
+        let mut answered = false;
+        while let Some(&(t, tick)) = self.inflight.front().filter(|(t, _)| *t <= ts) {
+            self.inflight.pop_front();
+            answered = true;
+            if let Some(s) = self.schedule.filter(|s| s.is_measured(tick)) {
+                self.recorder.record(s.due_ns(tick), t, now_utc);
+                self.counts.ticks_answered += 1;
+                if t == ts {
+                    self.counts.ticks_direct += 1;
+                } else {
+                    self.counts.ticks_later += 1;
                 }
+                self.last_answer_ns = now_utc;
             }
-            _ => self.counts.orders_other += 1,
+        }
+        if !answered {
+            self.counts.orders_other += 1;
         }
     }
 }
@@ -425,6 +440,8 @@ pub fn tick_measurement(name: &str, role: Role, what: &str, s: &TickSource) -> M
         .count("ticks_published", c.ticks_published)
         .count("ticks_measured", c.ticks_measured)
         .count("ticks_answered", c.ticks_answered)
+        .count("ticks_direct", c.ticks_direct)
+        .count("ticks_later", c.ticks_later)
         .count("ticks_unanswered", c.ticks_unanswered)
         .count("orders_received", c.orders_received)
         .count("orders_other", c.orders_other)
@@ -550,13 +567,22 @@ mod tests {
         assert_eq!(src.poll(&mut p), 3);
         assert!(matches!(p.published[1].1, CommandBody::VenueAck(_)));
         assert!(matches!(p.published[3].1, CommandBody::L2Update(_)));
-        // Tick 1 gets no order; tick 2's order shows tick 1 unanswered.
+        // Tick 1 gets no order of its own; tick 2's order answers both, tick 1 "later"
+        // (from its own due time and stamp).
         p.now = 3_000_000;
         src.poll(&mut p);
+        let t1 = p.published[3].0;
         let t2 = p.published.last().unwrap().0;
         src.on_output(t2, &order(), t2 + 10);
-        assert_eq!(src.counts.ticks_unanswered, 1);
-        assert_eq!(src.counts.ticks_answered, 2);
+        assert_eq!(src.counts.ticks_unanswered, 0);
+        assert_eq!(src.counts.ticks_answered, 3);
+        assert_eq!((src.counts.ticks_direct, src.counts.ticks_later), (2, 1));
+        assert_eq!(src.recorder.uncorrected().count_at(t2 + 10 - t1), 1);
+        let h = src.recorder.corrected();
+        assert_eq!(h.max(), h.highest_equivalent(t2 + 10 - 2_000_000));
+        // An order stamped before any waiting tick answers nothing.
+        src.on_output(t2 - 1, &order(), t2 + 20);
+        assert_eq!(src.counts.orders_other, 2);
         p.now = 4_000_000;
         src.poll(&mut p);
         assert!(src.finished());
@@ -565,5 +591,43 @@ mod tests {
             src.counts.ticks_measured,
             src.counts.ticks_answered + src.counts.ticks_unanswered
         );
+    }
+}
+
+#[cfg(test)]
+mod feed_tests {
+    use super::*;
+    use keel_engine::core::testkit::Harness;
+
+    /// The feed's claim: once its answers are in, every tick makes the market maker send
+    /// orders (new quotes on tick 1, two replaces on every later tick), and the answers
+    /// the gateway sends are accepted.
+    #[test]
+    fn every_answered_tick_requotes_both_sides() {
+        let mut h = Harness::new(&config_with_market_maker());
+        h.logon_all();
+        for i in 0..50u64 {
+            let outs = h.send(VENUE, tick_body(i));
+            let orders: Vec<&OutputBody> = outs
+                .iter()
+                .filter(|o| matches!(o, OutputBody::VenueNewOrder(_) | OutputBody::VenueReplace(_)))
+                .collect();
+            match i {
+                0 => assert!(orders.is_empty(), "one-sided book: no quotes"),
+                1 => assert!(orders.iter().all(|o| matches!(o, OutputBody::VenueNewOrder(_)))),
+                _ => assert!(orders.iter().all(|o| matches!(o, OutputBody::VenueReplace(_)))),
+            }
+            if i > 0 {
+                assert_eq!(orders.len(), 2, "tick {i}: {outs:?}");
+            }
+            for o in &outs {
+                if let Some(a) = venue_answer(o) {
+                    h.send(VENUE, a);
+                }
+            }
+        }
+        let c = h.core.counters();
+        assert_eq!(c.rejects_by_code.iter().sum::<u64>(), 0);
+        assert_eq!(c.anomalies, 0);
     }
 }

@@ -316,7 +316,8 @@ impl Report {
             );
         }
         for r in &self.ratios {
-            let v: Vec<String> = r.latency.values().iter().map(|v| format!("**{v:.2}x**")).collect();
+            let v: Vec<String> =
+                r.latency.values().iter().map(|v| format!("**{v:.2}x**")).collect();
             let _ = writeln!(
                 s,
                 "| ratio `{}` / `{}` | | {:.2}x | {} |",
@@ -370,8 +371,7 @@ impl Report {
         let _ = writeln!(s);
         for m in &self.measurements {
             let _ = writeln!(s, "- `{}`: {}. {}.", m.name, m.what, m.correction);
-            let mut extra: Vec<String> =
-                m.counts.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            let mut extra: Vec<String> = m.counts.iter().map(|(k, v)| format!("{k}={v}")).collect();
             if m.co_added_samples > 0 {
                 extra.push(format!("co_added_samples={}", m.co_added_samples));
             }

@@ -465,7 +465,7 @@ pub fn run(common: &Common) -> Result<Report, BenchError> {
     let mut subject = tick_measurement(
         "tick_to_trade",
         Role::Subject,
-        "L2 tick published by the gateway → journal, core, market maker → its first venue order taken off the gateway's outbound ring",
+        "L2 tick published by the gateway → journal, core, market maker → the first venue order emitted after it (its own, or the next one if the market maker was waiting for an answer), taken off the gateway's outbound ring",
         &source,
     );
     for (k, v) in facts {

@@ -150,9 +150,10 @@ fn journal_mode_stops_at_the_size_cap() {
 #[test]
 fn pipeline_mode_report_is_well_formed() {
     let dir = tempfile::tempdir().unwrap();
-    let r = bench(&["pipeline"], &["--rate", "2000"], dir.path());
+    let r = bench(&["pipeline"], &["--rate", "2000", "--rounds", "2"], dir.path());
     for name in ["tick_to_trade", "floor_two_rings"] {
         let m = measurement(&r, name);
+        assert_eq!(count(m, "rounds"), 2);
         assert_eq!(u(m, "operations"), count(m, "ticks_answered"));
         assert_eq!(
             count(m, "ticks_measured"),
@@ -179,9 +180,11 @@ fn pipeline_mode_report_is_well_formed() {
 #[test]
 fn wire_mode_echo_report_is_well_formed() {
     let dir = tempfile::tempdir().unwrap();
-    let r = bench(&["wire", "--protocol", "echo"], &["--rate", "2000"], dir.path());
+    let r =
+        bench(&["wire", "--protocol", "echo"], &["--rate", "2000", "--rounds", "3"], dir.path());
     for name in ["order_to_ack", "floor_tcp_echo"] {
         let m = measurement(&r, name);
+        assert_eq!(count(m, "rounds"), 3);
         assert_eq!(count(m, "unanswered"), 0, "{name}: TCP on loopback lost nothing");
         assert_eq!(count(m, "acked_measured"), count(m, "measured"));
         assert_eq!(u(m, "operations"), count(m, "measured"));
@@ -214,6 +217,8 @@ fn bad_options_are_named() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("--wait nap"));
     let out = keel(&["bench", "core", "--duration", "0"]);
     assert!(String::from_utf8_lossy(&out.stderr).contains("--duration 0"));
+    let out = keel(&["bench", "wire", "--protocol", "echo", "--rounds", "0"]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--rounds 0"));
     let out = keel(&["bench", "pipeline", "--rate", "0", "--duration", "0.1"]);
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("--rate 0"));

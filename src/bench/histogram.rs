@@ -95,6 +95,14 @@ impl Recorder {
         self.closed_loop_interval_ns = Some(interval_ns);
     }
 
+    /// Adds another recorder's samples (a later round of the same measurement).
+    pub fn merge(&mut self, other: &Recorder) {
+        self.corrected.add(&other.corrected).expect("same bounds, same digits");
+        self.uncorrected.add(&other.uncorrected).expect("same bounds, same digits");
+        self.clamped += other.clamped;
+        self.added += other.added;
+    }
+
     /// The coordinated-omission-corrected latencies.
     pub fn corrected(&self) -> &Histogram<u64> {
         &self.corrected
@@ -203,6 +211,19 @@ mod tests {
         for v in (1..=9).map(|k| 1_000 - k * 100) {
             assert_eq!(r.corrected().count_at(v), 1, "value {v}");
         }
+    }
+
+    #[test]
+    fn merge_adds_rounds() {
+        let mut a = Recorder::new();
+        let mut b = Recorder::new();
+        a.record(0, 5, 10);
+        b.record(0, 15, 20);
+        b.record(0, 25, 30);
+        a.merge(&b);
+        assert_eq!((a.corrected().len(), a.uncorrected().len()), (3, 3));
+        assert_eq!(a.corrected().max(), 30);
+        assert_eq!(a.uncorrected().max(), 5);
     }
 
     #[test]

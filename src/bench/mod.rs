@@ -77,6 +77,10 @@ pub struct Common {
     /// Unmeasured seconds first.
     #[arg(long, default_value_t = 1.0)]
     pub warmup: f64,
+    /// pipeline and wire: alternate floor and subject this many times (each round gets
+    /// 1/N of the warm-up and of the duration) so both see the same machine conditions.
+    #[arg(long, default_value_t = 5)]
+    pub rounds: u32,
     /// Pin the mode's busy threads to CPUs (only CPUs this process may use, never two
     /// threads on one).
     #[arg(long)]
@@ -176,6 +180,12 @@ impl Common {
         }
     }
 
+    /// The options of one of `rounds` rounds: 1/N of the warm-up and of the duration.
+    pub fn round(&self) -> Common {
+        let n = f64::from(self.rounds.max(1));
+        Common { duration: self.duration / n, warmup: self.warmup / n, ..self.clone() }
+    }
+
     /// Rejects bad options with a message naming them.
     pub fn check(&self) -> Result<(), BenchError> {
         if !matches!(self.wait.as_str(), "busy-spin" | "spin-yield" | "park") {
@@ -189,6 +199,9 @@ impl Common {
         }
         if !(self.warmup.is_finite() && self.warmup >= 0.0) {
             return Err(BenchError::Arg(format!("--warmup {}: must be >= 0 s", self.warmup)));
+        }
+        if self.rounds == 0 {
+            return Err(BenchError::Arg("--rounds 0: must be at least 1".into()));
         }
         if !self.cpus.is_empty() && !self.pin {
             return Err(BenchError::Arg("--cpus needs --pin".into()));

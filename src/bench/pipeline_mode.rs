@@ -121,6 +121,46 @@ pub struct TickCounts {
     pub stamp_collisions: u64,
 }
 
+impl TickCounts {
+    /// Adds another round's counts.
+    pub fn add(&mut self, o: &TickCounts) {
+        self.ticks_published += o.ticks_published;
+        self.ticks_measured += o.ticks_measured;
+        self.ticks_answered += o.ticks_answered;
+        self.ticks_direct += o.ticks_direct;
+        self.ticks_later += o.ticks_later;
+        self.ticks_unanswered += o.ticks_unanswered;
+        self.orders_received += o.orders_received;
+        self.orders_other += o.orders_other;
+        self.answers_published += o.answers_published;
+        self.ring_full += o.ring_full;
+        self.stamp_collisions += o.stamp_collisions;
+    }
+}
+
+/// The results of one or more rounds of a tick source.
+#[derive(Clone, Debug, Default)]
+pub struct TickResult {
+    /// Latencies.
+    pub recorder: Recorder,
+    /// Counts.
+    pub counts: TickCounts,
+    /// Measured wall time, ns (summed over rounds).
+    pub elapsed_ns: u64,
+    /// Rounds merged.
+    pub rounds: u32,
+}
+
+impl TickResult {
+    /// Adds one round.
+    pub fn add(&mut self, s: &TickSource) {
+        self.recorder.merge(&s.recorder);
+        self.counts.add(&s.counts);
+        self.elapsed_ns += s.elapsed_ns();
+        self.rounds += 1;
+    }
+}
+
 /// The gateway side of both the pipeline and its floor: the fixed-rate feed, the matching
 /// of orders to ticks, the recording, and (for the pipeline) the venue's answers.
 pub struct TickSource {
@@ -434,9 +474,10 @@ fn run_pipeline(
 }
 
 /// A measurement from a tick source.
-pub fn tick_measurement(name: &str, role: Role, what: &str, s: &TickSource) -> Measurement {
+pub fn tick_measurement(name: &str, role: Role, what: &str, s: &TickResult) -> Measurement {
     let c = &s.counts;
-    Measurement::from_recorder(name, role, what, &s.recorder, c.ticks_answered, s.elapsed_ns())
+    Measurement::from_recorder(name, role, what, &s.recorder, c.ticks_answered, s.elapsed_ns)
+        .count("rounds", u64::from(s.rounds))
         .count("ticks_published", c.ticks_published)
         .count("ticks_measured", c.ticks_measured)
         .count("ticks_answered", c.ticks_answered)
@@ -459,8 +500,33 @@ pub fn run(common: &Common) -> Result<Report, BenchError> {
     let pinning = common.plan(&["core", "gateway"]);
     let (scratch, where_text) = super::scratch_dir("keel-bench-pipeline-")?;
 
-    let floor = super::pipeline_floor::run(common, &pinning, rate)?;
-    let (source, facts) = run_pipeline(common, &pinning, rate, scratch.path().join("journal"))?;
+    // Floor and pipeline alternate, so both see the same machine conditions.
+    let round = common.round();
+    let (mut floor, mut source) = (TickResult::default(), TickResult::default());
+    let mut facts: Vec<(String, u64)> = Vec::new();
+    let mut core_side_p50: Vec<u64> = Vec::new();
+    for r in 0..common.rounds {
+        floor.add(&super::pipeline_floor::run(&round, &pinning, rate)?);
+        let dir = scratch.path().join(format!("journal-{r}"));
+        let (s, f) = run_pipeline(&round, &pinning, rate, dir.clone())?;
+        source.add(&s);
+        for (k, v) in f {
+            if k == "core_side_t2t_p50_ns" {
+                core_side_p50.push(v);
+            } else if let Some(e) = facts.iter_mut().find(|(n, _)| *n == k) {
+                e.1 += v;
+            } else {
+                facts.push((k, v));
+            }
+        }
+        // Each round's journal is sealed and closed; free the tmpfs it used.
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+    core_side_p50.sort_unstable();
+    facts.push((
+        "core_side_t2t_p50_ns_median_of_rounds".into(),
+        core_side_p50.get(core_side_p50.len() / 2).copied().unwrap_or(0),
+    ));
 
     let mut subject = tick_measurement(
         "tick_to_trade",
@@ -492,6 +558,10 @@ pub fn run(common: &Common) -> Result<Report, BenchError> {
     ));
     report.notes.push(format!(
         "threads: core (journal + Core + market maker) and one gateway thread that is the feed and the venue (it acks every order); journal: {where_text}"
+    ));
+    report.notes.push(format!(
+        "{} rounds, floor then pipeline in each (a fresh pipeline and journal per round), {:.2} s warm-up and {:.2} s measured per round",
+        common.rounds, round.warmup, round.duration
     ));
     report.measurements = vec![subject, floor_m];
     report.add_ratio("tick_to_trade", "floor_two_rings");

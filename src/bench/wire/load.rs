@@ -37,6 +37,34 @@ pub struct WireRun {
     pub elapsed_ns: u64,
 }
 
+impl WireRun {
+    /// An empty result, to add rounds to.
+    pub fn empty() -> WireRun {
+        WireRun {
+            recorder: Recorder::new(),
+            sent: 0,
+            measured: 0,
+            acked_measured: 0,
+            unanswered: 0,
+            unknown_acks: 0,
+            duplicate_acks: 0,
+            elapsed_ns: 0,
+        }
+    }
+
+    /// Adds another round.
+    pub fn add(&mut self, o: &WireRun) {
+        self.recorder.merge(&o.recorder);
+        self.sent += o.sent;
+        self.measured += o.measured;
+        self.acked_measured += o.acked_measured;
+        self.unanswered += o.unanswered;
+        self.unknown_acks += o.unknown_acks;
+        self.duplicate_acks += o.duplicate_acks;
+        self.elapsed_ns += o.elapsed_ns;
+    }
+}
+
 /// Runs `schedule` over `client` (see the module docs).
 pub fn run_open_loop<C: Clock>(
     clock: &C,

@@ -178,8 +178,9 @@ fn measure(
     Ok(run_open_loop(&clock, client.as_mut(), s, common.wait_strategy(), DRAIN)?)
 }
 
-fn measurement(name: &str, role: Role, what: &str, run: &WireRun) -> Measurement {
+fn measurement(name: &str, role: Role, what: &str, run: &WireRun, rounds: u64) -> Measurement {
     Measurement::from_recorder(name, role, what, &run.recorder, run.acked_measured, run.elapsed_ns)
+        .count("rounds", rounds)
         .count("sent", run.sent)
         .count("measured", run.measured)
         .count("acked_measured", run.acked_measured)
@@ -201,31 +202,56 @@ pub fn run(common: &Common, args: &WireArgs) -> Result<Report, BenchError> {
     // Floor: a bare TCP echo on loopback, same client loop, same frame size.
     let floor_proto = echo::EchoProtocol::new(frame)?;
     let floor_server = echo::EchoServer::start(common.wait_strategy(), pinning.cpu(1))?;
-    let floor = measure(common, rate, &floor_proto, floor_server.addr())?;
-    floor_server.stop();
-
     // Subject: the target, or a server started here.
-    let (subject, where_text) = match (&args.target, proto.name()) {
+    enum Server {
+        External,
+        Echo(echo::EchoServer),
+        Keel(server::InProcessServer),
+    }
+    let (server, addr, where_text) = match (&args.target, proto.name()) {
         (Some(t), _) => {
             let addr = resolve(t)?;
-            (measure(common, rate, proto.as_ref(), addr)?, format!("target {addr}"))
+            (Server::External, addr, format!("target {addr}"))
         }
         (None, "echo") => {
             let s = echo::EchoServer::start(common.wait_strategy(), pinning.cpu(1))?;
-            let run = measure(common, rate, proto.as_ref(), s.addr());
-            s.stop();
-            (run?, "a second in-process echo server on loopback".to_string())
+            let addr = s.addr();
+            (Server::Echo(s), addr, "a second in-process echo server on loopback".to_string())
         }
         (None, _) => {
-            let server = server::InProcessServer::start(common)?;
-            let addr = proto.listen_addr(server.resolved()).map_err(BenchError::Setup)?;
-            let run = measure(common, rate, proto.as_ref(), addr);
-            let stopped = server.stop();
-            let run = run?;
-            stopped?;
-            (run, format!("keel serve started in this process on {addr} (temporary journal)"))
+            let s = server::InProcessServer::start(common)?;
+            let addr = proto.listen_addr(s.resolved()).map_err(BenchError::Setup)?;
+            let text = format!("keel serve started in this process on {addr} (temporary journal)");
+            (Server::Keel(s), addr, text)
         }
     };
+    // Floor and subject alternate, so both see the same machine conditions.
+    let round = common.round();
+    let (mut floor, mut subject) = (WireRun::empty(), WireRun::empty());
+    let mut result = Ok(());
+    for _ in 0..common.rounds {
+        match measure(&round, rate, &floor_proto, floor_server.addr())
+            .and_then(|f| measure(&round, rate, proto.as_ref(), addr).map(|s| (f, s)))
+        {
+            Ok((f, s)) => {
+                floor.add(&f);
+                subject.add(&s);
+            }
+            Err(e) => {
+                result = Err(e);
+                break;
+            }
+        }
+    }
+    floor_server.stop();
+    match server {
+        Server::External => {}
+        Server::Echo(s) => s.stop(),
+        Server::Keel(s) => {
+            s.stop()?;
+        }
+    }
+    result?;
 
     let mut report = Report::new(
         "wire",
@@ -242,12 +268,17 @@ pub fn run(common: &Common, args: &WireArgs) -> Result<Report, BenchError> {
     report.notes.push(format!(
         "floor: a TCP echo server thread on 127.0.0.1 and the same client loop, {frame}-byte frames, TCP_NODELAY"
     ));
+    report.notes.push(format!(
+        "{} rounds, floor then subject in each (a new connection each), {:.2} s warm-up and {:.2} s measured per round",
+        common.rounds, round.warmup, round.duration
+    ));
     report.measurements = vec![
         measurement(
             "order_to_ack",
             Role::Subject,
             &format!("{}: an order written to the socket → its acknowledgement read", proto.name()),
             &subject,
+            u64::from(common.rounds),
         ),
         measurement(
             "floor_tcp_echo",
@@ -256,6 +287,7 @@ pub fn run(common: &Common, args: &WireArgs) -> Result<Report, BenchError> {
                 "a {frame}-byte frame written → the same frame read back from the echo server"
             ),
             &floor,
+            u64::from(common.rounds),
         ),
     ];
     report.add_ratio("order_to_ack", "floor_tcp_echo");

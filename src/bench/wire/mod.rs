@@ -206,7 +206,7 @@ pub fn run(common: &Common, args: &WireArgs) -> Result<Report, BenchError> {
     enum Server {
         External,
         Echo(echo::EchoServer),
-        Keel(server::InProcessServer),
+        Keel(Box<server::InProcessServer>),
     }
     let (server, addr, where_text) = match (&args.target, proto.name()) {
         (Some(t), _) => {
@@ -222,7 +222,7 @@ pub fn run(common: &Common, args: &WireArgs) -> Result<Report, BenchError> {
             let s = server::InProcessServer::start(common)?;
             let addr = proto.listen_addr(s.resolved()).map_err(BenchError::Setup)?;
             let text = format!("keel serve started in this process on {addr} (temporary journal)");
-            (Server::Keel(s), addr, text)
+            (Server::Keel(Box::new(s)), addr, text)
         }
     };
     // Floor and subject alternate, so both see the same machine conditions.

@@ -2,6 +2,7 @@
 
 mod admin_cmd;
 mod audit_cmd;
+mod bench;
 mod client_cmd;
 mod config;
 mod journal_cmd;
@@ -43,6 +44,10 @@ enum Command {
     /// Place, amend and cancel orders, list orders and positions, watch the book: a
     /// terminal on a running `keel serve`, over the native binary protocol.
     Client(client_cmd::ClientArgs),
+    /// Measure latency and throughput (core, journal, pipeline, wire), each beside a floor
+    /// measured in the same run.
+    #[command(subcommand)]
+    Bench(bench::BenchCmd),
 }
 
 #[derive(Debug, Subcommand)]
@@ -81,6 +86,7 @@ fn main() -> ExitCode {
         Command::Journal(cmd) => journal_cmd::run(cmd),
         Command::Audit(cmd) => audit_cmd::run(cmd),
         Command::Client(args) => client_cmd::run(args),
+        Command::Bench(cmd) => bench::run(cmd),
     }
 }
 

@@ -96,7 +96,25 @@ struct Recovered {
     snapshot_seq: u64,
 }
 
-fn serve(r: Resolved, duration: Option<f64>) -> Result<(), String> {
+/// A started `keel serve`: the admin socket bound, the journal recovered, the pipeline
+/// and its gateways running. `keel serve` runs it until a signal; `keel bench wire` starts
+/// one in-process and stops it with [`finish`].
+pub struct Started {
+    /// The running pipeline.
+    pub pipeline: Pipeline<JournalRecorder>,
+    /// The admin socket (removed by [`finish`]).
+    pub socket_path: PathBuf,
+    /// The journal's durable sequence, once the core thread opened it.
+    pub durability: Arc<OnceLock<Durability>>,
+    /// What start-up recovery found.
+    recovered: Recovered,
+    /// When the pipeline was started.
+    pub started: Instant,
+}
+
+/// Binds the admin socket, recovers from the journal and starts the pipeline with every
+/// configured gateway: all of `keel serve` before its run loop.
+pub fn start(r: &Resolved) -> Result<Started, String> {
     let dir = r.journal_dir.clone();
     std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     let admin = AdminGateway::bind(&dir, ADMIN_SESSION)?;
@@ -265,7 +283,57 @@ fn serve(r: Resolved, duration: Option<f64>) -> Result<(), String> {
     let pipeline =
         Pipeline::start(r.pipeline.clone(), gateways, init).map_err(|e| e.to_string())?;
     let _ = metrics_slot.set(Arc::clone(pipeline.metrics()));
-    let found = recovered.get().copied().unwrap_or_default();
+    let recovered = recovered.get().copied().unwrap_or_default();
+    Ok(Started { pipeline, socket_path, durability, recovered, started })
+}
+
+/// Stops a started server: waits for every thread, removes the admin socket, syncs and
+/// closes (seals) the journal. Returns the core's exit report (its journal closed) and
+/// the durable sequence.
+pub fn finish(
+    pipeline: Pipeline<JournalRecorder>,
+    socket_path: &std::path::Path,
+) -> Result<Finished, String> {
+    let exit = pipeline.join().map_err(|e| e.to_string())?;
+    let _ = std::fs::remove_file(socket_path);
+    let snapshots = exit.journal.checkpoints().map(|c| {
+        format!(
+            "{} taken, {} stored, {} failed; longest core pause to encode {:.1} ms",
+            c.taken(),
+            c.stored(),
+            c.failed(),
+            c.encode_ns_max() as f64 / 1e6
+        )
+    });
+    let journal = exit.journal.into_inner();
+    let durable = journal.sync().map_err(|e| format!("journal sync: {e}"))?;
+    journal.close().map_err(|e| format!("journal close: {e}"))?;
+    let exit = keel_engine::pipeline::CoreExit {
+        journal: (),
+        digest: exit.digest,
+        counters: exit.counters,
+        commands: exit.commands,
+        last_seq: exit.last_seq,
+        pnl: exit.pnl,
+        journal_error: exit.journal_error,
+    };
+    Ok(Finished { exit, durable, snapshots })
+}
+
+/// What [`finish`] leaves: the core's exit report (its journal closed), the journal's
+/// durable sequence, and a line about the snapshots taken (when they are on).
+pub struct Finished {
+    /// The core's exit report.
+    pub exit: keel_engine::pipeline::CoreExit<()>,
+    /// The durable sequence after the final sync.
+    pub durable: u64,
+    /// The snapshot summary.
+    pub snapshots: Option<String>,
+}
+
+fn serve(r: Resolved, duration: Option<f64>) -> Result<(), String> {
+    let dir = r.journal_dir.clone();
+    let Started { pipeline, socket_path, durability, recovered: found, started } = start(&r)?;
     if found.records > 0 {
         info!(
             records = found.records,
@@ -292,7 +360,11 @@ fn serve(r: Resolved, duration: Option<f64>) -> Result<(), String> {
         cpus = ?pipeline.placement().cpus,
         admin_socket = %socket_path.display(),
         "keel serving: {} venue {} with {} instruments, {} strategies, {} clients configured",
-        if venue_over_fix { "FIX" } else { "simulated" },
+        if matches!(r.venue_transport, crate::venue_config::VenueTransport::Fix(_)) {
+            "FIX"
+        } else {
+            "simulated"
+        },
         r.core.venues[0].name,
         r.core.instruments.len(),
         r.core.strategies.len(),
@@ -350,24 +422,12 @@ fn serve(r: Resolved, duration: Option<f64>) -> Result<(), String> {
 
     info!("stopping: gateways stop accepting, the core drains the ring");
     let metrics = Arc::clone(pipeline.metrics());
-    let exit = pipeline.join().map_err(|e| e.to_string())?;
+    let finished = finish(pipeline, &socket_path);
     metrics_stop.store(true, Ordering::Release);
     if let Some(t) = metrics_thread {
         let _ = t.join();
     }
-    let _ = std::fs::remove_file(&socket_path);
-    let snapshots = exit.journal.checkpoints().map(|c| {
-        format!(
-            "{} taken, {} stored, {} failed; longest core pause to encode {:.1} ms",
-            c.taken(),
-            c.stored(),
-            c.failed(),
-            c.encode_ns_max() as f64 / 1e6
-        )
-    });
-    let journal = exit.journal.into_inner();
-    let durable = journal.sync().map_err(|e| format!("journal sync: {e}"))?;
-    journal.close().map_err(|e| format!("journal close: {e}"))?;
+    let Finished { exit, durable, snapshots } = finished?;
     if let Some(e) = &exit.journal_error {
         return Err(format!("the journal failed and the core stopped: {e}"));
     }

@@ -8,7 +8,10 @@
 //!   given a codec), re-deriving every output and comparing it with the recorded one.
 //! * [`verify()`] adds the journal's own checks (checksums, continuity, seal chain).
 //! * [`query`] answers `keel audit orders|positions|risk|book`; [`format`] renders.
+//! * [`backtest`] replays market data through the core and a strategy against a simulated
+//!   venue (`keel backtest`).
 
+pub mod backtest;
 pub mod error;
 pub mod format;
 pub mod log;

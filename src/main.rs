@@ -2,6 +2,7 @@
 
 mod admin_cmd;
 mod audit_cmd;
+mod backtest_cmd;
 mod config;
 mod journal_cmd;
 mod metrics_http;
@@ -34,6 +35,10 @@ enum Command {
     Journal(journal_cmd::JournalCmd),
     /// Audit a journal: verify outputs by replay, order lifecycles, positions, risk, books.
     Audit(audit_cmd::AuditArgs),
+    /// Backtest a strategy on recorded market data (CSV or journal) against a simulated
+    /// venue with latency and queue models; `synth` writes synthetic data, `convert` turns
+    /// CSV into a journal.
+    Backtest(backtest_cmd::BacktestArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -66,5 +71,6 @@ fn main() -> ExitCode {
         }
         Command::Journal(cmd) => journal_cmd::run(cmd),
         Command::Audit(cmd) => audit_cmd::run(cmd),
+        Command::Backtest(args) => backtest_cmd::run_cmd(args),
     }
 }

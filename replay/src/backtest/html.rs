@@ -58,12 +58,15 @@ fn latency_bars(h: &Histogram<u64>) -> Vec<(String, u64)> {
         return Vec::new();
     }
     let e = edges();
-    let counts: Vec<u64> = e
-        .windows(2)
-        .map(|w| h.iter_recorded().filter(|v| v.value_iterated_to() >= w[0] && v.value_iterated_to() < w[1]).map(|v| v.count_at_value()).sum())
-        .collect();
-    let first = counts.iter().position(|&c| c > 0).unwrap_or(0);
-    let last = counts.iter().rposition(|&c| c > 0).unwrap_or(0);
+    let mut counts = vec![0u64; e.len() - 1];
+    for v in h.iter_recorded() {
+        let x = h.lowest_equivalent(v.value_iterated_to());
+        let bucket = e.partition_point(|&edge| edge <= x).saturating_sub(1).min(counts.len() - 1);
+        counts[bucket] += v.count_at_value();
+    }
+    // The occupied buckets and two empty ones either side, for scale.
+    let first = counts.iter().position(|&c| c > 0).unwrap_or(0).saturating_sub(2);
+    let last = (counts.iter().rposition(|&c| c > 0).unwrap_or(0) + 2).min(counts.len() - 1);
     (first..=last).map(|i| (Duration(e[i]).human(), counts[i])).collect()
 }
 
@@ -163,6 +166,12 @@ pub fn render(r: &Report) -> String {
     };
     grid(&mut out, "Rejects of the strategy's orders", &["code", "count"], &counts(&o.rejects));
     grid(&mut out, "Refused cancels and replaces", &["code", "count"], &counts(&o.cancel_rejects));
+    grid(
+        &mut out,
+        "Venue reports the core refused (races: e.g. a cancel reject after the fill)",
+        &["code", "count"],
+        &counts(&o.refused_reports),
+    );
     let s = &r.settings;
     table(
         &mut out,

@@ -47,8 +47,11 @@ pub struct Metrics {
     pub rejects: BTreeMap<&'static str, u64>,
     /// Refused cancels and replaces, by code.
     pub cancel_rejects: BTreeMap<&'static str, u64>,
-    /// Commands the core refused as anomalies (mostly market data), by code.
-    pub anomalies: BTreeMap<&'static str, u64>,
+    /// Market-data commands the core refused (anomalies naming no order), by code.
+    pub md_anomalies: BTreeMap<&'static str, u64>,
+    /// Venue reports the core refused as contradicting its view of an order, by code —
+    /// e.g. a cancel reject for an order whose fill arrived first.
+    pub report_anomalies: BTreeMap<&'static str, u64>,
     /// Exchange time → core arrival, ns.
     pub feed_ns: Histogram<u64>,
     /// New order sent → its ack or reject received by the core, ns.
@@ -76,7 +79,8 @@ impl Metrics {
             filled_lots: 0,
             rejects: BTreeMap::new(),
             cancel_rejects: BTreeMap::new(),
-            anomalies: BTreeMap::new(),
+            md_anomalies: BTreeMap::new(),
+            report_anomalies: BTreeMap::new(),
             feed_ns: histogram(),
             round_trip_ns: histogram(),
             in_flight: HashMap::new(),
@@ -102,7 +106,10 @@ impl Metrics {
             OutputBody::VenueCancel(_) => self.cancels_sent += 1,
             OutputBody::ExecReport(r) if r.session == self.strategy_session => self.exec_report(r),
             OutputBody::CancelReject(r) if r.session == self.strategy_session => self.cancel_reject(r),
-            OutputBody::Anomaly(a) => *self.anomalies.entry(a.reject.code.as_str()).or_insert(0) += 1,
+            OutputBody::Anomaly(a) => {
+                let by_code = if a.order_id.0 == 0 { &mut self.md_anomalies } else { &mut self.report_anomalies };
+                *by_code.entry(a.reject.code.as_str()).or_insert(0) += 1;
+            }
             _ => {}
         }
     }

@@ -234,6 +234,9 @@ pub struct Orders {
     pub rejects: BTreeMap<&'static str, u64>,
     /// Refused cancels and replaces, by code.
     pub cancel_rejects: BTreeMap<&'static str, u64>,
+    /// Venue reports the core refused as contradicting its view of the order (races such
+    /// as a cancel reject arriving after the fill that ended the order), by code.
+    pub refused_reports: BTreeMap<&'static str, u64>,
 }
 
 /// Position over the run.
@@ -472,7 +475,7 @@ impl Report {
                 skipped: outcome.skipped,
                 refused_by_venue: outcome.venue.md_refused,
                 refused_by_venue_first: outcome.venue.md_refused_first.clone(),
-                refused_by_core: m.anomalies.clone(),
+                refused_by_core: m.md_anomalies.clone(),
             },
             settings: Settings {
                 strategy: config.strategy.clone(),
@@ -517,6 +520,7 @@ impl Report {
                 qty_fill_ratio: ratio(m.filled_lots as f64, m.ordered_lots as f64),
                 rejects: m.rejects.clone(),
                 cancel_rejects: m.cancel_rejects.clone(),
+                refused_reports: m.report_anomalies.clone(),
             },
             position: PositionSummary {
                 instrument: traded.symbol.clone(),
@@ -579,6 +583,8 @@ impl Report {
             vec!["fills".into(), format!("{} ({} maker, {} taker), {} filled of {} ordered", o.fills, o.maker_fills, o.taker_fills, o.filled_qty, o.ordered_qty)],
             vec!["fill ratio".into(), format!("{} of orders, {} of quantity", opt(o.fill_ratio), opt(o.qty_fill_ratio))],
             vec!["rejects".into(), format!("{:?}", o.rejects)],
+            vec!["cancel rejects".into(), format!("{:?}", o.cancel_rejects)],
+            vec!["late venue reports".into(), format!("{:?}", o.refused_reports)],
             vec!["position".into(), format!("{} {} (max long {}, max short {})", self.position.last, self.position.instrument, self.position.max_long, self.position.max_short)],
             vec!["max drawdown".into(), f.max_drawdown.rounded(2)],
             vec![format!("sharpe ({} intervals of {})", f.intervals, s.interval), format!("{} per interval, {} annualized", opt(f.sharpe_per_interval), opt(f.sharpe_annualized))],
@@ -587,6 +593,9 @@ impl Report {
             vec!["state digest".into(), self.engine.state_digest.clone()],
         ];
         out.push_str(&crate::format::table(&["backtest", ""], &rows));
+        if !out.ends_with('\n') {
+            out.push('\n');
+        }
         out
     }
 }

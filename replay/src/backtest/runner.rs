@@ -285,18 +285,21 @@ impl Backtest {
         progress: Progress,
     ) -> Result<Outcome, BacktestError> {
         let bar = progress_bar(source, progress);
-        let mut next = source.next_event()?;
-        let first_ns = next.map_or(0, |e| e.exchange_ts.0);
+        // The next event at the venue, read ahead; `has_next` is false at the end.
+        let mut next = MdEvent::new(super::event::MdKind::L2, InstrumentId(0));
+        let mut has_next = source.next_into(&mut next)?;
+        let first_ns = if has_next { next.exchange_ts.0 } else { 0 };
         self.start(first_ns);
         self.venue_clock = first_ns;
         let mut last_ns = first_ns;
         loop {
             // The earliest of: the next event at the venue, a message in flight, the next
             // event at the core, the next timer — ties broken by class.
-            let (mut t, mut class) = (u64::MAX, CLASS_NONE);
-            if let Some(e) = &next {
-                (t, class) = (e.exchange_ts.0.max(self.venue_clock), CLASS_VENUE_MD);
-            }
+            let (mut t, mut class) = if has_next {
+                (next.exchange_ts.0.max(self.venue_clock), CLASS_VENUE_MD)
+            } else {
+                (u64::MAX, CLASS_NONE)
+            };
             if let Some((due, lane)) = self.sched.peek()
                 && (due, lane + 1) < (t, class)
             {
@@ -323,27 +326,26 @@ impl Backtest {
             }
             match class {
                 CLASS_VENUE_MD => {
-                    let e = next.expect("chosen because present");
-                    if e.exchange_ts.0 < self.venue_clock {
+                    if next.exchange_ts.0 < self.venue_clock {
                         self.out_of_order += 1;
                     }
                     self.venue_clock = t;
-                    last_ns = e.exchange_ts.0.max(last_ns);
-                    self.venue.on_market_data(&e, TimestampNs(t), &mut self.responses);
+                    last_ns = t;
+                    self.venue.on_market_data(&next, TimestampNs(t), &mut self.responses);
                     self.send_reports(t);
-                    let arrival = self.latency.feed_arrival(t, e.local_ts.0).max(self.feed_clock);
+                    let arrival = self.latency.feed_arrival(t, next.local_ts.0).max(self.feed_clock);
                     self.feed_clock = arrival;
-                    self.feed.push_back((arrival, e));
-                    self.feed_depth_max = self.feed_depth_max.max(self.feed.len());
+                    self.feed.push_back((arrival, next));
                     self.events += 1;
                     if self.events & 0xffff == 0
                         && let Some(bar) = &bar
                     {
                         bar.set_position(source.progress().done);
                     }
-                    next = source.next_event()?;
+                    has_next = source.next_into(&mut next)?;
                 }
                 CLASS_CORE_MD => {
+                    self.feed_depth_max = self.feed_depth_max.max(self.feed.len());
                     let (arrival, e) = self.feed.pop_front().expect("chosen because present");
                     self.last_feed_ns = arrival.saturating_sub(e.exchange_ts.0);
                     self.metrics.feed_latency(self.last_feed_ns);

@@ -65,6 +65,19 @@ pub trait EventSource {
     /// The next event, or `None` at the end of the data.
     fn next_event(&mut self) -> Result<Option<MdEvent>, DataError>;
 
+    /// The next event written into `out`; `false` at the end of the data (`out` is then
+    /// unspecified). The hot loop's form: no `Option` around the event to copy.
+    #[inline]
+    fn next_into(&mut self, out: &mut MdEvent) -> Result<bool, DataError> {
+        match self.next_event()? {
+            Some(e) => {
+                *out = e;
+                Ok(true)
+            }
+            None => Ok(false),
+        }
+    }
+
     /// Progress in the source's own unit ([`EventSource::unit`]).
     fn progress(&self) -> SourceProgress;
 
@@ -98,6 +111,18 @@ impl EventSource for SliceSource<'_> {
         let e = self.events.get(self.pos).copied();
         self.pos += 1;
         Ok(e)
+    }
+
+    #[inline]
+    fn next_into(&mut self, out: &mut MdEvent) -> Result<bool, DataError> {
+        match self.events.get(self.pos) {
+            Some(e) => {
+                *out = *e;
+                self.pos += 1;
+                Ok(true)
+            }
+            None => Ok(false),
+        }
     }
 
     fn progress(&self) -> SourceProgress {

@@ -29,12 +29,15 @@ fn nice_step(range: f64, target: f64) -> f64 {
     while p > raw {
         p /= 10.0;
     }
+    // The candidate whose tick count is closest to the target (ties: the larger step).
+    let mut best = p;
     for m in [1.0, 2.0, 5.0, 10.0] {
-        if p * m >= raw {
-            return p * m;
+        let (n, best_n) = (range / (p * m), range / best);
+        if (n - target).abs() <= (best_n - target).abs() {
+            best = p * m;
         }
     }
-    p * 10.0
+    best
 }
 
 /// Decimals needed to show multiples of `step` exactly enough.

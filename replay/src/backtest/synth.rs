@@ -207,7 +207,12 @@ impl Synth {
             self.rng.below(2 * self.cfg.mean_gap_ns + 1)
         };
         self.ts += gap.max(1);
-        let roll = if self.spread() > 4 { 70 } else { self.rng.below(100) };
+        let spread = self.spread();
+        let roll = if spread > 4 || (spread > 1 && self.rng.below(100) < 40) {
+            80 // narrow the spread
+        } else {
+            self.rng.below(100)
+        };
         match roll {
             0..=57 => self.size_change(),
             58..=72 => self.market_order(),

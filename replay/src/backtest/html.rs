@@ -130,9 +130,11 @@ pub fn render(r: &Report) -> String {
     let t0 = r.samples.first().map_or(0, |s| s.t_ns);
     let secs = |t: u64| (t - t0) as f64 / 1e9;
     let equity: Vec<(f64, f64)> = r.samples.iter().map(|s| (secs(s.t_ns), Money(s.equity_e8).to_f64())).collect();
-    let lots = r.samples.iter().map(|s| (secs(s.t_ns), s.position_lots as f64)).collect::<Vec<_>>();
+    // Through text: Rust's float parsing is correctly rounded, the same on every machine.
+    let lot: f64 = r.position.lot_size.to_string().parse().unwrap_or(1.0);
+    let position = r.samples.iter().map(|s| (secs(s.t_ns), s.position_lots as f64 * lot)).collect::<Vec<_>>();
     out.push_str(&step_chart(&format!("Equity ({}), sampled every {}", p.currency, r.settings.interval), &p.currency, &equity, "#1f77b4"));
-    out.push_str(&step_chart(&format!("Position in {} (lots)", r.position.instrument), "lots", &lots, "#2ca02c"));
+    out.push_str(&step_chart(&format!("Position in {}", r.position.instrument), "quantity", &position, "#2ca02c"));
     out.push_str(&bar_chart("Feed latency: exchange time to core arrival", &latency_bars(&r.histograms[0]), "#ff7f0e"));
     out.push_str(&bar_chart("Order round trip: new order sent to ack or reject received", &latency_bars(&r.histograms[1]), "#9467bd"));
     grid(

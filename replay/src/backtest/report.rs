@@ -244,6 +244,8 @@ pub struct Orders {
 pub struct PositionSummary {
     /// The strategy's instrument.
     pub instrument: String,
+    /// Its lot size (the unit of the position chart's samples).
+    pub lot_size: Decimal,
     /// At the end.
     pub last: Decimal,
     /// Largest long position sampled.
@@ -524,6 +526,7 @@ impl Report {
             },
             position: PositionSummary {
                 instrument: traded.symbol.clone(),
+                lot_size: traded.lot_size,
                 last: traded.qty_to_decimal(Qty(last_position)),
                 max_long: traded.qty_to_decimal(Qty(max_long)),
                 max_short: traded.qty_to_decimal(Qty(max_short)),

@@ -213,8 +213,8 @@ impl MarketMaker {
             .clamp(-(p.max_skew_ticks as i128), p.max_skew_ticks as i128);
         let centre = micro as i128 - skew_ticks * scale;
         let half = p.half_spread_ticks as i128 * scale;
-        let bid_px = (centre - half).div_euclid(scale).min(ask.price.ticks() as i128 - 1);
-        let ask_px = -(-(centre + half)).div_euclid(scale);
+        let bid_px = floor_div_x1e6(centre - half).min(ask.price.ticks() as i128 - 1);
+        let ask_px = -floor_div_x1e6(-(centre + half));
         let ask_px = ask_px.max(bid.price.ticks() as i128 + 1);
         let max = p.max_position_lots as i128;
         let size = p.size_lots as i128;
@@ -350,6 +350,16 @@ impl Strategy for MarketMaker {
 
     fn restore(&mut self, bytes: &[u8]) -> Result<(), String> {
         self.restore_state(bytes)
+    }
+}
+
+/// `x.div_euclid(1e6)`, exactly; in 64 bits when `x` fits (a division by a constant there
+/// is a multiplication, where a 128-bit division is a library call).
+#[inline]
+fn floor_div_x1e6(x: i128) -> i128 {
+    match i64::try_from(x) {
+        Ok(x) => x.div_euclid(SCALE_X1E6) as i128,
+        Err(_) => x.div_euclid(SCALE_X1E6 as i128),
     }
 }
 

@@ -279,10 +279,15 @@ impl Grid {
                 .ok_or_else(|| GridError::Range(lossy(text)))?;
             (mantissa, den)
         };
-        if num % den != 0 {
+        // In 64 bits when both fit (every realistic price and quantity): a hardware division
+        // where 128 bits would call the library twice.
+        let (whole, rem) = match (u64::try_from(num), u64::try_from(den)) {
+            (Ok(n), Ok(d)) => ((n / d) as i128, (n % d) as i128),
+            _ => (num / den, num % den),
+        };
+        if rem != 0 {
             return Err(GridError::OffGrid { value: lossy(text), increment: self.increment() });
         }
-        let whole = num / den;
         let whole = if negative { -whole } else { whole };
         i64::try_from(whole).map_err(|_| GridError::Range(lossy(text)))
     }

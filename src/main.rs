@@ -2,6 +2,7 @@
 
 mod admin_cmd;
 mod audit_cmd;
+mod backtest_cmd;
 mod bench;
 mod client_cmd;
 mod config;
@@ -48,6 +49,10 @@ enum Command {
     /// measured in the same run.
     #[command(subcommand)]
     Bench(bench::BenchCmd),
+    /// Backtest a strategy on recorded market data (CSV or journal) against a simulated
+    /// venue with latency and queue models; `synth` writes synthetic data, `convert` turns
+    /// CSV into a journal.
+    Backtest(backtest_cmd::BacktestArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -87,6 +92,7 @@ fn main() -> ExitCode {
         Command::Audit(cmd) => audit_cmd::run(cmd),
         Command::Client(args) => client_cmd::run(args),
         Command::Bench(cmd) => bench::run(cmd),
+        Command::Backtest(args) => backtest_cmd::run_cmd(args),
     }
 }
 

@@ -36,6 +36,33 @@ pub fn mul_div_trunc(a: i128, b: u64, d: u64) -> i128 {
 mod tests {
     use super::*;
 
+    /// The general path alone, to check the fast path against.
+    fn wide(a: i128, b: u64, d: u64) -> i128 {
+        let d_wide = d as i128;
+        let (q, r) = (a / d_wide, a % d_wide);
+        let frac = (r.unsigned_abs() * b as u128 / d as u128) as i128;
+        q * b as i128 + if r < 0 { -frac } else { frac }
+    }
+
+    #[test]
+    fn the_fast_path_equals_the_general_one() {
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut next = || {
+            x = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
+            let mut z = x;
+            z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+            z ^ (z >> 31)
+        };
+        for i in 0..200_000u32 {
+            let bits = (next() % 127) as u32;
+            let a = (next() as i128 | ((next() as i128) << 64)) >> (127 - bits);
+            let d = (next() >> (1 + next() % 63)) + 1;
+            let b = if i % 3 == 0 { d } else { next() % (d + 1) };
+            assert_eq!(mul_div_trunc(a, b, d), wide(a, b, d), "{a}*{b}/{d}");
+        }
+    }
+
     #[test]
     fn matches_plain_arithmetic_when_it_fits() {
         for a in [-1001i128, -7, -1, 0, 1, 7, 1001, 123_456_789] {

@@ -48,6 +48,7 @@ pub struct Config {
     #[serde(rename = "client")]
     pub clients: Vec<ClientSection>,
     pub binary: BinarySection,
+    pub fix: FixSection,
     pub metrics: MetricsSection,
     pub log: LogSection,
 }
@@ -119,6 +120,9 @@ pub struct VenueSection {
     pub depth_ticks: i64,
     pub max_qty_lots: i64,
     pub resting_max: usize,
+    /// `"in-process"` or `"fix"` (see `crate::venue_config`).
+    pub transport: String,
+    pub fix: crate::venue_config::VenueFixSection,
 }
 
 #[derive(Clone, Debug, Deserialize, PartialEq)]
@@ -223,6 +227,7 @@ impl Default for Config {
                 demo_client("demo-bin", "binary", 33, DEMO_BIN_HASH),
             ],
             binary: BinarySection::default(),
+            fix: FixSection::default(),
             metrics: MetricsSection::default(),
             log: LogSection::default(),
         }
@@ -303,6 +308,8 @@ impl Default for VenueSection {
             depth_ticks: 10,
             max_qty_lots: 5,
             resting_max: 200,
+            transport: "in-process".into(),
+            fix: crate::venue_config::VenueFixSection::default(),
         }
     }
 }
@@ -319,6 +326,62 @@ impl Default for BinarySection {
             replay_retain: 65536,
         }
     }
+}
+
+/// The FIX 4.4 client order-entry acceptor.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct FixSection {
+    pub listen: String,
+    pub comp_id: String,
+    pub heartbeat_min_s: u32,
+    pub heartbeat_max_s: u32,
+    pub sending_time_tolerance_s: u64,
+    pub logon_timeout_s: u64,
+    pub logout_timeout_s: u64,
+    pub timestamp_precision: String,
+    pub store_dir: String,
+    pub store_segment_mb: u64,
+    pub max_connections: usize,
+    pub max_message_bytes: usize,
+    pub send_buffer_max_kb: usize,
+}
+
+impl Default for FixSection {
+    fn default() -> Self {
+        FixSection {
+            listen: "127.0.0.1:9878".into(),
+            comp_id: "KEEL".into(),
+            heartbeat_min_s: 1,
+            heartbeat_max_s: 300,
+            sending_time_tolerance_s: 120,
+            logon_timeout_s: 10,
+            logout_timeout_s: 5,
+            timestamp_precision: "ms".into(),
+            store_dir: String::new(),
+            store_segment_mb: 1,
+            max_connections: 16,
+            max_message_bytes: 16384,
+            send_buffer_max_kb: 4096,
+        }
+    }
+}
+
+/// The FIX acceptor's settings, checked (see [`Resolved::fix_acceptor`]).
+#[derive(Clone, Debug)]
+pub struct FixSettings {
+    pub listen: std::net::SocketAddr,
+    pub comp_id: String,
+    pub heartbeat_s: (u32, u32),
+    pub sending_time_tolerance: Duration,
+    pub logon_timeout: Duration,
+    pub logout_timeout: Duration,
+    pub precision: keel_gateways::fix::time::Precision,
+    pub store_dir: PathBuf,
+    pub store_segment_size: usize,
+    pub max_connections: usize,
+    pub max_message_bytes: usize,
+    pub send_buffer_max_bytes: usize,
 }
 
 impl Default for MetricsSection {
@@ -371,6 +434,10 @@ pub struct Resolved {
     pub events_per_sec: u32,
     pub venue_latency_us: u64,
     pub clients: Vec<ClientEntry>,
+    /// The FIX acceptor, unless `fix.listen` is empty.
+    pub fix: Option<FixSettings>,
+    /// How the venue is reached (`[venue] transport`).
+    pub venue_transport: crate::venue_config::VenueTransport,
     pub binary: Option<BinarySettings>,
 }
 
@@ -387,6 +454,35 @@ pub struct BinarySettings {
 }
 
 impl Resolved {
+    /// The FIX acceptor's configuration (`None` when `fix.listen` is empty).
+    pub fn fix_acceptor(&self) -> Option<keel_gateways::fix::acceptor::AcceptorConfig> {
+        use keel_gateways::auth::ClientDirectory;
+        use keel_gateways::fix::acceptor::{AcceptorConfig, Dictionary};
+        let f = self.fix.as_ref()?;
+        let venues = self.core.venues.iter().map(|v| (v.id, v.name.clone())).collect();
+        Some(AcceptorConfig {
+            name: "fix".into(),
+            listen: f.listen,
+            comp_id: f.comp_id.clone(),
+            clients: ClientDirectory::new(self.clients.clone()),
+            heartbeat_s_min: f.heartbeat_s.0,
+            heartbeat_s_max: f.heartbeat_s.1,
+            sending_time_tolerance: f.sending_time_tolerance,
+            logon_timeout: f.logon_timeout,
+            logout_timeout: f.logout_timeout,
+            precision: f.precision,
+            store_dir: f.store_dir.clone(),
+            store: keel_gateways::fix::store::StoreConfig {
+                segment_size: f.store_segment_size,
+                flush_interval: self.journal.flush_interval,
+            },
+            dictionary: Dictionary::new(self.core.instruments.clone(), venues),
+            max_connections: f.max_connections,
+            max_message_bytes: f.max_message_bytes,
+            send_buffer_max_bytes: f.send_buffer_max_bytes,
+        })
+    }
+
     /// Synthetic events per second of the simulated venue.
     pub fn flow_rate(&self) -> u32 {
         self.events_per_sec
@@ -510,6 +606,12 @@ impl Config {
             ));
         }
         let venue_id = VenueId(v.id);
+        let venue_transport = crate::venue_config::resolve(self)?;
+        // Over FIX the venue publishes price levels; in process, order by order.
+        let feed = match venue_transport {
+            crate::venue_config::VenueTransport::InProcess => FeedKind::L3,
+            crate::venue_config::VenueTransport::Fix(_) => FeedKind::L2,
+        };
         if self.instruments.is_empty() {
             return Err(invalid("instrument", "at least one instrument is needed"));
         }
@@ -586,7 +688,7 @@ impl Config {
         let book = BookCapacity { orders: e.book_orders, levels_per_side: e.book_levels };
         let core = CoreConfig {
             instruments,
-            venues: vec![VenueConfig { id: venue_id, name: v.name.clone(), feed: FeedKind::L3 }],
+            venues: vec![VenueConfig { id: venue_id, name: v.name.clone(), feed }],
             account_count: e.accounts,
             session_capacity: e.sessions,
             orders: OrderTableConfig::with_orders_max(e.orders_max),
@@ -600,6 +702,7 @@ impl Config {
         keel_engine::core::Core::new(&core).map_err(|e| invalid("strategy", e.to_string()))?;
         let clients = self.resolve_clients()?;
         let binary = self.resolve_binary()?;
+        let fix = self.resolve_fix()?;
         let metrics_listen = (!self.metrics.listen.is_empty()).then(|| self.metrics.listen.clone());
         if let Some(addr) = &metrics_listen {
             addr.parse::<std::net::SocketAddr>()
@@ -670,7 +773,106 @@ impl Config {
             venue_latency_us: v.latency_us,
             clients,
             binary,
+            fix,
+            venue_transport,
         })
+    }
+
+    /// Checks the `[fix]` section.
+    fn resolve_fix(&self) -> Result<Option<FixSettings>, ConfigError> {
+        let f = &self.fix;
+        if f.listen.is_empty() {
+            return Ok(None);
+        }
+        let listen = f
+            .listen
+            .parse::<std::net::SocketAddr>()
+            .map_err(|e| invalid("fix.listen", format!("{:?}: {e}", f.listen)))?;
+        let comp_ok = |s: &str| {
+            !s.is_empty() && s.len() <= 64 && s.bytes().all(|b| b.is_ascii_graphic() && b != b'=')
+        };
+        if !comp_ok(&f.comp_id) {
+            return Err(invalid(
+                "fix.comp_id",
+                "must be 1..=64 printable ASCII characters, no '='",
+            ));
+        }
+        for c in self.clients.iter().filter(|c| c.protocol == "fix") {
+            if !comp_ok(&c.username) {
+                return Err(invalid(
+                    format!("client ({})", c.username),
+                    "a FIX client's username is its SenderCompID: printable ASCII, no '='",
+                ));
+            }
+            if c.username == f.comp_id {
+                return Err(invalid(
+                    "fix.comp_id",
+                    format!("{:?} is also a FIX client's username", f.comp_id),
+                ));
+            }
+        }
+        if f.heartbeat_min_s == 0 || f.heartbeat_min_s > f.heartbeat_max_s {
+            return Err(invalid(
+                "fix.heartbeat_min_s",
+                format!(
+                    "need 1 <= heartbeat_min_s ({}) <= heartbeat_max_s ({})",
+                    f.heartbeat_min_s, f.heartbeat_max_s
+                ),
+            ));
+        }
+        if f.sending_time_tolerance_s == 0 {
+            return Err(invalid("fix.sending_time_tolerance_s", "must be at least 1"));
+        }
+        if f.logon_timeout_s == 0 || f.logout_timeout_s == 0 {
+            return Err(invalid("fix.logon_timeout_s/logout_timeout_s", "must be at least 1"));
+        }
+        let precision = keel_gateways::fix::time::Precision::from_name(&f.timestamp_precision)
+            .ok_or_else(|| {
+                invalid(
+                    "fix.timestamp_precision",
+                    format!("{:?} is not \"ms\", \"us\" or \"ns\"", f.timestamp_precision),
+                )
+            })?;
+        if !(1..=1024).contains(&f.store_segment_mb) {
+            return Err(invalid(
+                "fix.store_segment_mb",
+                format!("{} is not in 1..=1024", f.store_segment_mb),
+            ));
+        }
+        if !(1..=1024).contains(&f.max_connections) {
+            return Err(invalid(
+                "fix.max_connections",
+                format!("{} is not in 1..=1024", f.max_connections),
+            ));
+        }
+        if !(1024..=1 << 20).contains(&f.max_message_bytes) {
+            return Err(invalid(
+                "fix.max_message_bytes",
+                format!("{} is not in 1024..=1048576", f.max_message_bytes),
+            ));
+        }
+        if f.send_buffer_max_kb < 64 {
+            return Err(invalid("fix.send_buffer_max_kb", "must be at least 64"));
+        }
+        let store_dir = if f.store_dir.is_empty() {
+            self.journal.dir.join("fix")
+        } else {
+            PathBuf::from(&f.store_dir)
+        };
+        Ok(Some(FixSettings {
+            listen,
+            comp_id: f.comp_id.clone(),
+            heartbeat_s: (f.heartbeat_min_s, f.heartbeat_max_s),
+            sending_time_tolerance: Duration::from_secs(f.sending_time_tolerance_s),
+            logon_timeout: Duration::from_secs(f.logon_timeout_s),
+            logout_timeout: Duration::from_secs(f.logout_timeout_s),
+            precision,
+            store_dir,
+            store_segment_size: (f.store_segment_mb as usize) << 20,
+            max_connections: f.max_connections,
+            max_message_bytes: f.max_message_bytes,
+            send_buffer_max_bytes: f.send_buffer_max_kb << 10,
+        }))
     }
 
     /// Checks the `[binary]` section; `None` when the listener is off.
@@ -833,6 +1035,32 @@ mod tests {
             &["client[1] (v).session", "32", "\"u\""],
         );
         check(entry(""), &[]);
+    }
+
+    #[test]
+    fn the_fix_section_is_checked_and_builds_the_acceptor() {
+        let check = |text: &str, want: &str| {
+            let msg = Config::parse(text, "f")
+                .and_then(|c| c.resolve())
+                .map(|_| String::new())
+                .unwrap_or_else(|e| e.to_string());
+            assert!(msg.contains(want), "{want:?} not in {msg:?}");
+        };
+        check("[fix]\nlisten = \"nowhere\"\n", "fix.listen");
+        check("[fix]\ntimestamp_precision = \"s\"\n", "fix.timestamp_precision");
+        check("[fix]\nheartbeat_min_s = 10\nheartbeat_max_s = 5\n", "fix.heartbeat_min_s");
+        check("[fix]\ncomp_id = \"demo-fix\"\n", "fix.comp_id");
+        check("[fix]\ncomp_id = \"a=b\"\n", "fix.comp_id");
+        check("[fix]\nmax_message_bytes = 10\n", "fix.max_message_bytes");
+        check("[fix]\nlisen = \"x\"\n", "lisen");
+        let off = Config::parse("[fix]\nlisten = \"\"\n", "f").unwrap().resolve().unwrap();
+        assert!(off.fix_acceptor().is_none());
+        let r = Config::default().resolve().unwrap();
+        let a = r.fix_acceptor().unwrap();
+        assert_eq!(a.listen.to_string(), "127.0.0.1:9878");
+        assert_eq!(a.comp_id, "KEEL");
+        assert_eq!(a.store_dir, PathBuf::from("./keel-data/fix"));
+        assert_eq!(a.clients.for_protocol(Protocol::Fix).count(), 1);
     }
 
     #[test]

@@ -36,6 +36,10 @@ listen = "127.0.0.1:0"
 listen = ""
 status_interval_s = 0
 
+[fix]
+# Any free port: tests run side by side (the bound address is logged).
+listen = "127.0.0.1:0"
+
 [log]
 level = "info"
 "#,

@@ -69,31 +69,33 @@ impl StrategyQueue {
         self.by_session.get(session.index()).copied().filter(|&s| s != NO_SLOT)
     }
 
-    /// Queues the strategy-facing meaning of an output, if it concerns a strategy.
+    /// Queues the strategy-facing meaning of an output, if it concerns a strategy. Runs
+    /// for every output: the owner is looked up before anything is built.
     #[inline]
     pub(super) fn observe(&mut self, body: &OutputBody) {
-        let (session, update) = match body {
-            OutputBody::ExecReport(r) => match update_kind(r.exec_type) {
-                Some(kind) => (r.session, update_of(r, kind)),
-                None => return,
-            },
-            OutputBody::CancelReject(r) => (
-                r.session,
-                OrderUpdate {
-                    kind: OrderUpdateKind::CancelRejected,
-                    cl_ord_id: r.cl_ord_id,
-                    orig_cl_ord_id: Some(r.orig_cl_ord_id),
-                    instrument: InstrumentId(u32::MAX),
-                    side: Side::Buy,
-                    price: crate::Price(0),
-                    leaves_qty: crate::Qty::ZERO,
-                },
-            ),
+        let session = match body {
+            OutputBody::ExecReport(r) => r.session,
+            OutputBody::CancelReject(r) => r.session,
             _ => return,
         };
-        if let Some(slot) = self.slot_of(session) {
-            self.events.push((slot, StrategyEvent::Update(update)));
-        }
+        let Some(slot) = self.slot_of(session) else { return };
+        let update = match body {
+            OutputBody::ExecReport(r) => match update_kind(r.exec_type) {
+                Some(kind) => update_of(r, kind),
+                None => return,
+            },
+            OutputBody::CancelReject(r) => OrderUpdate {
+                kind: OrderUpdateKind::CancelRejected,
+                cl_ord_id: r.cl_ord_id,
+                orig_cl_ord_id: Some(r.orig_cl_ord_id),
+                instrument: InstrumentId(u32::MAX),
+                side: Side::Buy,
+                price: crate::Price(0),
+                leaves_qty: crate::Qty::ZERO,
+            },
+            _ => return,
+        };
+        self.events.push((slot, StrategyEvent::Update(update)));
     }
 
     /// Queues a fill of a strategy's order.
@@ -119,10 +121,16 @@ fn update_kind(exec_type: ExecType) -> Option<OrderUpdateKind> {
 }
 
 fn update_of(r: &ExecReport, kind: OrderUpdateKind) -> OrderUpdate {
+    // A cancel the strategy requested is reported under its request's id with the order's
+    // as the original; the strategy is told about the order.
+    let (cl_ord_id, orig_cl_ord_id) = match (kind, r.orig_cl_ord_id) {
+        (OrderUpdateKind::Canceled, Some(order)) => (order, None),
+        _ => (r.cl_ord_id, r.orig_cl_ord_id),
+    };
     OrderUpdate {
         kind,
-        cl_ord_id: r.cl_ord_id,
-        orig_cl_ord_id: r.orig_cl_ord_id,
+        cl_ord_id,
+        orig_cl_ord_id,
         instrument: r.instrument,
         side: r.side,
         price: r.price,

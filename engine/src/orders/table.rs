@@ -99,11 +99,12 @@ impl OrderFilter {
 }
 
 /// What a client order id key maps to.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 enum ClEntry {
     /// Used by the order in this slot.
     Live(u32),
     /// Retired, still in the history ring.
+    #[default]
     Recent,
 }
 
@@ -206,25 +207,42 @@ impl OrderTable {
     /// existing order's state and the Submit/Hold event: a core bug, never a panic).
     pub fn insert(&mut self, order: Order) -> Result<&mut Order, RejectInfo> {
         let id = order.id();
-        if let Some(slot) = self.by_id.get(&id) {
-            let state = self.slot(slot).state();
-            let event =
-                if order.terms().is_held_type() { OrderEvent::Hold } else { OrderEvent::Submit };
-            return Err(IllegalTransition { state, event }.reject());
-        }
         let key = ClKey { session: order.terms().session, cl_ord_id: order.terms().cl_ord_id };
-        self.check_cl_ord_id(key.session, key.cl_ord_id)?;
-        let Some(slot) = self.free.pop() else {
+        let Some(&slot) = self.free.last() else {
+            if let Some(existing) = self.by_id.get(&id) {
+                return Err(self.illegal(existing, &order));
+            }
+            self.check_cl_ord_id(key.session, key.cl_ord_id)?;
             return Err(RejectInfo::new(
                 RejectCode::OrderCapacity,
                 self.len() as i64,
                 self.capacity() as i64,
             ));
         };
-        let inserted = self.by_id.insert(id, slot) && self.by_cl.insert(key, ClEntry::Live(slot));
-        debug_assert!(inserted, "index maps are sized for a full table");
+        // One probe per index: each insert also finds an existing key.
+        match self.by_id.insert_new(id, slot) {
+            Ok(inserted) => debug_assert!(inserted, "index maps are sized for a full table"),
+            Err(existing) => return Err(self.illegal(existing, &order)),
+        }
+        match self.by_cl.insert_new(key, ClEntry::Live(slot)) {
+            Ok(inserted) => debug_assert!(inserted, "index maps are sized for a full table"),
+            Err(_) => {
+                self.by_id.remove(&id);
+                return Err(RejectInfo::bare(RejectCode::DuplicateClOrdId));
+            }
+        }
+        self.free.pop();
         self.link_sorted(slot, id);
         Ok(self.slots[slot as usize].insert(order))
+    }
+
+    /// `ILLEGAL_TRANSITION` (the state of the order in `existing`, Submit/Hold) for an
+    /// order whose id is in the table already: a core bug, never a panic.
+    fn illegal(&self, existing: u32, order: &Order) -> RejectInfo {
+        let state = self.slot(existing).state();
+        let event =
+            if order.terms().is_held_type() { OrderEvent::Hold } else { OrderEvent::Submit };
+        IllegalTransition { state, event }.reject()
     }
 
     /// Threads `slot` into the id-ordered list: O(1) when ids arrive in order.

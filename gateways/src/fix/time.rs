@@ -1,0 +1,188 @@
+//! UTCTimestamp (`YYYYMMDD-HH:MM:SS[.sss[sss[sss]]]`), to and from UTC nanoseconds.
+//!
+//! FIX 4.4 specifies milliseconds; later versions allow micro- and nanoseconds, and
+//! engines such as QuickFIX accept them in 4.4 sessions. Keel parses 0, 3, 6 or 9
+//! fractional digits and writes the precision its configuration asks for
+//! ([`Precision`]). A leap second (`:60`) is accepted and read as the next second.
+//! Times before 1970 or after 2262 (outside `u64` nanoseconds) are refused.
+
+use super::value::{ValueError, write_padded};
+
+/// Fractional digits written in timestamps.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Precision {
+    /// `.sss` (the FIX 4.4 standard).
+    #[default]
+    Millis,
+    /// `.ssssss`.
+    Micros,
+    /// `.sssssssss`.
+    Nanos,
+}
+
+impl Precision {
+    /// Parses the configuration's `"ms"`, `"us"` or `"ns"`.
+    pub fn from_name(name: &str) -> Option<Precision> {
+        match name {
+            "ms" => Some(Precision::Millis),
+            "us" => Some(Precision::Micros),
+            "ns" => Some(Precision::Nanos),
+            _ => None,
+        }
+    }
+
+    fn digits(self) -> usize {
+        match self {
+            Precision::Millis => 3,
+            Precision::Micros => 6,
+            Precision::Nanos => 9,
+        }
+    }
+}
+
+const NS_PER_S: u64 = 1_000_000_000;
+const S_PER_DAY: u64 = 86_400;
+
+/// Days since 1970-01-01 of a civil date (Howard Hinnant's algorithm).
+fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = if y >= 0 { y } else { y - 399 } / 400;
+    let yoe = y - era * 400;
+    let m = m as i64;
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + d as i64 - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// The civil date of a day count since 1970-01-01.
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = if z >= 0 { z } else { z - 146_096 } / 146_097;
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (if m <= 2 { y + 1 } else { y }, m, d)
+}
+
+fn days_in_month(y: i64, m: u32) -> u32 {
+    match m {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        _ if (y % 4 == 0 && y % 100 != 0) || y % 400 == 0 => 29,
+        _ => 28,
+    }
+}
+
+/// Appends `ns` (UTC nanoseconds) as a UTCTimestamp.
+pub fn write_timestamp(out: &mut Vec<u8>, ns: u64, precision: Precision) {
+    let secs = ns / NS_PER_S;
+    let frac = ns % NS_PER_S;
+    let (y, m, d) = civil_from_days((secs / S_PER_DAY) as i64);
+    let sod = secs % S_PER_DAY;
+    write_padded(out, y as u64, 4);
+    write_padded(out, m as u64, 2);
+    write_padded(out, d as u64, 2);
+    out.push(b'-');
+    write_padded(out, sod / 3600, 2);
+    out.push(b':');
+    write_padded(out, sod / 60 % 60, 2);
+    out.push(b':');
+    write_padded(out, sod % 60, 2);
+    out.push(b'.');
+    let digits = precision.digits();
+    write_padded(out, frac / 10u64.pow(9 - digits as u32), digits);
+}
+
+#[inline]
+fn num(v: &[u8]) -> Result<u32, ValueError> {
+    let mut n = 0u32;
+    for &b in v {
+        let d = b.wrapping_sub(b'0');
+        if d > 9 {
+            return Err(ValueError::NotTimestamp);
+        }
+        n = n * 10 + d as u32;
+    }
+    Ok(n)
+}
+
+/// Parses a UTCTimestamp into UTC nanoseconds.
+pub fn parse_timestamp(v: &[u8]) -> Result<u64, ValueError> {
+    const BAD: ValueError = ValueError::NotTimestamp;
+    if v.len() < 17 || v[8] != b'-' || v[11] != b':' || v[14] != b':' {
+        return Err(BAD);
+    }
+    let y = num(&v[0..4])? as i64;
+    let mo = num(&v[4..6])?;
+    let d = num(&v[6..8])?;
+    let h = num(&v[9..11])?;
+    let mi = num(&v[12..14])?;
+    let s = num(&v[15..17])?;
+    if !(1..=12).contains(&mo) || d == 0 || d > days_in_month(y, mo) || h > 23 || mi > 59 || s > 60
+    {
+        return Err(BAD);
+    }
+    let frac_ns = match &v[17..] {
+        [] => 0,
+        [b'.', f @ ..] if matches!(f.len(), 3 | 6 | 9) => {
+            num(f)? as u64 * 10u64.pow(9 - f.len() as u32)
+        }
+        _ => return Err(BAD),
+    };
+    let days = days_from_civil(y, mo, d);
+    if days < 0 {
+        return Err(BAD);
+    }
+    let secs = days as u64 * S_PER_DAY + h as u64 * 3600 + mi as u64 * 60 + s as u64;
+    secs.checked_mul(NS_PER_S).and_then(|n| n.checked_add(frac_ns)).ok_or(BAD)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fmt(ns: u64, p: Precision) -> String {
+        let mut out = Vec::new();
+        write_timestamp(&mut out, ns, p);
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn formats_at_each_precision() {
+        let ns = 1_700_000_000_123_456_789;
+        assert_eq!(fmt(ns, Precision::Millis), "20231114-22:13:20.123");
+        assert_eq!(fmt(ns, Precision::Micros), "20231114-22:13:20.123456");
+        assert_eq!(fmt(ns, Precision::Nanos), "20231114-22:13:20.123456789");
+        assert_eq!(fmt(0, Precision::Millis), "19700101-00:00:00.000");
+    }
+
+    #[test]
+    fn parses_what_it_formats_and_refuses_nonsense() {
+        for ns in
+            [0u64, 1_700_000_000_123_456_789, 951_782_400_000_000_000, 4_102_444_799_999_999_999]
+        {
+            assert_eq!(parse_timestamp(fmt(ns, Precision::Nanos).as_bytes()), Ok(ns));
+            let ms = ns / 1_000_000 * 1_000_000;
+            assert_eq!(parse_timestamp(fmt(ns, Precision::Millis).as_bytes()), Ok(ms));
+        }
+        assert_eq!(parse_timestamp(b"20240229-12:00:00"), Ok(1_709_208_000_000_000_000));
+        assert_eq!(parse_timestamp(b"20161231-23:59:60"), Ok(1_483_228_800_000_000_000));
+        for bad in [
+            &b"20230229-00:00:00"[..],
+            b"20231301-00:00:00",
+            b"20231114-24:00:00",
+            b"20231114-22:13:20.12",
+            b"20231114 22:13:20",
+            b"2023111-22:13:20.123",
+            b"19691231-23:59:59",
+            b"20231114-22:13:20.",
+            b"20231114-22:13:2x",
+        ] {
+            assert_eq!(parse_timestamp(bad), Err(ValueError::NotTimestamp), "{bad:?}");
+        }
+    }
+}

@@ -12,7 +12,7 @@ use keel_engine::{ClOrdId, InstrumentId, OrdType, Price, Qty, Side, TimeInForce,
 use keel_gateways::binary::client::{BinaryClient, ClientConfig, NO_REPLAY, Received};
 use keel_gateways::binary::msg::market_data::Subscribe;
 use keel_gateways::binary::msg::orders::{CancelOrder, NewOrder, ReplaceOrder};
-use keel_gateways::binary::{ClientMsg, ServerMsg};
+use keel_gateways::binary::{ClientMsg, ServerMsg, Stream};
 use std::net::SocketAddr;
 use std::path::Path;
 use std::time::Duration;
@@ -80,7 +80,7 @@ fn is_exec(m: &ServerMsg, id: &str, exec: ExecType) -> bool {
     }
 }
 
-/// Every sequenced report received, in order.
+/// Every report (server sequence) received, in order.
 struct Seen(Vec<Received>);
 
 impl Seen {
@@ -96,7 +96,9 @@ impl Seen {
             let left = deadline.saturating_duration_since(std::time::Instant::now());
             let m =
                 c.recv(left).unwrap().unwrap_or_else(|| panic!("{what}: timed out after {got:#?}"));
-            if m.seq != 0 {
+            // Reports only: market data still in flight after `top` unsubscribed has
+            // sequence numbers of its own stream.
+            if m.msg.msg_type().stream() == Stream::Server {
                 self.0.push(m);
             }
             if want(&m.msg) {

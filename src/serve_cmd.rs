@@ -146,7 +146,7 @@ pub fn start(r: &Resolved) -> Result<Started, String> {
     // before trading (see `keel_gateways::fix::initiator`).
     let venue_orders: keel_gateways::fix::initiator::RecoveredOrders = Arc::default();
     let venue_gateway: Box<dyn Gateway> =
-        match crate::venue_config::initiator(&r, Arc::clone(&venue_orders)) {
+        match crate::venue_config::initiator(r, Arc::clone(&venue_orders)) {
             Some(config) => {
                 info!(connect = %config.connect, store = %config.store_dir.display(),
                     "venue over FIX: the initiator connects to the venue's acceptor");
@@ -172,7 +172,7 @@ pub fn start(r: &Resolved) -> Result<Started, String> {
         gateways.push(Box::new(fix));
     }
     // The binary protocol listener (its history is loaded in `init`, after recovery).
-    let binary_history = binary::build(&r)?.map(|(gateway, history)| {
+    let binary_history = binary::build(r)?.map(|(gateway, history)| {
         info!(binary_listen = %gateway.local_addr(), "binary protocol listening");
         gateways.push(Box::new(gateway));
         history

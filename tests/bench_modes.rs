@@ -194,17 +194,33 @@ fn wire_mode_echo_report_is_well_formed() {
 }
 
 #[test]
-fn wire_protocols_without_a_client_say_so() {
-    for p in ["binary", "fix"] {
-        let out = keel(&["bench", "wire", "--protocol", p, "--duration", "0.1"]);
-        assert!(!out.status.success());
-        let err = String::from_utf8_lossy(&out.stderr);
-        assert!(
-            err.contains(&format!("--protocol {p}"))
-                && err.contains("not available in this build yet"),
-            "{err}"
-        );
+fn wire_mode_binary_report_is_well_formed() {
+    let dir = tempfile::tempdir().unwrap();
+    let r =
+        bench(&["wire", "--protocol", "binary"], &["--rate", "1000", "--rounds", "2"], dir.path());
+    for name in ["order_to_ack", "floor_tcp_echo"] {
+        let m = measurement(&r, name);
+        assert_eq!(count(m, "rounds"), 2);
+        assert_eq!(count(m, "unanswered"), 0, "{name}: every order was acknowledged");
+        assert_eq!(count(m, "acked_measured"), count(m, "measured"));
+        assert!(count(m, "measured") > 0, "{name}");
+        assert_eq!(count(m, "unknown_acks") + count(m, "duplicate_acks"), 0, "{name}");
     }
+    // The floor's frames are a binary NewOrder's size.
+    let notes = r["notes"].to_string();
+    assert!(notes.contains("112-byte frames"), "{notes}");
+}
+
+#[test]
+fn wire_protocol_without_a_client_says_so() {
+    let p = "fix";
+    let out = keel(&["bench", "wire", "--protocol", p, "--duration", "0.1"]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(&format!("--protocol {p}")) && err.contains("not available in this build yet"),
+        "{err}"
+    );
     let out = keel(&["bench", "wire", "--protocol", "smoke-signals"]);
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("expected binary, fix or echo"));

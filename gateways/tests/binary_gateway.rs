@@ -19,7 +19,7 @@ use keel_gateways::binary::msg::orders::{CancelOrder, NewOrder, ReplaceOrder};
 use keel_gateways::binary::msg::queries::{OrderListRequest, PositionRequest};
 use keel_gateways::binary::msg::session::LogoutReason;
 use keel_gateways::binary::{
-    Authenticator, BinaryConfig, BinaryGateway, ClientMsg, Grant, ServerMsg,
+    Authenticator, BinaryConfig, BinaryGateway, BinaryStats, ClientMsg, Grant, ServerMsg,
 };
 use keel_gateways::sim::{FlowConfig, SimConfig, SimGateway, SimInstrument};
 use keel_journal::{Config, Journal};
@@ -49,6 +49,7 @@ impl Authenticator for Users {
 struct Server {
     pipeline: Option<Pipeline<JournalRecorder>>,
     addr: SocketAddr,
+    stats: Arc<std::sync::Mutex<BinaryStats>>,
     _dir: tempfile::TempDir,
 }
 
@@ -84,6 +85,7 @@ fn start(events_per_sec: u32) -> Server {
     )
     .unwrap();
     let addr = binary.local_addr();
+    let stats = binary.stats_handle();
     let sim = SimGateway::new(SimConfig {
         name: "sim".into(),
         venue: SIM,
@@ -128,7 +130,7 @@ fn start(events_per_sec: u32) -> Server {
         },
     )
     .expect("pipeline starts");
-    Server { pipeline: Some(pipeline), addr, _dir: dir }
+    Server { pipeline: Some(pipeline), addr, stats, _dir: dir }
 }
 
 fn connect(
@@ -523,6 +525,25 @@ fn every_violation_closes_the_session_with_its_reason() {
     // No logon at all: the logon timeout (2 s here).
     let mut s = TcpStream::connect(addr).unwrap();
     assert_eq!(raw_logout(&mut s).0, LogoutReason::LogonTimeout);
+    // The gateway counted each close by its reason.
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let st = *server.stats.lock().unwrap();
+        let by = |r: LogoutReason| st.closed_by_reason[r as usize];
+        if by(LogoutReason::LogonTimeout) == 1 {
+            assert_eq!(by(LogoutReason::UnknownType), 1);
+            assert_eq!(by(LogoutReason::BadLength), 1);
+            assert_eq!(by(LogoutReason::NotLoggedOn), 1);
+            assert_eq!(by(LogoutReason::BadCredentials), 1);
+            assert_eq!(by(LogoutReason::AlreadyConnected), 1);
+            assert_eq!(by(LogoutReason::SequenceGap), 1);
+            assert_eq!(by(LogoutReason::FieldOutOfRange), 1);
+            assert_eq!((st.accepted, st.logons), (9, 3), "{st:?}");
+            break;
+        }
+        assert!(Instant::now() < deadline, "stats not published: {st:?}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
 }
 
 #[test]

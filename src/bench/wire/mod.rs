@@ -3,9 +3,9 @@
 //! same run.
 //!
 //! - [`WireProtocol`] / [`WireClient`]: what a protocol adapter provides (connect and log
-//!   on; send one order with an id; report which ids were acknowledged). The binary and FIX
-//!   adapters plug in at [`protocol`]; until they exist, `--protocol binary|fix` stops
-//!   with an error that says so.
+//!   on; send one order with an id; report which ids were acknowledged). [`binary`] is the
+//!   native binary protocol's; FIX's plugs in at [`protocol`], and until it exists
+//!   `--protocol fix` stops with an error that says so.
 //! - [`load`]: the open-loop client loop (one thread: sends what is due, reads acks).
 //! - [`echo`]: the floor: an echo server thread on loopback and the echo client, frames of
 //!   the same size as the protocol's orders.
@@ -15,6 +15,7 @@
 //! `--protocol echo` measures the load generator against an echo server (the one at
 //! `--target`, or a second in-process one): a self-check whose ratio should be about 1.
 
+pub mod binary;
 pub mod echo;
 pub mod load;
 pub mod server;
@@ -126,14 +127,9 @@ pub fn protocol(
         "echo" => Ok(Box::new(echo::EchoProtocol::new(
             message_bytes.unwrap_or(echo::DEFAULT_FRAME_BYTES),
         )?)),
-        // The native binary protocol (issue 8) and FIX 4.4 (issue 7) provide their client
-        // libraries in `keel_gateways`; their `WireProtocol` adapters are added here.
-        "binary" => Err(BenchError::ProtocolUnavailable {
-            protocol: name.into(),
-            reason: "the native binary protocol client is not available in this build yet; \
-                     `--protocol echo` measures the load generator against a TCP echo"
-                .into(),
-        }),
+        "binary" => Ok(Box::new(binary::BinaryProtocol)),
+        // FIX 4.4 (issue 7) provides its client library in `keel_gateways`; its
+        // `WireProtocol` adapter is added here.
         "fix" => Err(BenchError::ProtocolUnavailable {
             protocol: name.into(),
             reason: "the FIX 4.4 client is not available in this build yet; \

@@ -23,6 +23,9 @@ impl InProcessServer {
         config.metrics.listen = String::new();
         config.metrics.status_interval_s = 0;
         config.pipeline.wait = common.wait.clone();
+        // A free loopback port for the binary listener, so a `keel serve` already running
+        // on the default port does not stop the bench.
+        config.binary.listen = free_loopback_port()?;
         let resolved = config.resolve().map_err(|e| BenchError::Setup(e.to_string()))?;
         let started = serve_cmd::start(&resolved)
             .map_err(|e| BenchError::Setup(format!("starting keel serve in-process: {e}")))?;
@@ -53,6 +56,15 @@ impl InProcessServer {
         }
         Ok(exit.commands)
     }
+}
+
+/// A loopback address whose port was free a moment ago (bound, read, released).
+fn free_loopback_port() -> Result<String, BenchError> {
+    let l = std::net::TcpListener::bind("127.0.0.1:0")
+        .map_err(|e| BenchError::Setup(format!("no free loopback port: {e}")))?;
+    let addr =
+        l.local_addr().map_err(|e| BenchError::Setup(format!("no free loopback port: {e}")))?;
+    Ok(addr.to_string())
 }
 
 impl Drop for InProcessServer {

@@ -119,7 +119,9 @@ struct RunArgs {
 
 pub fn run_cmd(args: BacktestArgs) -> ExitCode {
     let result = match args.cmd {
-        Some(BacktestCmd::Synth { out, events, seed, journal }) => synth(&out, events, seed, journal),
+        Some(BacktestCmd::Synth { out, events, seed, journal }) => {
+            synth(&out, events, seed, journal)
+        }
         Some(BacktestCmd::Convert { from, out }) => convert(&from, &out),
         None => backtest(&args.run),
     };
@@ -150,7 +152,9 @@ fn settings(a: &RunArgs) -> Result<BacktestConfig, String> {
         let value = if value == "none" {
             i64::MAX
         } else {
-            value.parse::<i64>().map_err(|_| format!("--limit {l:?}: {value:?} is not an integer or none"))?
+            value
+                .parse::<i64>()
+                .map_err(|_| format!("--limit {l:?}: {value:?} is not an integer or none"))?
         };
         limits.push((*kind, value));
     }
@@ -158,7 +162,11 @@ fn settings(a: &RunArgs) -> Result<BacktestConfig, String> {
     if interval == 0 {
         return Err("--interval must be positive".into());
     }
-    let timer = if a.timer == "off" { 0 } else { parse_duration(&a.timer).map_err(|e| format!("--timer: {e}"))? };
+    let timer = if a.timer == "off" {
+        0
+    } else {
+        parse_duration(&a.timer).map_err(|e| format!("--timer: {e}"))?
+    };
     Ok(BacktestConfig {
         strategy: a.strategy.clone(),
         params,
@@ -257,6 +265,10 @@ fn convert(from: &Path, out: &Path) -> CmdResult {
     let spec = source.spec().clone();
     let started = Instant::now();
     let n = to_journal(&mut source, &spec, out, |_| {})?;
-    eprintln!("converted {n} events into {} in {:.2} s", out.display(), started.elapsed().as_secs_f64());
+    eprintln!(
+        "converted {n} events into {} in {:.2} s",
+        out.display(),
+        started.elapsed().as_secs_f64()
+    );
     Ok(())
 }

@@ -24,9 +24,22 @@ fn synth_run_twice_convert_and_run_again() {
     let run = |tag: &str, data: &str| {
         let (html, js) = (format!("{tag}.html"), format!("{tag}.json"));
         let args = [
-            "backtest", "--data", data, "--latency", "constant:100us,200us", "--fee", "0,2",
-            "--param", "half_spread_ticks=1", "--param", "size_lots=10", "--report", &html,
-            "--json", &js, "--no-progress",
+            "backtest",
+            "--data",
+            data,
+            "--latency",
+            "constant:100us,200us",
+            "--fee",
+            "0,2",
+            "--param",
+            "half_spread_ticks=1",
+            "--param",
+            "size_lots=10",
+            "--report",
+            &html,
+            "--json",
+            &js,
+            "--no-progress",
         ];
         ok(keel(&args, d))
     };
@@ -72,7 +85,10 @@ fn bad_input_is_refused_with_its_place() {
     let out = keel(&["backtest", "--data", "bad.csv"], d);
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("bad.csv:6: price: 11.25 is not a multiple of the increment 0.5"), "{err}");
+    assert!(
+        err.contains("bad.csv:6: price: 11.25 is not a multiple of the increment 0.5"),
+        "{err}"
+    );
     let out = keel(&["backtest", "--data", "bad.csv", "--queue", "fifo"], d);
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("fifo queue model needs order-by-order (L3) data"), "{err}");

@@ -60,7 +60,8 @@ fn rates(n: u64, wall: f64, cpu: f64) -> String {
 /// The market maker quoting one tick from the microprice, 10 lots; `KEEL_BENCH_PARAMS`
 /// (`key=value,...`) adds or overrides parameters.
 fn config() -> BacktestConfig {
-    let mut params = vec![("half_spread_ticks".to_string(), "1".to_string()), ("size_lots".into(), "10".into())];
+    let mut params =
+        vec![("half_spread_ticks".to_string(), "1".to_string()), ("size_lots".into(), "10".into())];
     if let Ok(extra) = std::env::var("KEEL_BENCH_PARAMS") {
         for kv in extra.split(',').filter(|s| !s.is_empty()) {
             let (k, v) = kv.split_once('=').expect("KEEL_BENCH_PARAMS: key=value,...");
@@ -100,7 +101,8 @@ fn main() {
             .unwrap_or_default()
     );
 
-    let (events, wall, cpu) = timed(|| Synth::collect_all(SynthConfig { events: n, ..SynthConfig::default() }));
+    let (events, wall, cpu) =
+        timed(|| Synth::collect_all(SynthConfig { events: n, ..SynthConfig::default() }));
     println!("generated: {}", rates(n, wall, cpu));
     let spec = synth_spec();
 
@@ -108,7 +110,8 @@ fn main() {
     let (_, wall, cpu) = timed(|| {
         let mut sum = 0u64;
         for e in &events {
-            let cmd = Command { ts: e.local_ts, session: VENUE_SESSION, body: e.to_body(spec.venue()) };
+            let cmd =
+                Command { ts: e.local_ts, session: VENUE_SESSION, body: e.to_body(spec.venue()) };
             sum = sum.wrapping_add(match black_box(&cmd).body {
                 CommandBody::L2Update(u) => u.qty.0 as u64,
                 _ => 1,
@@ -133,7 +136,11 @@ fn main() {
         let mut last = 0u64;
         for e in &events {
             last = last.max(e.local_ts.0);
-            let cmd = Command { ts: TimestampNs(last), session: VENUE_SESSION, body: e.to_body(spec.venue()) };
+            let cmd = Command {
+                ts: TimestampNs(last),
+                session: VENUE_SESSION,
+                body: e.to_body(spec.venue()),
+            };
             core.apply(&cmd, &mut sink);
         }
     });
@@ -169,7 +176,8 @@ fn main() {
 
     let mut best = 0f64;
     for pass in 0..3 {
-        let r = full_run(&mut SliceSource::new(&events), &format!("backtest from memory, pass {pass}"));
+        let r =
+            full_run(&mut SliceSource::new(&events), &format!("backtest from memory, pass {pass}"));
         best = best.max(r);
     }
     println!(
@@ -183,9 +191,12 @@ fn main() {
         return;
     }
 
-    let base = std::env::var_os("KEEL_BENCH_DIR").map(std::path::PathBuf::from).unwrap_or_else(std::env::temp_dir);
+    let base = std::env::var_os("KEEL_BENCH_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(std::env::temp_dir);
     let dir = tempfile::tempdir_in(base).expect("temp dir");
-    let small: Vec<MdEvent> = Synth::collect_all(SynthConfig { events: m, ..SynthConfig::default() });
+    let small: Vec<MdEvent> =
+        Synth::collect_all(SynthConfig { events: m, ..SynthConfig::default() });
     let csv_path = dir.path().join("syn.csv");
     {
         let file = std::io::BufWriter::new(std::fs::File::create(&csv_path).expect("csv"));
@@ -197,8 +208,13 @@ fn main() {
     }
     let journal = dir.path().join("journal");
     let t = Instant::now();
-    keel_replay::backtest::convert::to_journal(&mut SliceSource::new(&small), &spec, &journal, |_| {})
-        .expect("journal");
+    keel_replay::backtest::convert::to_journal(
+        &mut SliceSource::new(&small),
+        &spec,
+        &journal,
+        |_| {},
+    )
+    .expect("journal");
     println!("journal written: {}", rate(m, t.elapsed().as_secs_f64()));
 
     let drain = |src: &mut dyn EventSource| {
@@ -211,11 +227,15 @@ fn main() {
     };
     let (k, wall, cpu) = timed(|| drain(&mut CsvSource::open(&csv_path).expect("csv")));
     println!("floor, CSV read + parse only: {}", rates(k, wall, cpu));
-    let (k, wall, cpu) = timed(|| drain(&mut JournalSource::open(&journal, spec.venue()).expect("journal")));
+    let (k, wall, cpu) =
+        timed(|| drain(&mut JournalSource::open(&journal, spec.venue()).expect("journal")));
     println!("floor, journal read + checksum + checked decode only: {}", rates(k, wall, cpu));
     let r_mem = full_run(&mut SliceSource::new(&small), "backtest from memory (same M events)");
     let r_csv = full_run(&mut CsvSource::open(&csv_path).expect("csv"), "backtest from CSV");
-    let r_journal = full_run(&mut JournalSource::open(&journal, spec.venue()).expect("journal"), "backtest from journal");
+    let r_journal = full_run(
+        &mut JournalSource::open(&journal, spec.venue()).expect("journal"),
+        "backtest from journal",
+    );
     println!(
         "from CSV {:.2}x, from journal {:.2}x the in-memory run of the same events (CPU time)",
         r_csv / r_mem,

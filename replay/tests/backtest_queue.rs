@@ -6,7 +6,9 @@ use keel_engine::core::FeedKind;
 use keel_engine::schema::{
     CommandBody, Liquidity, OrderFlags, OutputBody, VenueCancel, VenueNewOrder, VenueReplace,
 };
-use keel_engine::{InstrumentId, OrdType, OrderId, Price, Qty, Side, TimeInForce, TimestampNs, VenueId};
+use keel_engine::{
+    InstrumentId, OrdType, OrderId, Price, Qty, Side, TimeInForce, TimestampNs, VenueId,
+};
 use keel_replay::backtest::fees::FeeSchedule;
 use keel_replay::backtest::venue::{SimVenue, VenueSettings, reason};
 use keel_replay::backtest::{MdEvent, MdKind, QueueModel};
@@ -54,7 +56,15 @@ fn delete(id: u64) -> MdEvent {
     md(MdKind::Delete, None, 0, 0, id)
 }
 
-fn order(id: OrderId, side: Side, ord_type: OrdType, tif: TimeInForce, price: i64, qty: i64, post_only: bool) -> OutputBody {
+fn order(
+    id: OrderId,
+    side: Side,
+    ord_type: OrdType,
+    tif: TimeInForce,
+    price: i64,
+    qty: i64,
+    post_only: bool,
+) -> OutputBody {
     OutputBody::VenueNewOrder(VenueNewOrder {
         venue: VenueId(1),
         order_id: id,
@@ -101,7 +111,10 @@ fn request(v: &mut SimVenue, req: OutputBody) -> Vec<CommandBody> {
 #[test]
 fn fifo_a_bid_with_100_ahead_fills_only_after_100_have_traded() {
     let mut v = venue(FeedKind::L3, QueueModel::Fifo, true, 1);
-    feed(&mut v, &[add(10, Side::Buy, 100, 60), add(11, Side::Buy, 100, 40), add(20, Side::Sell, 101, 50)]);
+    feed(
+        &mut v,
+        &[add(10, Side::Buy, 100, 60), add(11, Side::Buy, 100, 40), add(20, Side::Sell, 101, 50)],
+    );
     let out = request(&mut v, bid(100, 10));
     assert!(matches!(out.as_slice(), [CommandBody::VenueAck(_)]), "{out:?}");
     assert_eq!(v.queue_of(KEEL), Some((100, 10)));
@@ -139,7 +152,10 @@ fn conservative_fills_only_when_the_price_trades_through() {
     feed(&mut v, &[l2(Side::Buy, 100, 100), l2(Side::Sell, 101, 100)]);
     request(&mut v, bid(100, 10));
     // Prints at Keel's price, however large, do not fill it.
-    assert!(feed(&mut v, &[trade(Side::Sell, 100, 500), l2(Side::Buy, 100, 0), l2(Side::Buy, 100, 20)]).is_empty());
+    assert!(
+        feed(&mut v, &[trade(Side::Sell, 100, 500), l2(Side::Buy, 100, 0), l2(Side::Buy, 100, 20)])
+            .is_empty()
+    );
     // A print through it does, up to the print's quantity, then up to the leaves.
     assert_eq!(feed(&mut v, &[trade(Side::Sell, 99, 3)]), vec![(3, 100, Liquidity::Maker)]);
     assert_eq!(feed(&mut v, &[trade(Side::Sell, 98, 20)]), vec![(7, 100, Liquidity::Maker)]);
@@ -206,19 +222,36 @@ fn probabilistic_cancels_are_drawn_from_the_seed() {
 fn marketable_orders_walk_the_book_and_consume_liquidity() {
     for consume in [true, false] {
         let mut v = venue(FeedKind::L2, QueueModel::default(), consume, 1);
-        feed(&mut v, &[l2(Side::Buy, 99, 50), l2(Side::Sell, 101, 5), l2(Side::Sell, 102, 5), l2(Side::Sell, 103, 5)]);
-        let out = request(&mut v, order(KEEL, Side::Buy, OrdType::Limit, TimeInForce::Gtc, 102, 12, false));
+        feed(
+            &mut v,
+            &[
+                l2(Side::Buy, 99, 50),
+                l2(Side::Sell, 101, 5),
+                l2(Side::Sell, 102, 5),
+                l2(Side::Sell, 103, 5),
+            ],
+        );
+        let out = request(
+            &mut v,
+            order(KEEL, Side::Buy, OrdType::Limit, TimeInForce::Gtc, 102, 12, false),
+        );
         assert!(matches!(out[0], CommandBody::VenueAck(_)));
         assert_eq!(fills(&out), vec![(5, 101, Liquidity::Taker), (5, 102, Liquidity::Taker)]);
         assert_eq!(v.queue_of(KEEL), Some((0, 2)), "the rest rests at 102");
         // A second buyer at 102.
-        let out = request(&mut v, order(OrderId(2), Side::Buy, OrdType::Limit, TimeInForce::Ioc, 102, 5, false));
+        let out = request(
+            &mut v,
+            order(OrderId(2), Side::Buy, OrdType::Limit, TimeInForce::Ioc, 102, 5, false),
+        );
         if consume {
             assert!(fills(&out).is_empty(), "the recorded 101 and 102 were taken: {out:?}");
             assert!(matches!(out.last(), Some(CommandBody::VenueCancelAck(c)) if c.unsolicited));
             // Until the venue publishes the level again.
             feed(&mut v, &[l2(Side::Sell, 102, 5)]);
-            let out = request(&mut v, order(OrderId(3), Side::Buy, OrdType::Market, TimeInForce::Ioc, 0, 7, false));
+            let out = request(
+                &mut v,
+                order(OrderId(3), Side::Buy, OrdType::Market, TimeInForce::Ioc, 0, 7, false),
+            );
             assert_eq!(fills(&out), vec![(5, 102, Liquidity::Taker), (2, 103, Liquidity::Taker)]);
         } else {
             assert_eq!(fills(&out), vec![(5, 101, Liquidity::Taker)]);
@@ -230,7 +263,8 @@ fn marketable_orders_walk_the_book_and_consume_liquidity() {
 fn l3_consumption_takes_recorded_orders_in_queue_order() {
     let mut v = venue(FeedKind::L3, QueueModel::Fifo, true, 1);
     feed(&mut v, &[add(20, Side::Sell, 101, 4), add(21, Side::Sell, 101, 6)]);
-    let out = request(&mut v, order(KEEL, Side::Buy, OrdType::Limit, TimeInForce::Ioc, 101, 5, false));
+    let out =
+        request(&mut v, order(KEEL, Side::Buy, OrdType::Limit, TimeInForce::Ioc, 101, 5, false));
     assert_eq!(fills(&out), vec![(5, 101, Liquidity::Taker)]);
     assert_eq!(v.best(I, Side::Sell), Some((Price(101), Qty(5))));
     // The recorded execution of order 20 (already taken by Keel) and a modify of 21 are
@@ -256,9 +290,17 @@ fn rejects_and_cancel_rejects_carry_the_venue_reasons() {
     assert_eq!(reject_reason(&request(&mut v, fok)), reason::FOK_UNFILLABLE);
     let out = request(
         &mut v,
-        OutputBody::VenueCancel(VenueCancel { venue: VenueId(1), order_id: KEEL, instrument: I, side: Side::Buy, venue_order_id: 0 }),
+        OutputBody::VenueCancel(VenueCancel {
+            venue: VenueId(1),
+            order_id: KEEL,
+            instrument: I,
+            side: Side::Buy,
+            venue_order_id: 0,
+        }),
     );
-    assert!(matches!(out.as_slice(), [CommandBody::VenueCancelReject(r)] if r.reason == reason::UNKNOWN_ORDER));
+    assert!(
+        matches!(out.as_slice(), [CommandBody::VenueCancelReject(r)] if r.reason == reason::UNKNOWN_ORDER)
+    );
     assert_eq!(v.stats().rejects, 2);
 }
 
@@ -287,5 +329,7 @@ fn a_replace_keeps_priority_only_when_it_shrinks_in_place() {
     request(&mut v, replace(99, 8));
     assert_eq!(v.queue_of(KEEL), Some((20, 8)), "a new price goes to the back of its level");
     let out = request(&mut v, replace(101, 8));
-    assert!(matches!(out.as_slice(), [CommandBody::VenueCancelReject(r)] if r.reason == reason::POST_ONLY_WOULD_CROSS));
+    assert!(
+        matches!(out.as_slice(), [CommandBody::VenueCancelReject(r)] if r.reason == reason::POST_ONLY_WOULD_CROSS)
+    );
 }

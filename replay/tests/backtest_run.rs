@@ -103,7 +103,8 @@ fn latency_shifts_fills_as_modelled() {
     assert_eq!(late_feed.pnl.unrealized.decimal(), Decimal::from(-3));
     assert!(near(late_feed.latency.feed.p50_ns, 900_000));
     // Per-operation: only the new-order latency matters for this order.
-    let per_op = LatencyModel::parse("per-op:feed=0,new=500us,amend=5ms,cancel=5ms,response=500us").unwrap();
+    let per_op =
+        LatencyModel::parse("per-op:feed=0,new=500us,amend=5ms,cancel=5ms,response=500us").unwrap();
     assert_eq!(report_of(&taker(per_op), &spec(), &events).orders.fills, 1);
 }
 
@@ -138,7 +139,8 @@ fn mm_config() -> BacktestConfig {
 
 #[test]
 fn the_same_inputs_give_the_same_report_byte_for_byte() {
-    let events = Synth::collect_all(SynthConfig { events: 80_000, seed: 5, ..SynthConfig::default() });
+    let events =
+        Synth::collect_all(SynthConfig { events: 80_000, seed: 5, ..SynthConfig::default() });
     let config = mm_config();
     let a = report_of(&config, &synth_spec(), &events);
     let b = report_of(&config, &synth_spec(), &events);
@@ -152,7 +154,8 @@ fn the_same_inputs_give_the_same_report_byte_for_byte() {
 
 #[test]
 fn csv_and_journal_replay_exactly_what_memory_does() {
-    let events = Synth::collect_all(SynthConfig { events: 60_000, seed: 3, ..SynthConfig::default() });
+    let events =
+        Synth::collect_all(SynthConfig { events: 60_000, seed: 3, ..SynthConfig::default() });
     let spec = synth_spec();
     let config = mm_config();
     let from_memory = report_of(&config, &spec, &events);
@@ -169,11 +172,23 @@ fn csv_and_journal_replay_exactly_what_memory_does() {
     let from_csv = run(&config, &spec, &mut csv, &info, Progress::Never).unwrap();
     assert_eq!(from_csv.to_json(), from_memory.to_json());
     let journal = dir.path().join("j");
-    let n = keel_replay::backtest::convert::to_journal(&mut CsvSource::open(&csv_path).unwrap(), &spec, &journal, |_| {})
-        .unwrap();
+    let n = keel_replay::backtest::convert::to_journal(
+        &mut CsvSource::open(&csv_path).unwrap(),
+        &spec,
+        &journal,
+        |_| {},
+    )
+    .unwrap();
     assert_eq!(n, 60_000);
     assert_eq!(DataSpec::read_sidecar(&journal).unwrap(), Some(spec.clone()));
-    let from_journal = run(&config, &spec, &mut JournalSource::open(&journal, spec.venue()).unwrap(), &info, Progress::Never).unwrap();
+    let from_journal = run(
+        &config,
+        &spec,
+        &mut JournalSource::open(&journal, spec.venue()).unwrap(),
+        &info,
+        Progress::Never,
+    )
+    .unwrap();
     assert_eq!(from_journal.to_json(), from_memory.to_json());
 }
 
@@ -193,6 +208,12 @@ fn a_quiet_stretch_fires_few_timers_and_samples() {
         .unwrap();
     assert!(outcome.timers <= 4, "{} timers", outcome.timers);
     assert!(outcome.metrics.samples.len() <= 4, "{} samples", outcome.metrics.samples.len());
-    let report = Report::build(&outcome, &config, &spec(), &SourceInfo { source: "m".into(), format: "t".into() }).unwrap();
+    let report = Report::build(
+        &outcome,
+        &config,
+        &spec(),
+        &SourceInfo { source: "m".into(), format: "t".into() },
+    )
+    .unwrap();
     assert_eq!(report.performance.intervals, 3_600_000);
 }

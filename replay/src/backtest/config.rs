@@ -105,7 +105,8 @@ pub enum ConfigError {
 impl BacktestConfig {
     /// The strategy's parameters with `instrument` resolved to an id of `data`.
     pub fn resolved_params(&self, data: &DataSpec) -> Result<Vec<(String, String)>, ConfigError> {
-        let fail = |problem: String| ConfigError::Strategy { strategy: self.strategy.clone(), problem };
+        let fail =
+            |problem: String| ConfigError::Strategy { strategy: self.strategy.clone(), problem };
         let mut params = Vec::with_capacity(self.params.len() + 1);
         let mut has_instrument = false;
         for (k, v) in &self.params {
@@ -113,11 +114,17 @@ impl BacktestConfig {
                 has_instrument = true;
                 let id = match v.parse::<u32>() {
                     Ok(n) if (n as usize) < data.instruments.len() => n,
-                    Ok(n) => return Err(fail(format!("instrument {n} is not in the data (0..{})", data.instruments.len()))),
-                    Err(_) => data
-                        .instrument_id(v)
-                        .ok_or_else(|| fail(format!("instrument {v:?} is not in the data")))?
-                        .0,
+                    Ok(n) => {
+                        return Err(fail(format!(
+                            "instrument {n} is not in the data (0..{})",
+                            data.instruments.len()
+                        )));
+                    }
+                    Err(_) => {
+                        data.instrument_id(v)
+                            .ok_or_else(|| fail(format!("instrument {v:?} is not in the data")))?
+                            .0
+                    }
                 };
                 params.push((k.clone(), id.to_string()));
             } else {
@@ -168,7 +175,11 @@ impl BacktestConfig {
         let params = self.resolved_params(data)?;
         let config = CoreConfig {
             instruments,
-            venues: vec![VenueConfig { id: data.venue(), name: data.venue_name.clone(), feed: data.feed }],
+            venues: vec![VenueConfig {
+                id: data.venue(),
+                name: data.venue_name.clone(),
+                feed: data.feed,
+            }],
             account_count: 2,
             session_capacity: STRATEGY_SESSION.0 + 1,
             orders: OrderTableConfig::with_orders_max(self.orders_max),

@@ -9,8 +9,8 @@
 
 use std::path::Path;
 
-use keel_engine::schema::Command;
 use keel_engine::TimestampNs;
+use keel_engine::schema::Command;
 use keel_journal::{Config, Journal, RecordKind};
 
 use super::config::VENUE_SESSION;
@@ -55,12 +55,19 @@ pub fn to_journal<S: EventSource + ?Sized>(
     }
     std::fs::create_dir_all(out).map_err(|e| fail(e.to_string()))?;
     spec.write_sidecar(out).map_err(|e| fail(e.to_string()))?;
-    let mut journal = Journal::open(out, journal_config(Config::default())).map_err(|e| fail(e.to_string()))?;
+    let mut journal =
+        Journal::open(out, journal_config(Config::default())).map_err(|e| fail(e.to_string()))?;
     let venue = spec.venue();
     let mut n = 0u64;
     while let Some(e) = source.next_event()? {
-        let cmd = Command { ts: TimestampNs(e.local_ts.0), session: VENUE_SESSION, body: e.to_body(venue) };
-        journal.append_archived(RecordKind::INPUT, cmd.ts.0, &cmd).map_err(|e| fail(e.to_string()))?;
+        let cmd = Command {
+            ts: TimestampNs(e.local_ts.0),
+            session: VENUE_SESSION,
+            body: e.to_body(venue),
+        };
+        journal
+            .append_archived(RecordKind::INPUT, cmd.ts.0, &cmd)
+            .map_err(|e| fail(e.to_string()))?;
         n += 1;
         if n & 0xffff == 0 {
             progress(n);

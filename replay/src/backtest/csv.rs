@@ -65,8 +65,10 @@ impl CsvSource<BufReader<File>> {
         let io = |source| DataError::Io { path: path.display().to_string(), source };
         let file = File::open(path).map_err(io)?;
         let total = file.metadata().map_err(io)?.len();
-        let mut source =
-            CsvSource::from_reader(BufReader::with_capacity(1 << 16, file), &path.display().to_string())?;
+        let mut source = CsvSource::from_reader(
+            BufReader::with_capacity(1 << 16, file),
+            &path.display().to_string(),
+        )?;
         source.total_bytes = Some(total);
         Ok(source)
     }
@@ -93,14 +95,20 @@ impl<R: BufRead> CsvSource<R> {
                 .read_line(&mut line)
                 .map_err(|source| DataError::Io { path: origin.to_string(), source })?;
             if n == 0 {
-                return Err(fail(lines + 1, format!("end of file before the column header {HEADER:?}")));
+                return Err(fail(
+                    lines + 1,
+                    format!("end of file before the column header {HEADER:?}"),
+                ));
             }
             lines += 1;
             bytes += n as u64;
             let text = line.trim_end_matches(['\n', '\r']);
             if !magic {
                 if text != MAGIC {
-                    return Err(fail(lines, format!("the first line must be {MAGIC:?}, found {text:?}")));
+                    return Err(fail(
+                        lines,
+                        format!("the first line must be {MAGIC:?}, found {text:?}"),
+                    ));
                 }
                 magic = true;
                 continue;
@@ -119,9 +127,13 @@ impl<R: BufRead> CsvSource<R> {
                         }
                     }
                     "venue" => {
-                        let (Some(name), Some(id), None) = (words.next(), words.next(), words.next())
+                        let (Some(name), Some(id), None) =
+                            (words.next(), words.next(), words.next())
                         else {
-                            return Err(fail(lines, "#venue takes a name and an id: #venue BT 1".into()));
+                            return Err(fail(
+                                lines,
+                                "#venue takes a name and an id: #venue BT 1".into(),
+                            ));
                         };
                         let id = id.parse::<u16>().ok().filter(|&i| i > 0).ok_or_else(|| {
                             fail(lines, format!("venue id {id:?} is not in 1..=65535"))
@@ -144,7 +156,10 @@ impl<R: BufRead> CsvSource<R> {
                 continue;
             }
             if text != HEADER {
-                return Err(fail(lines, format!("expected the column header {HEADER:?}, found {text:?}")));
+                return Err(fail(
+                    lines,
+                    format!("expected the column header {HEADER:?}, found {text:?}"),
+                ));
             }
             break;
         }
@@ -153,8 +168,11 @@ impl<R: BufRead> CsvSource<R> {
         };
         let spec = DataSpec { feed, venue_id: venue.1, venue_name: venue.0, instruments };
         spec.engine_instruments().map_err(|e| fail(lines, e.to_string()))?;
-        let grids =
-            spec.instruments.iter().map(|i| (Grid::new(i.tick_size), Grid::new(i.lot_size))).collect();
+        let grids = spec
+            .instruments
+            .iter()
+            .map(|i| (Grid::new(i.tick_size), Grid::new(i.lot_size)))
+            .collect();
         let reader = csv::ReaderBuilder::new()
             .has_headers(false)
             .flexible(true)
@@ -183,13 +201,12 @@ fn parse_instrument(words: &mut std::str::SplitWhitespace<'_>) -> Result<Instrum
         let Some((key, value)) = word.split_once('=') else {
             return Err(format!("#instrument {symbol}: {word:?} is not key=value"));
         };
-        let dec = || {
-            value
-                .parse::<Decimal>()
-                .ok()
-                .filter(|d| *d > Decimal::ZERO)
-                .ok_or(format!("#instrument {symbol}: {key} {value:?} is not a positive decimal"))
-        };
+        let dec =
+            || {
+                value.parse::<Decimal>().ok().filter(|d| *d > Decimal::ZERO).ok_or(format!(
+                    "#instrument {symbol}: {key} {value:?} is not a positive decimal"
+                ))
+            };
         match key {
             "tick_size" => tick = Some(dec()?),
             "lot_size" => lot = Some(dec()?),
@@ -233,7 +250,10 @@ impl<R: Read> CsvSource<R> {
         let symbol = field(2);
         let Some(index) = self.spec.instruments.iter().position(|i| i.symbol.as_bytes() == symbol)
         else {
-            return Err(format!("instrument {:?} is not declared by an #instrument line", lossy(symbol)));
+            return Err(format!(
+                "instrument {:?} is not declared by an #instrument line",
+                lossy(symbol)
+            ));
         };
         let kind = parse_kind(field(3))?;
         let l3 = kind.is_l3();
@@ -258,7 +278,9 @@ impl<R: Read> CsvSource<R> {
             match field(5) {
                 b"" if !required => Ok(Price(0)),
                 b"" => Err(format!("kind {} needs a price", kind.name())),
-                text => price_grid.parse(text).map(Price).map_err(|e| format!("price: {e} ({sym})")),
+                text => {
+                    price_grid.parse(text).map(Price).map_err(|e| format!("price: {e} ({sym})"))
+                }
             }
         };
         let qty = |required: bool, positive: bool| -> Result<Qty, String> {
@@ -269,7 +291,11 @@ impl<R: Read> CsvSource<R> {
             };
             if q.0 < 0 || (positive && q.0 == 0) {
                 let want = if positive { "positive" } else { "zero or more" };
-                return Err(format!("qty {} must be {want} for kind {}", lossy(field(6)), kind.name()));
+                return Err(format!(
+                    "qty {} must be {want} for kind {}",
+                    lossy(field(6)),
+                    kind.name()
+                ));
             }
             Ok(q)
         };
@@ -406,7 +432,11 @@ impl<W: Write> CsvWriter<W> {
         writeln!(out, "{HEADER}")?;
         Ok(CsvWriter {
             out,
-            grids: spec.instruments.iter().map(|i| (Grid::new(i.tick_size), Grid::new(i.lot_size))).collect(),
+            grids: spec
+                .instruments
+                .iter()
+                .map(|i| (Grid::new(i.tick_size), Grid::new(i.lot_size)))
+                .collect(),
             symbols: spec.instruments.iter().map(|i| i.symbol.clone()).collect(),
         })
     }
@@ -423,7 +453,9 @@ impl<W: Write> CsvWriter<W> {
             None => out.write_all(b",")?,
         }
         let (has_price, has_qty) = match e.kind {
-            MdKind::L2 | MdKind::Add | MdKind::Modify | MdKind::Execute | MdKind::Trade => (true, true),
+            MdKind::L2 | MdKind::Add | MdKind::Modify | MdKind::Execute | MdKind::Trade => {
+                (true, true)
+            }
             _ => (false, false),
         };
         if has_price {
@@ -476,16 +508,23 @@ mod tests {
         let events = read_all(GOOD).unwrap();
         assert_eq!(events.len(), 4);
         assert_eq!(events[0].kind, MdKind::Add);
-        assert_eq!((events[0].price, events[0].qty, events[0].order_id), (Price(78318), Qty(150_000_000), 7));
+        assert_eq!(
+            (events[0].price, events[0].qty, events[0].order_id),
+            (Price(78318), Qty(150_000_000), 7)
+        );
         assert_eq!(events[0].side, Some(Side::Buy));
         assert_eq!((events[1].kind, events[1].qty), (MdKind::Execute, Qty(50_000_000)));
         assert_eq!((events[2].kind, events[2].side), (MdKind::Trade, Some(Side::Sell)));
-        assert_eq!((events[3].kind, events[3].exchange_ts, events[3].local_ts), (MdKind::Delete, TimestampNs(13), TimestampNs(15)));
+        assert_eq!(
+            (events[3].kind, events[3].exchange_ts, events[3].local_ts),
+            (MdKind::Delete, TimestampNs(13), TimestampNs(15))
+        );
     }
 
     #[test]
     fn a_malformed_row_names_its_line() {
-        let bad = GOOD.replace("11,13,BTC-USD,execute,,78318,0.5,7", "11,13,BTC-USD,execute,,78318.5,0.5,7");
+        let bad = GOOD
+            .replace("11,13,BTC-USD,execute,,78318,0.5,7", "11,13,BTC-USD,execute,,78318.5,0.5,7");
         let err = read_all(&bad).unwrap_err().to_string();
         assert!(err.starts_with("t.csv:8: price:"), "{err}");
         let bad = GOOD.replace("12,14,BTC-USD,trade", "12,x14,BTC-USD,trade");

@@ -54,9 +54,9 @@ impl FeeSchedule {
             let fail = |problem: String| FeeError { spec: spec.clone(), problem };
             let (target, rates) = match spec.split_once('=') {
                 Some((symbol, rates)) => {
-                    let id = data.instrument_id(symbol).ok_or_else(|| {
-                        fail(format!("instrument {symbol:?} is not in the data"))
-                    })?;
+                    let id = data
+                        .instrument_id(symbol)
+                        .ok_or_else(|| fail(format!("instrument {symbol:?} is not in the data")))?;
                     (Some(id), rates)
                 }
                 None => (None, spec.as_str()),
@@ -83,7 +83,13 @@ impl FeeSchedule {
 
     /// The fee of a fill, ticks·lots (saturating at the `i64` range).
     #[inline]
-    pub fn fee(&self, instrument: InstrumentId, liquidity: Liquidity, price: Price, qty: Qty) -> i64 {
+    pub fn fee(
+        &self,
+        instrument: InstrumentId,
+        liquidity: Liquidity,
+        price: Price,
+        qty: Qty,
+    ) -> i64 {
         let r = self.rates(instrument);
         let rate = match liquidity {
             Liquidity::Maker => r.maker_e8,
@@ -109,12 +115,15 @@ impl FeeSchedule {
 }
 
 fn bps_to_e8(text: &str) -> Result<i64, String> {
-    let bps: Decimal = text.trim().parse().map_err(|_| format!("{text:?} is not a number of bps"))?;
+    let bps: Decimal =
+        text.trim().parse().map_err(|_| format!("{text:?} is not a number of bps"))?;
     let e8 = bps * Decimal::from(10_000);
     if !e8.fract().is_zero() {
         return Err(format!("{text} bps has more than 4 decimals"));
     }
-    e8.to_i64().filter(|v| v.abs() <= 100_000_000).ok_or_else(|| format!("{text} bps is beyond ±10000"))
+    e8.to_i64()
+        .filter(|v| v.abs() <= 100_000_000)
+        .ok_or_else(|| format!("{text} bps is beyond ±10000"))
 }
 
 fn e8_to_bps(e8: i64) -> Decimal {
@@ -134,7 +143,12 @@ mod tests {
             lot_size: Decimal::ONE,
             currency: "USD".into(),
         };
-        DataSpec { feed: FeedKind::L2, venue_id: 1, venue_name: "BT".into(), instruments: vec![inst("A"), inst("B")] }
+        DataSpec {
+            feed: FeedKind::L2,
+            venue_id: 1,
+            venue_name: "BT".into(),
+            instruments: vec![inst("A"), inst("B")],
+        }
     }
 
     #[test]
@@ -153,8 +167,23 @@ mod tests {
 
     #[test]
     fn bad_specs_say_why() {
-        assert!(FeeSchedule::parse(&["C=1,2".into()], &data()).unwrap_err().problem.contains("not in the data"));
-        assert!(FeeSchedule::parse(&["1".into()], &data()).unwrap_err().problem.contains("MAKER_BPS,TAKER_BPS"));
-        assert!(FeeSchedule::parse(&["1.00001,2".into()], &data()).unwrap_err().problem.contains("4 decimals"));
+        assert!(
+            FeeSchedule::parse(&["C=1,2".into()], &data())
+                .unwrap_err()
+                .problem
+                .contains("not in the data")
+        );
+        assert!(
+            FeeSchedule::parse(&["1".into()], &data())
+                .unwrap_err()
+                .problem
+                .contains("MAKER_BPS,TAKER_BPS")
+        );
+        assert!(
+            FeeSchedule::parse(&["1.00001,2".into()], &data())
+                .unwrap_err()
+                .problem
+                .contains("4 decimals")
+        );
     }
 }

@@ -93,7 +93,11 @@ td{font-variant-numeric:tabular-nums}.note{color:#666;font-size:12px}svg{display
 pub fn render(r: &Report) -> String {
     let mut out = String::with_capacity(256 * 1024);
     out.push_str("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">");
-    let _ = write!(out, "<title>Keel backtest: {}</title><style>{STYLE}</style></head><body>", esc(&r.settings.strategy));
+    let _ = write!(
+        out,
+        "<title>Keel backtest: {}</title><style>{STYLE}</style></head><body>",
+        esc(&r.settings.strategy)
+    );
     let _ = write!(
         out,
         "<h1>Keel backtest: {} on {}</h1><p class=\"note\">{} events from {} to {} ({} s). Same inputs, settings and seed give this page byte for byte.</p>",
@@ -118,30 +122,80 @@ pub fn render(r: &Report) -> String {
             ("Unrealized".into(), money(p.unrealized)),
             ("Fees".into(), money(p.fees)),
             ("Max drawdown".into(), money(f.max_drawdown)),
-            ("Sharpe per interval / annualized".into(), format!("{} / {} ({} intervals of {})", opt(f.sharpe_per_interval), opt(f.sharpe_annualized), f.intervals, r.settings.interval)),
-            ("Orders sent".into(), format!("{} new, {} replaces, {} cancels", o.sent, o.replaces, o.cancels)),
-            ("Fills".into(), format!("{} ({} maker, {} taker)", o.fills, o.maker_fills, o.taker_fills)),
-            ("Fill ratio (orders / quantity)".into(), format!("{} / {}", opt(o.fill_ratio), opt(o.qty_fill_ratio))),
+            (
+                "Sharpe per interval / annualized".into(),
+                format!(
+                    "{} / {} ({} intervals of {})",
+                    opt(f.sharpe_per_interval),
+                    opt(f.sharpe_annualized),
+                    f.intervals,
+                    r.settings.interval
+                ),
+            ),
+            (
+                "Orders sent".into(),
+                format!("{} new, {} replaces, {} cancels", o.sent, o.replaces, o.cancels),
+            ),
+            (
+                "Fills".into(),
+                format!("{} ({} maker, {} taker)", o.fills, o.maker_fills, o.taker_fills),
+            ),
+            (
+                "Fill ratio (orders / quantity)".into(),
+                format!("{} / {}", opt(o.fill_ratio), opt(o.qty_fill_ratio)),
+            ),
             ("Quantity filled / ordered".into(), format!("{} / {}", o.filled_qty, o.ordered_qty)),
-            ("Position (last, max long, max short)".into(), format!("{} / {} / {} {}", r.position.last, r.position.max_long, r.position.max_short, r.position.instrument)),
+            (
+                "Position (last, max long, max short)".into(),
+                format!(
+                    "{} / {} / {} {}",
+                    r.position.last,
+                    r.position.max_long,
+                    r.position.max_short,
+                    r.position.instrument
+                ),
+            ),
         ],
     );
     let _ = write!(out, "<h2>Charts</h2>");
     let t0 = r.samples.first().map_or(0, |s| s.t_ns);
     let secs = |t: u64| (t - t0) as f64 / 1e9;
-    let equity: Vec<(f64, f64)> = r.samples.iter().map(|s| (secs(s.t_ns), Money(s.equity_e8).to_f64())).collect();
+    let equity: Vec<(f64, f64)> =
+        r.samples.iter().map(|s| (secs(s.t_ns), Money(s.equity_e8).to_f64())).collect();
     // Through text: Rust's float parsing is correctly rounded, the same on every machine.
     let lot: f64 = r.position.lot_size.to_string().parse().unwrap_or(1.0);
-    let position = r.samples.iter().map(|s| (secs(s.t_ns), s.position_lots as f64 * lot)).collect::<Vec<_>>();
-    out.push_str(&step_chart(&format!("Equity ({}), sampled every {}", p.currency, r.settings.interval), &p.currency, &equity, "#1f77b4"));
-    out.push_str(&step_chart(&format!("Position in {}", r.position.instrument), "quantity", &position, "#2ca02c"));
-    out.push_str(&bar_chart("Feed latency: exchange time to core arrival", &latency_bars(&r.histograms[0]), "#ff7f0e"));
-    out.push_str(&bar_chart("Order round trip: new order sent to ack or reject received", &latency_bars(&r.histograms[1]), "#9467bd"));
+    let position =
+        r.samples.iter().map(|s| (secs(s.t_ns), s.position_lots as f64 * lot)).collect::<Vec<_>>();
+    out.push_str(&step_chart(
+        &format!("Equity ({}), sampled every {}", p.currency, r.settings.interval),
+        &p.currency,
+        &equity,
+        "#1f77b4",
+    ));
+    out.push_str(&step_chart(
+        &format!("Position in {}", r.position.instrument),
+        "quantity",
+        &position,
+        "#2ca02c",
+    ));
+    out.push_str(&bar_chart(
+        "Feed latency: exchange time to core arrival",
+        &latency_bars(&r.histograms[0]),
+        "#ff7f0e",
+    ));
+    out.push_str(&bar_chart(
+        "Order round trip: new order sent to ack or reject received",
+        &latency_bars(&r.histograms[1]),
+        "#9467bd",
+    ));
     grid(
         &mut out,
         "Latency",
         &["", "count", "p50", "p90", "p99", "p99.9", "max"],
-        &[pct_row("feed", &r.latency.feed), pct_row("order round trip", &r.latency.order_round_trip)],
+        &[
+            pct_row("feed", &r.latency.feed),
+            pct_row("order round trip", &r.latency.order_round_trip),
+        ],
     );
     grid(
         &mut out,
@@ -180,14 +234,27 @@ pub fn render(r: &Report) -> String {
         "Settings",
         &[
             ("Strategy".into(), format!("{} (account {})", s.strategy, s.account)),
-            ("Parameters".into(), s.params.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(" ")),
+            (
+                "Parameters".into(),
+                s.params.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(" "),
+            ),
             ("Latency model".into(), s.latency.clone()),
             ("Queue model".into(), s.queue.clone()),
             ("Consume recorded liquidity".into(), s.consume_liquidity.to_string()),
-            ("Fees (maker / taker bps)".into(), s.fees.iter().map(|f| format!("{} {} / {}", f.instrument, f.maker_bps, f.taker_bps)).collect::<Vec<_>>().join(", ")),
+            (
+                "Fees (maker / taker bps)".into(),
+                s.fees
+                    .iter()
+                    .map(|f| format!("{} {} / {}", f.instrument, f.maker_bps, f.taker_bps))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            ),
             ("Seed".into(), s.seed.to_string()),
             ("Timer".into(), s.timer.clone()),
-            ("Limits".into(), if s.limits.is_empty() { "none".into() } else { s.limits.join(", ") }),
+            (
+                "Limits".into(),
+                if s.limits.is_empty() { "none".into() } else { s.limits.join(", ") },
+            ),
         ],
     );
     let d = &r.data;
@@ -201,10 +268,13 @@ pub fn render(r: &Report) -> String {
             ("Events".into(), d.events.to_string()),
             ("Out of order (made monotonic)".into(), d.out_of_order.to_string()),
             ("Skipped (other venues)".into(), d.skipped.to_string()),
-            ("Refused by the venue's book".into(), match &d.refused_by_venue_first {
-                Some(first) => format!("{} (first: {first})", d.refused_by_venue),
-                None => d.refused_by_venue.to_string(),
-            }),
+            (
+                "Refused by the venue's book".into(),
+                match &d.refused_by_venue_first {
+                    Some(first) => format!("{} (first: {first})", d.refused_by_venue),
+                    None => d.refused_by_venue.to_string(),
+                },
+            ),
             ("Refused by the core".into(), format!("{:?}", d.refused_by_core)),
         ],
     );
@@ -213,11 +283,17 @@ pub fn render(r: &Report) -> String {
         &mut out,
         "Engine",
         &[
-            ("Commands".into(), e.commands.iter().map(|(k, v)| format!("{k} {v}")).collect::<Vec<_>>().join(", ")),
+            (
+                "Commands".into(),
+                e.commands.iter().map(|(k, v)| format!("{k} {v}")).collect::<Vec<_>>().join(", "),
+            ),
             ("Outputs".into(), e.outputs.to_string()),
             ("Timers".into(), e.timers.to_string()),
             ("Strategy reports deferred".into(), e.strategy_events_deferred.to_string()),
-            ("Most messages in flight / events in the feed".into(), format!("{} / {}", e.in_flight_max, e.feed_depth_max)),
+            (
+                "Most messages in flight / events in the feed".into(),
+                format!("{} / {}", e.in_flight_max, e.feed_depth_max),
+            ),
             ("Final state digest".into(), e.state_digest.clone()),
         ],
     );

@@ -61,8 +61,10 @@ impl EventSource for JournalSource {
             if record.kind != RecordKind::INPUT {
                 continue;
             }
-            let entry = decode(&record)
-                .map_err(|e| DataError::Journal { origin: self.origin.clone(), problem: e.to_string() })?;
+            let entry = decode(&record).map_err(|e| DataError::Journal {
+                origin: self.origin.clone(),
+                problem: e.to_string(),
+            })?;
             let Entry::Input { cmd, .. } = entry else { continue };
             match MdEvent::from_command(cmd.ts, &cmd.body) {
                 Some((venue, e)) if venue == self.venue => return Ok(Some(e)),

@@ -85,7 +85,10 @@ pub struct LatencyError {
 impl Default for LatencyModel {
     /// `recorded`: the data's own timestamps.
     fn default() -> Self {
-        LatencyModel { feed: FeedLatency::Recorded, order: OrderLatency::Recorded { scale_permille: 1000 } }
+        LatencyModel {
+            feed: FeedLatency::Recorded,
+            order: OrderLatency::Recorded { scale_permille: 1000 },
+        }
     }
 }
 
@@ -156,7 +159,9 @@ impl LatencyModel {
         let get = |k: &str| keys.iter().find(|(key, _)| *key == k).map(|(_, v)| *v);
         let check_keys = |allowed: &[&str]| -> Result<(), LatencyError> {
             match keys.iter().find(|(k, _)| !allowed.contains(k)) {
-                Some((k, _)) => Err(fail(format!("unknown key {k:?}; {kind} takes {}", allowed.join(", ")))),
+                Some((k, _)) => {
+                    Err(fail(format!("unknown key {k:?}; {kind} takes {}", allowed.join(", "))))
+                }
                 None => Ok(()),
             }
         };
@@ -166,7 +171,9 @@ impl LatencyModel {
             if present == 0 && !required {
                 return Ok(None);
             }
-            let need = |k: &str| get(k).ok_or_else(|| fail(format!("{k} is missing"))).and_then(|v| dur(k, v));
+            let need = |k: &str| {
+                get(k).ok_or_else(|| fail(format!("{k} is missing"))).and_then(|v| dur(k, v))
+            };
             let new_ns = need("new")?;
             Ok(Some(PerOp {
                 new_ns,
@@ -184,7 +191,11 @@ impl LatencyModel {
                 let (feed, order) = match (positional.as_slice(), get("feed"), get("order")) {
                     ([f, o], None, None) => (*f, *o),
                     ([], Some(f), Some(o)) => (f, o),
-                    _ => return Err(fail("constant takes FEED,ORDER (e.g. constant:100us,250us)".into())),
+                    _ => {
+                        return Err(fail(
+                            "constant takes FEED,ORDER (e.g. constant:100us,250us)".into(),
+                        ));
+                    }
                 };
                 Ok(LatencyModel::constant(dur("feed", feed)?, dur("order", order)?))
             }
@@ -210,13 +221,16 @@ impl LatencyModel {
                     }
                     (None, Some(p)) => OrderLatency::PerOp(p),
                     (Some(s), None) => OrderLatency::Recorded {
-                        scale_permille: parse_permille(s).map_err(|e| fail(format!("scale: {e}")))?,
+                        scale_permille: parse_permille(s)
+                            .map_err(|e| fail(format!("scale: {e}")))?,
                     },
                     (None, None) => OrderLatency::Recorded { scale_permille: 1000 },
                 };
                 Ok(LatencyModel { feed: FeedLatency::Recorded, order })
             }
-            other => Err(fail(format!("unknown model {other:?}; use constant, per-op or recorded"))),
+            other => {
+                Err(fail(format!("unknown model {other:?}; use constant, per-op or recorded")))
+            }
         }
     }
 }
@@ -240,7 +254,9 @@ impl fmt::Display for LatencyModel {
         };
         match (self.feed, self.order) {
             (FeedLatency::Constant(feed), OrderLatency::PerOp(p))
-                if p.new_ns == p.amend_ns && p.new_ns == p.cancel_ns && p.new_ns == p.response_ns =>
+                if p.new_ns == p.amend_ns
+                    && p.new_ns == p.cancel_ns
+                    && p.new_ns == p.response_ns =>
             {
                 write!(f, "constant:{},{}", Duration(feed), Duration(p.new_ns))
             }
@@ -286,7 +302,13 @@ impl Duration {
             _ => (1e9, "s"),
         };
         let v = ns as f64 / per;
-        let text = if v >= 100.0 { format!("{v:.0}") } else if v >= 10.0 { format!("{v:.1}") } else { format!("{v:.2}") };
+        let text = if v >= 100.0 {
+            format!("{v:.0}")
+        } else if v >= 10.0 {
+            format!("{v:.1}")
+        } else {
+            format!("{v:.2}")
+        };
         format!("{text}{unit}")
     }
 }
@@ -331,7 +353,8 @@ pub fn parse_duration(text: &str) -> Result<u64, String> {
 }
 
 fn parse_permille(text: &str) -> Result<u64, String> {
-    let value: rust_decimal::Decimal = text.parse().map_err(|_| format!("{text:?} is not a number"))?;
+    let value: rust_decimal::Decimal =
+        text.parse().map_err(|_| format!("{text:?} is not a number"))?;
     let permille = value * rust_decimal::Decimal::from(1000);
     if value.is_sign_negative() || !permille.fract().is_zero() {
         return Err(format!("{text:?} must be >= 0 with at most 3 decimals"));
@@ -358,7 +381,10 @@ mod tests {
             assert_eq!(model.to_string(), spec);
             assert_eq!(LatencyModel::parse(&model.to_string()).unwrap(), model);
         }
-        assert_eq!(LatencyModel::parse("constant:0,1.5ms").unwrap(), LatencyModel::constant(0, 1_500_000));
+        assert_eq!(
+            LatencyModel::parse("constant:0,1.5ms").unwrap(),
+            LatencyModel::constant(0, 1_500_000)
+        );
         assert_eq!(LatencyModel::parse("recorded").unwrap(), LatencyModel::default());
     }
 
@@ -381,13 +407,21 @@ mod tests {
     #[test]
     fn models_give_the_documented_latencies() {
         let c = LatencyModel::constant(10, 20);
-        assert_eq!((c.feed_arrival(100, 5), c.request(Op::Cancel, 999), c.response(999)), (110, 20, 20));
+        assert_eq!(
+            (c.feed_arrival(100, 5), c.request(Op::Cancel, 999), c.response(999)),
+            (110, 20, 20)
+        );
         let r = LatencyModel::parse("recorded:scale=2").unwrap();
         assert_eq!((r.feed_arrival(100, 130), r.feed_arrival(100, 90)), (130, 100));
         assert_eq!((r.request(Op::New, 30), r.response(30)), (60, 60));
         let p = LatencyModel::parse("per-op:feed=0,new=3ns,amend=2ns,cancel=1ns").unwrap();
         assert_eq!(
-            (p.request(Op::New, 0), p.request(Op::Amend, 0), p.request(Op::Cancel, 0), p.response(0)),
+            (
+                p.request(Op::New, 0),
+                p.request(Op::Amend, 0),
+                p.request(Op::Cancel, 0),
+                p.response(0)
+            ),
             (3, 2, 1, 3)
         );
     }

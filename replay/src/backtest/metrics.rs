@@ -110,9 +110,15 @@ impl Metrics {
             }
             OutputBody::VenueCancel(_) => self.cancels_sent += 1,
             OutputBody::ExecReport(r) if r.session == self.strategy_session => self.exec_report(r),
-            OutputBody::CancelReject(r) if r.session == self.strategy_session => self.cancel_reject(r),
+            OutputBody::CancelReject(r) if r.session == self.strategy_session => {
+                self.cancel_reject(r)
+            }
             OutputBody::Anomaly(a) => {
-                let by_code = if a.order_id.0 == 0 { &mut self.md_anomalies } else { &mut self.report_anomalies };
+                let by_code = if a.order_id.0 == 0 {
+                    &mut self.md_anomalies
+                } else {
+                    &mut self.report_anomalies
+                };
                 *by_code.entry(a.reject.code.as_str()).or_insert(0) += 1;
             }
             _ => {}

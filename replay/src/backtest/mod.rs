@@ -67,7 +67,8 @@ pub fn open_data(
     path: &Path,
     described: Option<DataSpec>,
 ) -> Result<(Box<dyn EventSource>, DataSpec, SourceInfo), DataError> {
-    let info = |format: &str| SourceInfo { source: path.display().to_string(), format: format.into() };
+    let info =
+        |format: &str| SourceInfo { source: path.display().to_string(), format: format.into() };
     if path.is_dir() {
         let spec = match spec::DataSpec::read_sidecar(path) {
             Ok(Some(spec)) => spec,

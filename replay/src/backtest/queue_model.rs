@@ -111,7 +111,12 @@ pub struct QueueState {
 impl QueueState {
     /// An order joining a level that holds `level_qty` recorded lots, at event `rank`.
     pub fn join(level_qty: i64, rank: u64) -> Self {
-        QueueState { ahead: level_qty.max(0), level_seen: level_qty.max(0), traded_since_update: 0, rank }
+        QueueState {
+            ahead: level_qty.max(0),
+            level_seen: level_qty.max(0),
+            traded_since_update: 0,
+            rank,
+        }
     }
 }
 
@@ -132,7 +137,13 @@ impl QueueModel {
 
     /// FIFO: a recorded order at the level executed `qty`. `was_ahead` says whether it
     /// was ahead of Keel's order. Returns the quantity that fills Keel's order.
-    pub fn execution_at_level(&self, q: &mut QueueState, qty: i64, was_ahead: bool, leaves: i64) -> i64 {
+    pub fn execution_at_level(
+        &self,
+        q: &mut QueueState,
+        qty: i64,
+        was_ahead: bool,
+        leaves: i64,
+    ) -> i64 {
         match self {
             QueueModel::Fifo if was_ahead => {
                 q.ahead = (q.ahead - qty).max(0);
@@ -204,7 +215,10 @@ mod tests {
         for s in ["conservative", "fifo", "probabilistic:power=2", "probabilistic:power=0"] {
             assert_eq!(QueueModel::parse(s).unwrap().to_string(), s);
         }
-        assert_eq!(QueueModel::parse("probabilistic").unwrap(), QueueModel::Probabilistic { power: 2 });
+        assert_eq!(
+            QueueModel::parse("probabilistic").unwrap(),
+            QueueModel::Probabilistic { power: 2 }
+        );
         assert!(QueueModel::parse("probabilistic:power=9").is_err());
         assert!(QueueModel::parse("fifo:x").is_err());
         assert!(QueueModel::parse("lifo").is_err());

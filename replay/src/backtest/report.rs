@@ -447,11 +447,13 @@ impl Report {
             if c.len() == 1 { c[0].to_string() } else { "reporting currency".to_string() }
         };
         let traded = &instruments[outcome.instrument.index()];
-        let (max_long, max_short) = m.samples.iter().fold((0i64, 0i64), |(l, s), x| {
-            (l.max(x.position_lots), s.min(x.position_lots))
-        });
-        let last_position =
-            positions.position(STRATEGY_ACCOUNT, outcome.instrument).map_or(0, |p| p.net_qty_lots());
+        let (max_long, max_short) = m
+            .samples
+            .iter()
+            .fold((0i64, 0i64), |(l, s), x| (l.max(x.position_lots), s.min(x.position_lots)));
+        let last_position = positions
+            .position(STRATEGY_ACCOUNT, outcome.instrument)
+            .map_or(0, |p| p.net_qty_lots());
         let (max_dd, dd_at, peak) = drawdown(&m.samples);
         let (intervals, sharpe_per, sharpe_year) = sharpe(&m.samples, config.sample_interval_ns);
         let counters = core.counters();
@@ -490,7 +492,11 @@ impl Report {
                 fees: fees
                     .describe(data)
                     .into_iter()
-                    .map(|(instrument, maker_bps, taker_bps)| FeeRow { instrument, maker_bps, taker_bps })
+                    .map(|(instrument, maker_bps, taker_bps)| FeeRow {
+                        instrument,
+                        maker_bps,
+                        taker_bps,
+                    })
                     .collect(),
                 seed: config.seed,
                 interval: config.interval_text(),
@@ -573,25 +579,79 @@ impl Report {
         let f = &self.performance;
         let opt = |x: Option<f64>| x.map_or("-".to_string(), |v| format!("{v:.4}"));
         let rows = vec![
-            vec!["data".into(), format!("{} ({}, {} feed, {})", d.source, d.format, d.feed, d.venue)],
-            vec!["events".into(), format!("{} from {} to {} ({} s)", d.events, d.first, d.last, d.duration_s)],
-            vec!["refused".into(), format!("venue {}, core {}", d.refused_by_venue, d.refused_by_core.values().sum::<u64>())],
-            vec!["strategy".into(), format!("{} {}", s.strategy, s.params.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(" "))],
+            vec![
+                "data".into(),
+                format!("{} ({}, {} feed, {})", d.source, d.format, d.feed, d.venue),
+            ],
+            vec![
+                "events".into(),
+                format!("{} from {} to {} ({} s)", d.events, d.first, d.last, d.duration_s),
+            ],
+            vec![
+                "refused".into(),
+                format!(
+                    "venue {}, core {}",
+                    d.refused_by_venue,
+                    d.refused_by_core.values().sum::<u64>()
+                ),
+            ],
+            vec![
+                "strategy".into(),
+                format!(
+                    "{} {}",
+                    s.strategy,
+                    s.params.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(" ")
+                ),
+            ],
             vec!["latency".into(), s.latency.clone()],
-            vec!["queue".into(), format!("{} (consume liquidity: {}, seed {})", s.queue, s.consume_liquidity, s.seed)],
+            vec![
+                "queue".into(),
+                format!(
+                    "{} (consume liquidity: {}, seed {})",
+                    s.queue, s.consume_liquidity, s.seed
+                ),
+            ],
             vec![format!("net P&L ({})", p.currency), p.net.rounded(2)],
             vec!["  realized".into(), p.realized.rounded(2)],
             vec!["  unrealized".into(), p.unrealized.rounded(2)],
             vec!["  fees".into(), p.fees.rounded(2)],
-            vec!["orders sent".into(), format!("{} (+{} replaces, {} cancels)", o.sent, o.replaces, o.cancels)],
-            vec!["fills".into(), format!("{} ({} maker, {} taker), {} filled of {} ordered", o.fills, o.maker_fills, o.taker_fills, o.filled_qty, o.ordered_qty)],
-            vec!["fill ratio".into(), format!("{} of orders, {} of quantity", opt(o.fill_ratio), opt(o.qty_fill_ratio))],
+            vec![
+                "orders sent".into(),
+                format!("{} (+{} replaces, {} cancels)", o.sent, o.replaces, o.cancels),
+            ],
+            vec![
+                "fills".into(),
+                format!(
+                    "{} ({} maker, {} taker), {} filled of {} ordered",
+                    o.fills, o.maker_fills, o.taker_fills, o.filled_qty, o.ordered_qty
+                ),
+            ],
+            vec![
+                "fill ratio".into(),
+                format!("{} of orders, {} of quantity", opt(o.fill_ratio), opt(o.qty_fill_ratio)),
+            ],
             vec!["rejects".into(), format!("{:?}", o.rejects)],
             vec!["cancel rejects".into(), format!("{:?}", o.cancel_rejects)],
             vec!["late venue reports".into(), format!("{:?}", o.refused_reports)],
-            vec!["position".into(), format!("{} {} (max long {}, max short {})", self.position.last, self.position.instrument, self.position.max_long, self.position.max_short)],
+            vec![
+                "position".into(),
+                format!(
+                    "{} {} (max long {}, max short {})",
+                    self.position.last,
+                    self.position.instrument,
+                    self.position.max_long,
+                    self.position.max_short
+                ),
+            ],
             vec!["max drawdown".into(), f.max_drawdown.rounded(2)],
-            vec![format!("sharpe ({} intervals of {})", f.intervals, s.interval), format!("{} per interval, {} annualized", opt(f.sharpe_per_interval), opt(f.sharpe_annualized))],
+            vec![
+                format!("sharpe ({} intervals of {})", f.intervals, s.interval),
+                format!(
+                    "{} per interval, {} annualized",
+                    opt(f.sharpe_per_interval),
+                    opt(f.sharpe_annualized)
+                ),
+            ],
             vec!["feed latency".into(), pct_text(&self.latency.feed)],
             vec!["order round trip".into(), pct_text(&self.latency.order_round_trip)],
             vec!["state digest".into(), self.engine.state_digest.clone()],

@@ -26,14 +26,14 @@ use std::io::IsTerminal;
 
 use keel_engine::core::Core;
 use keel_engine::schema::{
-    Command, CommandBody, LimitScope, Output, OutputBody, SessionKind, SessionLogon,
-    SetLimit, Timer,
+    Command, CommandBody, LimitScope, Output, OutputBody, SessionKind, SessionLogon, SetLimit,
+    Timer,
 };
 use keel_engine::{InstrumentId, TimestampNs, VenueId};
 
 use super::config::{
-    ADMIN_SESSION, BacktestConfig, ConfigError, STRATEGY_ACCOUNT, STRATEGY_SESSION,
-    TIMER_SESSION, VENUE_SESSION,
+    ADMIN_SESSION, BacktestConfig, ConfigError, STRATEGY_ACCOUNT, STRATEGY_SESSION, TIMER_SESSION,
+    VENUE_SESSION,
 };
 use super::event::MdEvent;
 use super::fees::FeeSchedule;
@@ -188,7 +188,13 @@ impl Backtest {
 
     /// Logs the sessions on and sets the limits, at `t0`.
     fn start(&mut self, t0: u64) {
-        let logon = |kind| CommandBody::SessionLogon(SessionLogon { kind, account: STRATEGY_ACCOUNT, cancel_on_disconnect: false });
+        let logon = |kind| {
+            CommandBody::SessionLogon(SessionLogon {
+                kind,
+                account: STRATEGY_ACCOUNT,
+                cancel_on_disconnect: false,
+            })
+        };
         let mut commands = vec![
             (ADMIN_SESSION, logon(SessionKind::Admin)),
             (VENUE_SESSION, logon(SessionKind::Venue)),
@@ -197,7 +203,11 @@ impl Backtest {
         for &(kind, value) in &self.config.limits {
             commands.push((
                 ADMIN_SESSION,
-                CommandBody::SetLimit(SetLimit { scope: LimitScope::Account(STRATEGY_ACCOUNT), kind, value }),
+                CommandBody::SetLimit(SetLimit {
+                    scope: LimitScope::Account(STRATEGY_ACCOUNT),
+                    kind,
+                    value,
+                }),
             ));
         }
         for (session, body) in commands {
@@ -258,7 +268,10 @@ impl Backtest {
     }
 
     fn position_lots(&self) -> i64 {
-        self.core.positions().position(STRATEGY_ACCOUNT, self.instrument).map_or(0, |p| p.net_qty_lots())
+        self.core
+            .positions()
+            .position(STRATEGY_ACCOUNT, self.instrument)
+            .map_or(0, |p| p.net_qty_lots())
     }
 
     fn sample(&mut self, t_ns: u64) {
@@ -275,7 +288,8 @@ impl Backtest {
         self.sample(b);
         let interval = self.config.sample_interval_ns;
         // The first boundary at or after `t` is the next one not yet covered.
-        self.next_sample = t.div_ceil(interval).saturating_mul(interval).max(b.saturating_add(interval));
+        self.next_sample =
+            t.div_ceil(interval).saturating_mul(interval).max(b.saturating_add(interval));
     }
 
     /// Runs to the end of `source`.
@@ -333,7 +347,8 @@ impl Backtest {
                     last_ns = t;
                     self.venue.on_market_data(&next, TimestampNs(t), &mut self.responses);
                     self.send_reports(t);
-                    let arrival = self.latency.feed_arrival(t, next.local_ts.0).max(self.feed_clock);
+                    let arrival =
+                        self.latency.feed_arrival(t, next.local_ts.0).max(self.feed_clock);
                     self.feed_clock = arrival;
                     self.feed.push_back((arrival, next));
                     self.events += 1;
@@ -350,7 +365,10 @@ impl Backtest {
                     self.last_feed_ns = arrival.saturating_sub(e.exchange_ts.0);
                     self.metrics.feed_latency(self.last_feed_ns);
                     let body = e.to_body(self.venue_id);
-                    self.apply(Command { ts: TimestampNs(arrival), session: VENUE_SESSION, body }, arrival);
+                    self.apply(
+                        Command { ts: TimestampNs(arrival), session: VENUE_SESSION, body },
+                        arrival,
+                    );
                 }
                 CLASS_TIMER => {
                     self.timers += 1;
@@ -366,11 +384,18 @@ impl Backtest {
                         }
                         Msg::Report(body) => {
                             match body {
-                                CommandBody::VenueAck(a) => self.metrics.answered(a.order_id.0, due),
-                                CommandBody::VenueReject(r) => self.metrics.answered(r.order_id.0, due),
+                                CommandBody::VenueAck(a) => {
+                                    self.metrics.answered(a.order_id.0, due)
+                                }
+                                CommandBody::VenueReject(r) => {
+                                    self.metrics.answered(r.order_id.0, due)
+                                }
                                 _ => {}
                             }
-                            self.apply(Command { ts: TimestampNs(due), session: VENUE_SESSION, body }, due);
+                            self.apply(
+                                Command { ts: TimestampNs(due), session: VENUE_SESSION, body },
+                                due,
+                            );
                         }
                     }
                 }
@@ -401,12 +426,18 @@ impl Backtest {
     }
 }
 
-fn progress_bar<S: EventSource + ?Sized>(source: &S, progress: Progress) -> Option<indicatif::ProgressBar> {
+fn progress_bar<S: EventSource + ?Sized>(
+    source: &S,
+    progress: Progress,
+) -> Option<indicatif::ProgressBar> {
     if progress == Progress::Never || !std::io::stderr().is_terminal() {
         return None;
     }
     let total = source.progress().total?;
-    let bar = indicatif::ProgressBar::with_draw_target(Some(total), indicatif::ProgressDrawTarget::stderr());
+    let bar = indicatif::ProgressBar::with_draw_target(
+        Some(total),
+        indicatif::ProgressDrawTarget::stderr(),
+    );
     let unit = source.unit();
     let template = if unit == "bytes" {
         "backtest {bar:40} {bytes}/{total_bytes} ({bytes_per_sec}, eta {eta})".to_string()

@@ -59,7 +59,12 @@ pub struct Scheduler<T> {
 
 impl<T> Default for Scheduler<T> {
     fn default() -> Self {
-        Scheduler { heap: BinaryHeap::with_capacity(64), seq: 0, lane_due: [0; LANES], depth_max: 0 }
+        Scheduler {
+            heap: BinaryHeap::with_capacity(64),
+            seq: 0,
+            lane_due: [0; LANES],
+            depth_max: 0,
+        }
     }
 }
 
@@ -113,7 +118,7 @@ mod tests {
         s.push(0, 10, "a1");
         s.push(0, 5, "a0"); // clamped to 10: lane 0 is in order
         s.push(1, 3, "b0"); // clamped to 10 as well
-        let order: Vec<_> = std::iter::from_fn(|| s.pop()).map(|(t, c, x)| (t, c, x)).collect();
+        let order: Vec<_> = std::iter::from_fn(|| s.pop()).collect();
         assert_eq!(order, vec![(10, 0, "a1"), (10, 0, "a0"), (10, 1, "b1"), (10, 1, "b0")]);
         assert_eq!(s.depth_max, 4);
     }

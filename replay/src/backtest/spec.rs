@@ -134,9 +134,13 @@ impl DataSpec {
         let mut out = Vec::with_capacity(self.instruments.len());
         for (i, s) in self.instruments.iter().enumerate() {
             if self.instruments[..i].iter().any(|o| o.symbol == s.symbol) {
-                return Err(SpecError::Invalid(format!("instrument {} is declared twice", s.symbol)));
+                return Err(SpecError::Invalid(format!(
+                    "instrument {} is declared twice",
+                    s.symbol
+                )));
             }
-            let fail = |problem: String| SpecError::Instrument { symbol: s.symbol.clone(), problem };
+            let fail =
+                |problem: String| SpecError::Instrument { symbol: s.symbol.clone(), problem };
             let inst = Instrument::builder(InstrumentId(i as u32), &s.symbol)
                 .tick_size(s.tick_size)
                 .lot_size(s.lot_size)
@@ -165,7 +169,8 @@ impl DataSpec {
     /// Reads the sidecar of a journal directory; `None` when there is none.
     pub fn read_sidecar(dir: &Path) -> Result<Option<DataSpec>, SpecError> {
         let path = dir.join(SIDECAR_FILE);
-        let fail = |problem: String| SpecError::Sidecar { path: path.display().to_string(), problem };
+        let fail =
+            |problem: String| SpecError::Sidecar { path: path.display().to_string(), problem };
         let text = match std::fs::read_to_string(&path) {
             Ok(t) => t,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),

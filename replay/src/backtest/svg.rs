@@ -121,7 +121,11 @@ pub fn step_chart(title: &str, y_label: &str, points: &[(f64, f64)], color: &str
         r#"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {W} {H}" width="{W}" height="{H}" font-family="sans-serif" font-size="12">"#
     );
     let _ = write!(svg, r##"<rect width="{W}" height="{H}" fill="#ffffff"/>"##);
-    let _ = write!(svg, r#"<text x="{LEFT}" y="20" font-size="14" font-weight="bold">{}</text>"#, esc(title));
+    let _ = write!(
+        svg,
+        r#"<text x="{LEFT}" y="20" font-size="14" font-weight="bold">{}</text>"#,
+        esc(title)
+    );
     if points.is_empty() {
         let _ = write!(svg, r#"<text x="{LEFT}" y="{}">no data</text></svg>"#, H / 2.0);
         return svg;
@@ -129,7 +133,8 @@ pub fn step_chart(title: &str, y_label: &str, points: &[(f64, f64)], color: &str
     let x0 = points[0].0;
     let x1 = points[points.len() - 1].0.max(x0 + 1e-9);
     let (unit, unit_name) = time_unit(x1 - x0);
-    let (mut y0, mut y1) = points.iter().fold((f64::MAX, f64::MIN), |(a, b), p| (a.min(p.1), b.max(p.1)));
+    let (mut y0, mut y1) =
+        points.iter().fold((f64::MAX, f64::MIN), |(a, b), p| (a.min(p.1), b.max(p.1)));
     if y1 - y0 < 1e-12 {
         y0 -= 1.0;
         y1 += 1.0;
@@ -143,14 +148,31 @@ pub fn step_chart(title: &str, y_label: &str, points: &[(f64, f64)], color: &str
     let sy = |y: f64| TOP + (1.0 - (y - y0) / (y1 - y0)) * ph;
     for v in &yt {
         let y = sy(*v);
-        let _ = write!(svg, r##"<line x1="{LEFT}" y1="{y:.1}" x2="{:.1}" y2="{y:.1}" stroke="#e5e5e5"/>"##, W - RIGHT);
-        let _ = write!(svg, r#"<text x="{:.1}" y="{:.1}" text-anchor="end">{v:.yd$}</text>"#, LEFT - 6.0, y + 4.0);
+        let _ = write!(
+            svg,
+            r##"<line x1="{LEFT}" y1="{y:.1}" x2="{:.1}" y2="{y:.1}" stroke="#e5e5e5"/>"##,
+            W - RIGHT
+        );
+        let _ = write!(
+            svg,
+            r#"<text x="{:.1}" y="{:.1}" text-anchor="end">{v:.yd$}</text>"#,
+            LEFT - 6.0,
+            y + 4.0
+        );
     }
     let (xt, xd) = ticks(0.0, (x1 - x0) / unit, 8.0);
     for v in &xt {
         let x = sx(x0 + v * unit);
-        let _ = write!(svg, r##"<line x1="{x:.1}" y1="{TOP}" x2="{x:.1}" y2="{:.1}" stroke="#f0f0f0"/>"##, H - BOTTOM);
-        let _ = write!(svg, r#"<text x="{x:.1}" y="{:.1}" text-anchor="middle">{v:.xd$}</text>"#, H - BOTTOM + 16.0);
+        let _ = write!(
+            svg,
+            r##"<line x1="{x:.1}" y1="{TOP}" x2="{x:.1}" y2="{:.1}" stroke="#f0f0f0"/>"##,
+            H - BOTTOM
+        );
+        let _ = write!(
+            svg,
+            r#"<text x="{x:.1}" y="{:.1}" text-anchor="middle">{v:.xd$}</text>"#,
+            H - BOTTOM + 16.0
+        );
     }
     let _ = write!(
         svg,
@@ -166,7 +188,11 @@ pub fn step_chart(title: &str, y_label: &str, points: &[(f64, f64)], color: &str
     );
     if y0 < 0.0 && y1 > 0.0 {
         let y = sy(0.0);
-        let _ = write!(svg, r##"<line x1="{LEFT}" y1="{y:.1}" x2="{:.1}" y2="{y:.1}" stroke="#999999"/>"##, W - RIGHT);
+        let _ = write!(
+            svg,
+            r##"<line x1="{LEFT}" y1="{y:.1}" x2="{:.1}" y2="{y:.1}" stroke="#999999"/>"##,
+            W - RIGHT
+        );
     }
     let kept = reduce(points, x0, x1, pw as usize);
     let mut d = String::with_capacity(kept.len() * 24);
@@ -202,7 +228,11 @@ pub fn bar_chart(title: &str, bars: &[(String, u64)], color: &str) -> String {
         r#"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {W} {H}" width="{W}" height="{H}" font-family="sans-serif" font-size="11">"#
     );
     let _ = write!(svg, r##"<rect width="{W}" height="{H}" fill="#ffffff"/>"##);
-    let _ = write!(svg, r#"<text x="{LEFT}" y="20" font-size="14" font-weight="bold">{}</text>"#, esc(title));
+    let _ = write!(
+        svg,
+        r#"<text x="{LEFT}" y="20" font-size="14" font-weight="bold">{}</text>"#,
+        esc(title)
+    );
     let max = bars.iter().map(|b| b.1).max().unwrap_or(0);
     if bars.is_empty() || max == 0 {
         let _ = write!(svg, r#"<text x="{LEFT}" y="{}">no data</text></svg>"#, H / 2.0);
@@ -215,8 +245,17 @@ pub fn bar_chart(title: &str, bars: &[(String, u64)], color: &str) -> String {
     let sy = |v: f64| TOP + (1.0 - v / top) * ph;
     for v in &yt {
         let y = sy(*v);
-        let _ = write!(svg, r##"<line x1="{LEFT}" y1="{y:.1}" x2="{:.1}" y2="{y:.1}" stroke="#e5e5e5"/>"##, W - RIGHT);
-        let _ = write!(svg, r#"<text x="{:.1}" y="{:.1}" text-anchor="end">{v:.yd$}</text>"#, LEFT - 6.0, y + 4.0);
+        let _ = write!(
+            svg,
+            r##"<line x1="{LEFT}" y1="{y:.1}" x2="{:.1}" y2="{y:.1}" stroke="#e5e5e5"/>"##,
+            W - RIGHT
+        );
+        let _ = write!(
+            svg,
+            r#"<text x="{:.1}" y="{:.1}" text-anchor="end">{v:.yd$}</text>"#,
+            LEFT - 6.0,
+            y + 4.0
+        );
     }
     let slot = pw / bars.len() as f64;
     let every = bars.len().div_ceil(24).max(1);
@@ -271,7 +310,8 @@ mod tests {
 
     #[test]
     fn long_series_keep_their_extremes() {
-        let points: Vec<(f64, f64)> = (0..100_000).map(|i| (i as f64, if i == 54_321 { 99.0 } else { 0.0 })).collect();
+        let points: Vec<(f64, f64)> =
+            (0..100_000).map(|i| (i as f64, if i == 54_321 { 99.0 } else { 0.0 })).collect();
         let kept = reduce(&points, 0.0, 99_999.0, 100);
         assert!(kept.len() <= 400);
         assert!(kept.contains(&(54_321.0, 99.0)));

@@ -173,8 +173,12 @@ impl Synth {
             let price = match (side, last) {
                 (Side::Buy, Some(p)) => p - gap,
                 (Side::Sell, Some(p)) => p + gap,
-                (Side::Buy, None) => self.asks.front().map_or(self.cfg.start_bid_ticks, |a| a.0 - 1),
-                (Side::Sell, None) => self.bids.front().map_or(self.cfg.start_bid_ticks + 1, |b| b.0 + 1),
+                (Side::Buy, None) => {
+                    self.asks.front().map_or(self.cfg.start_bid_ticks, |a| a.0 - 1)
+                }
+                (Side::Sell, None) => {
+                    self.bids.front().map_or(self.cfg.start_bid_ticks + 1, |b| b.0 + 1)
+                }
             };
             if price <= 0 {
                 break;
@@ -259,7 +263,11 @@ impl Synth {
     }
 
     fn market_order(&mut self) {
-        let aggressor = if self.rng.below(100) < 65 { self.last_aggressor } else { self.last_aggressor.opposite() };
+        let aggressor = if self.rng.below(100) < 65 {
+            self.last_aggressor
+        } else {
+            self.last_aggressor.opposite()
+        };
         self.last_aggressor = aggressor;
         let hit = aggressor.opposite();
         let best = self.book(hit).front().map_or(1, |l| l.1);

@@ -37,7 +37,9 @@ use keel_engine::schema::{
     VenueCancelAck, VenueCancelReject, VenueFill, VenueNewOrder, VenueReject, VenueReplace,
     VenueReplaceAck,
 };
-use keel_engine::{InstrumentId, OrdType, OrderId, Price, Qty, Side, TimeInForce, TimestampNs, VenueId};
+use keel_engine::{
+    InstrumentId, OrdType, OrderId, Price, Qty, Side, TimeInForce, TimestampNs, VenueId,
+};
 
 use super::event::{MdEvent, MdKind};
 use super::fees::FeeSchedule;
@@ -357,12 +359,20 @@ impl SimVenue {
     }
 
     /// FIFO: a recorded order that was ahead of Keel's orders at (side, price) lost `qty`.
-    fn fifo_removed(&mut self, instrument: InstrumentId, side: Side, price: Price, rank: u64, qty: i64) {
+    fn fifo_removed(
+        &mut self,
+        instrument: InstrumentId,
+        side: Side,
+        price: Price,
+        rank: u64,
+        qty: i64,
+    ) {
         if self.s.queue != QueueModel::Fifo {
             return;
         }
         for o in self.own.iter_mut() {
-            if o.instrument == instrument && o.side == side && o.price == price && rank <= o.q.rank {
+            if o.instrument == instrument && o.side == side && o.price == price && rank <= o.q.rank
+            {
                 self.s.queue.removed_ahead(&mut o.q, qty);
             }
         }
@@ -457,7 +467,13 @@ impl SimVenue {
         }
     }
 
-    fn l3_execute(&mut self, e: &MdEvent, watch: bool, now: TimestampNs, out: &mut Vec<CommandBody>) {
+    fn l3_execute(
+        &mut self,
+        e: &MdEvent,
+        watch: bool,
+        now: TimestampNs,
+        out: &mut Vec<CommandBody>,
+    ) {
         let taken = self.consumed.get(&e.order_id).copied().unwrap_or(0);
         let Some(book) = self.l3_book(e.instrument) else {
             return self.refuse(e, || "an execute event in L2 data".into());
@@ -486,7 +502,8 @@ impl SimVenue {
         // The print is the full recorded execution: it is what the aggressor traded.
         let mut left = e.qty.0;
         let model = self.s.queue;
-        let level_after = self.markets[e.instrument.index()].book.level_qty(before.side, before.price);
+        let level_after =
+            self.markets[e.instrument.index()].book.level_qty(before.side, before.price);
         for k in 0..self.own.len() {
             if left == 0 {
                 break;
@@ -582,7 +599,12 @@ impl SimVenue {
 
     fn reject(&mut self, id: OrderId, reason: u32, now: TimestampNs, out: &mut Vec<CommandBody>) {
         self.stats.rejects += 1;
-        out.push(CommandBody::VenueReject(VenueReject { venue: self.s.venue, order_id: id, reason, venue_ts: now }));
+        out.push(CommandBody::VenueReject(VenueReject {
+            venue: self.s.venue,
+            order_id: id,
+            reason,
+            venue_ts: now,
+        }));
     }
 
     fn cancel_reject(
@@ -620,7 +642,13 @@ impl SimVenue {
     }
 
     /// Quantity available to a taker on `side` up to `limit`, capped at `want`.
-    fn available(&self, instrument: InstrumentId, side: Side, limit: Option<Price>, want: i64) -> i64 {
+    fn available(
+        &self,
+        instrument: InstrumentId,
+        side: Side,
+        limit: Option<Price>,
+        want: i64,
+    ) -> i64 {
         let book = &self.markets[instrument.index()].book;
         let mut sum = 0;
         let mut add = |price: Price, qty: Qty| {
@@ -774,7 +802,9 @@ impl SimVenue {
         if post_only && marketable {
             return self.reject(o.order_id, reason::POST_ONLY_WOULD_CROSS, now, out);
         }
-        if o.tif == TimeInForce::Fok && self.available(o.instrument, o.side, limit, o.qty.0) < o.qty.0 {
+        if o.tif == TimeInForce::Fok
+            && self.available(o.instrument, o.side, limit, o.qty.0) < o.qty.0
+        {
             return self.reject(o.order_id, reason::FOK_UNFILLABLE, now, out);
         }
         out.push(CommandBody::VenueAck(VenueAck {
@@ -783,8 +813,11 @@ impl SimVenue {
             venue_order_id: o.order_id.0,
             venue_ts: now,
         }));
-        let filled =
-            if marketable { self.take(o.order_id, o.instrument, o.side, limit, o.qty.0, now, out) } else { 0 };
+        let filled = if marketable {
+            self.take(o.order_id, o.instrument, o.side, limit, o.qty.0, now, out)
+        } else {
+            0
+        };
         let leaves = o.qty.0 - filled;
         if leaves == 0 {
             return;
@@ -816,13 +849,25 @@ impl SimVenue {
                     venue_ts: now,
                 }));
             }
-            None => self.cancel_reject(c.order_id, CancelRejectTo::Cancel, reason::UNKNOWN_ORDER, now, out),
+            None => self.cancel_reject(
+                c.order_id,
+                CancelRejectTo::Cancel,
+                reason::UNKNOWN_ORDER,
+                now,
+                out,
+            ),
         }
     }
 
     fn replace(&mut self, r: &VenueReplace, now: TimestampNs, out: &mut Vec<CommandBody>) {
         let Some(k) = self.own.iter().position(|o| o.id == r.order_id) else {
-            return self.cancel_reject(r.order_id, CancelRejectTo::Replace, reason::UNKNOWN_ORDER, now, out);
+            return self.cancel_reject(
+                r.order_id,
+                CancelRejectTo::Replace,
+                reason::UNKNOWN_ORDER,
+                now,
+                out,
+            );
         };
         let o = self.own[k];
         let ack = CommandBody::VenueReplaceAck(VenueReplaceAck {
@@ -847,12 +892,21 @@ impl SimVenue {
         }
         let marketable = self.marketable(o.instrument, o.side, Some(r.price));
         if o.post_only && marketable {
-            return self.cancel_reject(r.order_id, CancelRejectTo::Replace, reason::POST_ONLY_WOULD_CROSS, now, out);
+            return self.cancel_reject(
+                r.order_id,
+                CancelRejectTo::Replace,
+                reason::POST_ONLY_WOULD_CROSS,
+                now,
+                out,
+            );
         }
         self.own.remove(k);
         out.push(ack);
-        let filled_now =
-            if marketable { self.take(o.id, o.instrument, o.side, Some(r.price), leaves, now, out) } else { 0 };
+        let filled_now = if marketable {
+            self.take(o.id, o.instrument, o.side, Some(r.price), leaves, now, out)
+        } else {
+            0
+        };
         if filled_now == leaves {
             return;
         }

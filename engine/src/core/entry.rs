@@ -95,7 +95,7 @@ impl State {
                 return Ok(());
             }
         }
-        let order = self.orders.insert(Order::new(terms, self.now))?;
+        let order = self.orders.enter(terms, self.now)?;
         order.set_risk_price(accepted.risk_price);
         self.next_order_id += 1;
         // Reported from the table's copy (an order is a few hundred bytes: not copied).

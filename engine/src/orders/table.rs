@@ -26,7 +26,7 @@
 //!   report; their slot is reused. The journal keeps the history.
 
 use super::fixed_map::{ClKey, ExecKey, FixedMap};
-use super::order::{FillOutcome, Order, ReplaceOutcome, digest_cl_ord_id};
+use super::order::{FillOutcome, Order, OrderTerms, ReplaceOutcome, digest_cl_ord_id};
 use super::ring::Ring;
 use super::state::{IllegalTransition, OrderEvent};
 use crate::schema::{
@@ -206,11 +206,27 @@ impl OrderTable {
     /// (`ORDER_CAPACITY`), and an id already in the table (`ILLEGAL_TRANSITION` with the
     /// existing order's state and the Submit/Hold event: a core bug, never a panic).
     pub fn insert(&mut self, order: Order) -> Result<&mut Order, RejectInfo> {
-        let id = order.id();
-        let key = ClKey { session: order.terms().session, cl_ord_id: order.terms().cl_ord_id };
+        self.insert_with(order.terms(), || order)
+    }
+
+    /// As [`OrderTable::insert`] for the order `Order::new(terms, now)`, built in its
+    /// slot (an order is a few hundred bytes: the core's hot path does not copy it).
+    #[inline]
+    pub fn enter(&mut self, terms: OrderTerms, now: TimestampNs) -> Result<&mut Order, RejectInfo> {
+        self.insert_with(&terms, || Order::new(terms, now))
+    }
+
+    #[inline]
+    fn insert_with(
+        &mut self,
+        terms: &OrderTerms,
+        order: impl FnOnce() -> Order,
+    ) -> Result<&mut Order, RejectInfo> {
+        let id = terms.id;
+        let key = ClKey { session: terms.session, cl_ord_id: terms.cl_ord_id };
         let Some(&slot) = self.free.last() else {
             if let Some(existing) = self.by_id.get(&id) {
-                return Err(self.illegal(existing, &order));
+                return Err(self.illegal(existing, terms));
             }
             self.check_cl_ord_id(key.session, key.cl_ord_id)?;
             return Err(RejectInfo::new(
@@ -222,7 +238,7 @@ impl OrderTable {
         // One probe per index: each insert also finds an existing key.
         match self.by_id.insert_new(id, slot) {
             Ok(inserted) => debug_assert!(inserted, "index maps are sized for a full table"),
-            Err(existing) => return Err(self.illegal(existing, &order)),
+            Err(existing) => return Err(self.illegal(existing, terms)),
         }
         match self.by_cl.insert_new(key, ClEntry::Live(slot)) {
             Ok(inserted) => debug_assert!(inserted, "index maps are sized for a full table"),
@@ -233,15 +249,15 @@ impl OrderTable {
         }
         self.free.pop();
         self.link_sorted(slot, id);
-        Ok(self.slots[slot as usize].insert(order))
+        Ok(self.slots[slot as usize].insert(order()))
     }
 
     /// `ILLEGAL_TRANSITION` (the state of the order in `existing`, Submit/Hold) for an
-    /// order whose id is in the table already: a core bug, never a panic.
-    fn illegal(&self, existing: u32, order: &Order) -> RejectInfo {
+    /// order with these terms whose id is in the table already: a core bug, never a panic.
+    #[cold]
+    fn illegal(&self, existing: u32, terms: &OrderTerms) -> RejectInfo {
         let state = self.slot(existing).state();
-        let event =
-            if order.terms().is_held_type() { OrderEvent::Hold } else { OrderEvent::Submit };
+        let event = if terms.is_held_type() { OrderEvent::Hold } else { OrderEvent::Submit };
         IllegalTransition { state, event }.reject()
     }
 

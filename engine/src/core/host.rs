@@ -271,14 +271,19 @@ fn refresh_views(
     markets: &Markets,
     positions: &PositionBook,
 ) {
+    let level =
+        |top: Option<(crate::Price, crate::Qty)>| top.map(|(price, qty)| Level { price, qty });
     for view in views {
-        let market = markets.get(view.instrument, venue);
-        let level =
-            |side| market.and_then(|m| m.book.best(side)).map(|(price, qty)| Level { price, qty });
-        view.market = MarketView {
-            best_bid: level(Side::Buy),
-            best_ask: level(Side::Sell),
-            last_trade: market.and_then(|m| m.last_trade).map(|t| t.price),
+        view.market = match markets.get(view.instrument, venue) {
+            Some(m) => {
+                let (bid, ask) = m.book.top();
+                MarketView {
+                    best_bid: level(bid),
+                    best_ask: level(ask),
+                    last_trade: m.last_trade.map(|t| t.price),
+                }
+            }
+            None => MarketView::default(),
         };
         view.position =
             positions.position(account, view.instrument).map_or(crate::Qty::ZERO, |p| p.net_qty());

@@ -11,6 +11,7 @@
 //! - floor, decode: every pre-decoded event turned into its core command (no core);
 //! - floor, core alone: those commands applied to a core with the market maker, in
 //!   arrival order, no venue and no latency model (the strategy's requests go nowhere);
+//! - floor, venue side alone: the simulated venue's recorded book, with no Keel orders;
 //! - backtest: the full loop from memory (the default `recorded` latency model, the
 //!   default probabilistic queue model, consuming liquidity);
 //! - from a journal and from CSV: the full loop reading the file, and reading alone.
@@ -149,6 +150,29 @@ fn main() {
         rates(n, wall, cpu),
         sink.outputs
     );
+
+    // Floor 3: the venue side alone (the recorded book at exchange time, no Keel orders).
+    let mut venue = keel_replay::backtest::venue::SimVenue::new(
+        keel_replay::backtest::venue::VenueSettings {
+            venue: spec.venue(),
+            feed: spec.feed,
+            book: config().book,
+            queue: config().queue,
+            consume_liquidity: true,
+            seed: 1,
+            fees: keel_replay::backtest::fees::FeeSchedule::zero(1),
+        },
+        1,
+    );
+    let (_, wall, cpu) = timed(|| {
+        let mut out = Vec::new();
+        for e in &events {
+            venue.on_market_data(e, e.exchange_ts, &mut out);
+        }
+        black_box(out.len())
+    });
+    println!("floor, venue side alone (recorded book at exchange time): {}", rates(n, wall, cpu));
+    drop(venue);
 
     let mut best = 0f64;
     for pass in 0..3 {

@@ -95,14 +95,14 @@ impl State {
                 return Ok(());
             }
         }
-        let order = self.orders.insert(Order::new(terms, self.now))?;
+        let mut order = self.orders.enter(terms, self.now)?;
         order.set_risk_price(accepted.risk_price);
         self.next_order_id += 1;
         // Reported from the table's copy (an order is a few hundred bytes: not copied).
         let held = order.terms().is_held_type();
         if held {
             out.emit(OutputBody::ExecReport(exec_report(
-                order,
+                &order,
                 ExecType::New,
                 o.cl_ord_id,
                 None,
@@ -110,9 +110,9 @@ impl State {
                 None,
             )));
         } else {
-            out.emit(OutputBody::VenueNewOrder(venue_new_order(order)));
+            out.emit(OutputBody::VenueNewOrder(venue_new_order(&order)));
             out.emit(OutputBody::ExecReport(exec_report(
-                order,
+                &order,
                 ExecType::PendingNew,
                 o.cl_ord_id,
                 None,
@@ -120,7 +120,8 @@ impl State {
                 None,
             )));
         }
-        let open = open_order(order);
+        let open = open_order(&order);
+        drop(order);
         if held {
             self.held.push(id);
         }
@@ -360,11 +361,14 @@ impl State {
             return out.emit(reject(r, id, status));
         }
         let State { orders, risk, held, now, .. } = self;
-        let order = orders.get_mut(id).expect("found by client order id above");
-        if let Err(r) = request_cancel(order, *now, risk, held, Some(c.cl_ord_id), out) {
+        let mut order = orders.get_mut(id).expect("found by client order id above");
+        if let Err(r) = request_cancel(&mut order, *now, risk, held, Some(c.cl_ord_id), out) {
+            drop(order);
             return out.emit(reject(r, id, status));
         }
-        if order.state().is_terminal() {
+        let terminal = order.state().is_terminal();
+        drop(order);
+        if terminal {
             orders.remove(id);
         }
     }
@@ -428,9 +432,11 @@ impl State {
         match self.orders.request_replace(id, r, self.now) {
             Err(e) => out.emit(reject(e, id, status)),
             Ok(ReplaceOutcome::Applied { old_cl_ord_id }) => {
-                let order = self.orders.get_mut(id).expect("replaced above");
-                order.set_risk_price(accepted.risk_price);
-                let order = *order;
+                let order = {
+                    let mut order = self.orders.get_mut(id).expect("replaced above");
+                    order.set_risk_price(accepted.risk_price);
+                    *order
+                };
                 let (ord_type, leaves) = (order.terms().ord_type, order.leaves());
                 self.exposure_amend(ord_type, &replace.current, accepted.risk_price, leaves);
                 let report = exec_report(
@@ -510,7 +516,10 @@ impl State {
     ) -> u32 {
         let State { orders, risk, held, now, .. } = self;
         let mut affected = 0;
-        orders.for_each_working_mut(filter, |order| {
+        // An order whose cancel is out already needs nothing more (its request would be
+        // refused): the walk passes it over without reading it.
+        let wants = |state| state != crate::OrderState::PendingCancel;
+        orders.for_each_working_mut_in(filter, wants, |order| {
             if order.state() == crate::OrderState::PendingReplace {
                 out.emit(OutputBody::VenueCancel(venue_cancel(order)));
                 affected += 1;

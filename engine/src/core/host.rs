@@ -46,6 +46,8 @@ pub(super) enum StrategyEvent {
 
 /// Reports waiting for their strategies; filled by the [`Emitter`].
 pub(super) struct StrategyQueue {
+    /// True once a strategy is hosted: without one, outputs need no look at all.
+    hosting: bool,
     by_session: Vec<u16>,
     events: Vec<(u16, StrategyEvent)>,
     /// Most events delivered per command.
@@ -57,6 +59,7 @@ pub(super) struct StrategyQueue {
 impl StrategyQueue {
     pub(super) fn new(session_capacity: u32, per_command: usize) -> Self {
         StrategyQueue {
+            hosting: false,
             by_session: vec![NO_SLOT; session_capacity as usize],
             events: Vec::with_capacity(per_command.max(1) * 2),
             per_command: per_command.max(1),
@@ -73,6 +76,12 @@ impl StrategyQueue {
     /// for every output: the owner is looked up before anything is built.
     #[inline]
     pub(super) fn observe(&mut self, body: &OutputBody) {
+        if self.hosting {
+            self.observe_hosted(body);
+        }
+    }
+
+    fn observe_hosted(&mut self, body: &OutputBody) {
         let session = match body {
             OutputBody::ExecReport(r) => r.session,
             OutputBody::CancelReject(r) => r.session,
@@ -173,6 +182,7 @@ impl Strategies {
             .map(|&instrument| InstrumentView { instrument, ..InstrumentView::default() })
             .collect();
         queue.by_session[session.index()] = self.slots.len() as u16;
+        queue.hosting = true;
         self.slots.push(Slot { strategy, session, account, venue, views });
     }
 
@@ -261,14 +271,19 @@ fn refresh_views(
     markets: &Markets,
     positions: &PositionBook,
 ) {
+    let level =
+        |top: Option<(crate::Price, crate::Qty)>| top.map(|(price, qty)| Level { price, qty });
     for view in views {
-        let market = markets.get(view.instrument, venue);
-        let level =
-            |side| market.and_then(|m| m.book.best(side)).map(|(price, qty)| Level { price, qty });
-        view.market = MarketView {
-            best_bid: level(Side::Buy),
-            best_ask: level(Side::Sell),
-            last_trade: market.and_then(|m| m.last_trade).map(|t| t.price),
+        view.market = match markets.get(view.instrument, venue) {
+            Some(m) => {
+                let (bid, ask) = m.book.top();
+                MarketView {
+                    best_bid: level(bid),
+                    best_ask: level(ask),
+                    last_trade: m.last_trade.map(|t| t.price),
+                }
+            }
+            None => MarketView::default(),
         };
         view.position =
             positions.position(account, view.instrument).map_or(crate::Qty::ZERO, |p| p.net_qty());

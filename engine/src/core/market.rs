@@ -67,6 +67,15 @@ pub enum MarketBook {
 }
 
 impl MarketBook {
+    /// Best bid and best ask (price, visible quantity): one dispatch for both sides.
+    #[inline]
+    pub fn top(&self) -> (Option<(Price, Qty)>, Option<(Price, Qty)>) {
+        match self {
+            MarketBook::L2(b) => (b.best(Side::Buy), b.best(Side::Sell)),
+            MarketBook::L3(b) => (b.best(Side::Buy), b.best(Side::Sell)),
+        }
+    }
+
     /// Best price and visible quantity on a side.
     pub fn best(&self, side: Side) -> Option<(Price, Qty)> {
         match self {

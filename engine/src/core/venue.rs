@@ -10,7 +10,7 @@ use super::market::MarketError;
 use super::report::{LastFill, exec_report};
 use super::{Emitter, OutputSink, State, stops};
 use crate::book::BookError;
-use crate::orders::{Order, OrderFilter};
+use crate::orders::{OrderFilter, OrderMut};
 use crate::risk::{OpenOrder, ReleaseRisk, RiskContext, StpAction};
 use crate::schema::{
     Anomaly, CancelReject, CancelRejectTo, CommandBody, ExecType, MarketStatus, OutputBody,
@@ -33,7 +33,7 @@ pub(super) enum MarketChange {
 
 impl State {
     /// The order a venue report names, if it is Keel's and on that venue.
-    fn reported_order(&mut self, venue: VenueId, id: OrderId) -> Result<&mut Order, RejectInfo> {
+    fn reported_order(&mut self, venue: VenueId, id: OrderId) -> Result<OrderMut<'_>, RejectInfo> {
         match self.orders.get_mut(id) {
             Some(order) if order.terms().venue == venue => Ok(order),
             _ => Err(RejectInfo::new(RejectCode::VenueUnknownOrder, id.0 as i64, 0)),
@@ -42,13 +42,13 @@ impl State {
 
     pub(super) fn venue_ack<S: OutputSink>(&mut self, a: &VenueAck, out: &mut Emitter<'_, S>) {
         let now = self.now;
-        let result = self.reported_order(a.venue, a.order_id).and_then(|order| {
+        let result = self.reported_order(a.venue, a.order_id).and_then(|mut order| {
             let before = order.state();
             let after = order.apply_venue_ack(a.venue_order_id, now)?;
             if before == OrderState::PendingNew && after == OrderState::New {
                 let cl = order.terms().cl_ord_id;
                 out.emit(OutputBody::ExecReport(exec_report(
-                    order,
+                    &order,
                     ExecType::New,
                     cl,
                     None,
@@ -67,13 +67,13 @@ impl State {
         out: &mut Emitter<'_, S>,
     ) {
         let now = self.now;
-        let result = self.reported_order(r.venue, r.order_id).and_then(|order| {
-            let before = open_order(order);
+        let result = self.reported_order(r.venue, r.order_id).and_then(|mut order| {
+            let before = open_order(&order);
             order.apply_venue_reject(now)?;
             let reject = RejectInfo::new(RejectCode::VenueRejected, r.reason as i64, 0);
             let cl = order.terms().cl_ord_id;
             out.emit(OutputBody::ExecReport(exec_report(
-                order,
+                &order,
                 ExecType::Rejected,
                 cl,
                 None,
@@ -90,7 +90,7 @@ impl State {
 
     pub(super) fn venue_fill<S: OutputSink>(&mut self, f: &VenueFill, out: &mut Emitter<'_, S>) {
         let before = match self.reported_order(f.venue, f.order_id) {
-            Ok(order) => open_order(order),
+            Ok(order) => open_order(&order),
             Err(e) => return out.emit(anomaly(f.venue, f.order_id, e)),
         };
         let fill = match self.orders.apply_fill(f, self.now) {
@@ -148,8 +148,8 @@ impl State {
         out: &mut Emitter<'_, S>,
     ) {
         let now = self.now;
-        let result = self.reported_order(c.venue, c.order_id).and_then(|order| {
-            let before = open_order(order);
+        let result = self.reported_order(c.venue, c.order_id).and_then(|mut order| {
+            let before = open_order(&order);
             // The venue decides whether an order lives: a cancel ack for an order Keel
             // had not (or no longer) asked to cancel — a kill switch crossing a replace,
             // an IOC remainder — ends it just the same.
@@ -161,10 +161,10 @@ impl State {
             let (cl, orig) = if unsolicited {
                 (order.terms().cl_ord_id, None)
             } else {
-                super::entry::cancel_ids(order)
+                super::entry::cancel_ids(&order)
             };
             out.emit(OutputBody::ExecReport(exec_report(
-                order,
+                &order,
                 ExecType::Canceled,
                 cl,
                 orig,
@@ -185,18 +185,20 @@ impl State {
         out: &mut Emitter<'_, S>,
     ) {
         let (before, old_cl) = match self.reported_order(r.venue, r.order_id) {
-            Ok(order) => (open_order(order), order.terms().cl_ord_id),
+            Ok(order) => (open_order(&order), order.terms().cl_ord_id),
             Err(e) => return out.emit(anomaly(r.venue, r.order_id, e)),
         };
         if let Err(e) = self.orders.apply_replace_ack(r, self.now) {
             return out.emit(anomaly(r.venue, r.order_id, e));
         }
-        let order = self.orders.get_mut(r.order_id).expect("replaced above");
-        // Risk values a limit order at its limit price; other types keep their value.
-        let risk_price =
-            if order.terms().ord_type == OrdType::Limit { r.price } else { before.risk_price };
-        order.set_risk_price(risk_price);
-        let order = *order;
+        let (order, risk_price) = {
+            let mut order = self.orders.get_mut(r.order_id).expect("replaced above");
+            // Risk values a limit order at its limit price; other types keep their value.
+            let risk_price =
+                if order.terms().ord_type == OrdType::Limit { r.price } else { before.risk_price };
+            order.set_risk_price(risk_price);
+            (*order, risk_price)
+        };
         self.exposure_amend(order.terms().ord_type, &before, risk_price, order.leaves());
         let cl = order.terms().cl_ord_id;
         out.emit(OutputBody::ExecReport(exec_report(
@@ -338,7 +340,7 @@ impl State {
         last: Price,
         out: &mut Emitter<'_, S>,
     ) -> bool {
-        let Some(order) = self.orders.get_mut(id) else { return false };
+        let Some(mut order) = self.orders.get_mut(id) else { return false };
         let t = *order.terms();
         if t.instrument != instrument {
             return true;
@@ -349,7 +351,8 @@ impl State {
         if !stops::triggers(t.side, order.terms().stop_price, last) {
             return true;
         }
-        let before = open_order(order);
+        let before = open_order(&order);
+        drop(order);
         // A released stop is a new order at the venue: it passes pre-trade risk as one,
         // against the limits and states in force now.
         let (ord_type, price) = match t.ord_type {
@@ -388,12 +391,14 @@ impl State {
             }
         }
         let now = self.now;
-        let order = self.orders.get_mut(id).expect("held order found above");
-        if order.trigger(now).is_err() {
-            return true;
-        }
-        order.set_risk_price(accepted.risk_price);
-        let order = *order;
+        let order = {
+            let mut order = self.orders.get_mut(id).expect("held order found above");
+            if order.trigger(now).is_err() {
+                return true;
+            }
+            order.set_risk_price(accepted.risk_price);
+            *order
+        };
         self.exposure_amend(t.ord_type, &before, accepted.risk_price, order.leaves());
         out.emit(OutputBody::VenueNewOrder(venue_new_order(&order)));
         out.emit(OutputBody::ExecReport(exec_report(
@@ -416,20 +421,21 @@ impl State {
         out: &mut Emitter<'_, S>,
     ) -> bool {
         let now = self.now;
-        let Some(order) = self.orders.get_mut(id) else { return false };
-        let before = open_order(order);
+        let Some(mut order) = self.orders.get_mut(id) else { return false };
+        let before = open_order(&order);
         if order.request_cancel(now).is_err() {
             return true;
         }
         let cl = order.terms().cl_ord_id;
         out.emit(OutputBody::ExecReport(exec_report(
-            order,
+            &order,
             ExecType::Canceled,
             cl,
             None,
             LastFill::default(),
             Some(reject),
         )));
+        drop(order);
         self.risk.on_order_closed(&before);
         self.orders.remove(id);
         false

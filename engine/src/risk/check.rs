@@ -103,7 +103,7 @@ impl RiskEngine {
     ) -> Result<Accepted, RejectInfo> {
         // Reference data and identities.
         let i = t.instrument.index();
-        let Some(inst) = self.instruments.get(i).copied() else {
+        let Some(inst) = self.instruments.get(i) else {
             return Err(reject(C::UnknownInstrument, t.instrument.0, 0));
         };
         if !ctx.tradable {
@@ -165,7 +165,7 @@ impl RiskEngine {
         if self.states.killed(a, session) {
             return Err(RejectInfo::bare(C::KillSwitch));
         }
-        let cell = *self.exposure.cell(a, i);
+        let cell = self.exposure.cell(a, i);
         let removed_leaves = t.entry.counted().map_or(0, |(_, q)| q.0);
         let other_open = cell.open_lots(t.side) - removed_leaves;
         let reducing = reduces(cell.position_lots, other_open, t.side, t.leaves.0);
@@ -251,8 +251,11 @@ impl RiskEngine {
 
         // Gross exposure and credit: open orders count at once; a replace counts its delta.
         let vpn = inst.value_per_notional_unit;
-        let removed_value = t.entry.counted().map_or(0, |(p, q)| order_value(p, q, vpn));
-        let delta = order_value(risk_price, t.leaves, vpn) - removed_value;
+        let delta = match t.entry.counted() {
+            // A new order's leaves are its quantity: valued above already.
+            None => order_value_units,
+            Some((p, q)) => order_value(risk_price, t.leaves, vpn) - order_value(p, q, vpn),
+        };
         if whole || delta > 0 {
             let aggregates =
                 [(acct_lim, &self.exposure.accounts[a]), (firm_lim, &self.exposure.firm)];

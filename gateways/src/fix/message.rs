@@ -83,8 +83,9 @@ impl Default for Decoder {
 }
 
 /// Bit per entry of [`super::tags::HEADER_TAGS`] (15 entries).
+#[inline]
 fn header_bit(t: u32) -> Option<u32> {
-    super::tags::HEADER_TAGS.iter().position(|h| *h == t).map(|i| 1u32 << i)
+    super::tags::header_index(t).map(|i| 1u32 << i)
 }
 
 impl Decoder {

@@ -140,7 +140,31 @@ pub const HEADER_TAGS: &[u32] = &[
 /// True for a tag of the standard header.
 #[inline]
 pub fn is_header_tag(t: u32) -> bool {
-    HEADER_TAGS.contains(&t)
+    header_index(t).is_some()
+}
+
+/// The position of `t` in [`HEADER_TAGS`] (a `match`, so a jump table, not a scan: it
+/// runs for every field decoded).
+#[inline]
+pub fn header_index(t: u32) -> Option<u32> {
+    Some(match t {
+        8 => 0,
+        9 => 1,
+        35 => 2,
+        49 => 3,
+        56 => 4,
+        34 => 5,
+        52 => 6,
+        43 => 7,
+        97 => 8,
+        122 => 9,
+        50 => 10,
+        57 => 11,
+        142 => 12,
+        143 => 13,
+        369 => 14,
+        _ => return None,
+    })
 }
 
 /// Length-prefixed "data" fields: `(length tag, data tag)`. The value of a data field may
@@ -164,9 +188,13 @@ pub const DATA_FIELDS: &[(u32, u32)] = &[
     (621, 622), // EncodedLegSecurityDescLen, EncodedLegSecurityDesc
 ];
 
-/// The data tag whose length `len_tag` gives, if it is a length tag.
+/// The data tag whose length `len_tag` gives, if it is a length tag (runs for every field
+/// decoded: most tags leave at the first comparison).
 #[inline]
 pub fn data_tag_for(len_tag: u32) -> Option<u32> {
+    if !(90..=621).contains(&len_tag) {
+        return None;
+    }
     DATA_FIELDS.iter().find(|(l, _)| *l == len_tag).map(|(_, d)| *d)
 }
 
@@ -253,5 +281,22 @@ impl BusinessRejectReason {
     /// The wire value.
     pub const fn code(self) -> u8 {
         self as u8
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn header_index_matches_the_table() {
+        for (i, t) in HEADER_TAGS.iter().enumerate() {
+            assert_eq!(header_index(*t), Some(i as u32));
+        }
+        assert_eq!(header_index(11), None);
+        for (l, d) in DATA_FIELDS {
+            assert_eq!(data_tag_for(*l), Some(*d));
+        }
+        assert_eq!(data_tag_for(11), None);
     }
 }

@@ -34,8 +34,9 @@ pub struct Metrics {
     pub replaces_sent: u64,
     /// Cancel requests sent.
     pub cancels_sent: u64,
-    /// Lots of new orders sent.
-    pub ordered_lots: i128,
+    /// Largest total quantity each order was sent with (new order or replace), lots: what
+    /// the strategy offered to trade.
+    offered: HashMap<u64, i64>,
     /// Orders with at least one fill.
     pub orders_filled: u64,
     /// Fills (executions) the core applied.
@@ -73,7 +74,7 @@ impl Metrics {
             orders_sent: 0,
             replaces_sent: 0,
             cancels_sent: 0,
-            ordered_lots: 0,
+            offered: HashMap::new(),
             orders_filled: 0,
             fills: 0,
             filled_lots: 0,
@@ -99,10 +100,14 @@ impl Metrics {
         match body {
             OutputBody::VenueNewOrder(o) => {
                 self.orders_sent += 1;
-                self.ordered_lots += o.qty.0 as i128;
+                self.offered.insert(o.order_id.0, o.qty.0);
                 self.in_flight.insert(o.order_id.0, now);
             }
-            OutputBody::VenueReplace(_) => self.replaces_sent += 1,
+            OutputBody::VenueReplace(r) => {
+                self.replaces_sent += 1;
+                let offered = self.offered.entry(r.order_id.0).or_insert(0);
+                *offered = (*offered).max(r.qty.0);
+            }
             OutputBody::VenueCancel(_) => self.cancels_sent += 1,
             OutputBody::ExecReport(r) if r.session == self.strategy_session => self.exec_report(r),
             OutputBody::CancelReject(r) if r.session == self.strategy_session => {
@@ -140,6 +145,12 @@ impl Metrics {
 
     fn cancel_reject(&mut self, r: &CancelReject) {
         *self.cancel_rejects.entry(r.reject.code.as_str()).or_insert(0) += 1;
+    }
+
+    /// Quantity offered: over every order sent, the largest total it was sent or replaced
+    /// with, lots.
+    pub fn offered_lots(&self) -> i128 {
+        self.offered.values().map(|&q| q as i128).sum()
     }
 
     /// The core received the venue's first answer (ack or reject) to order `id` at `now`.

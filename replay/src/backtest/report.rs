@@ -12,7 +12,8 @@
 //! - **equity** = realized P&L − fees + unrealized P&L, unrealized marked at the engine's
 //!   reference price (the mid, else the last trade) — what the engine's loss limits use;
 //! - **fill ratio** = orders with at least one fill ÷ new orders sent; **quantity fill
-//!   ratio** = lots filled ÷ lots of new orders sent;
+//!   ratio** = lots filled ÷ lots offered (over every order, the largest total it was sent
+//!   or replaced with);
 //! - **max drawdown** = the largest fall of sampled equity from its running peak;
 //! - **Sharpe** = mean ÷ standard deviation (n − 1) of the equity change per sampling
 //!   interval (intervals in which nothing happened count, as zero changes), and the same
@@ -224,7 +225,7 @@ pub struct Orders {
     pub maker_fills: u64,
     /// Executions as taker.
     pub taker_fills: u64,
-    /// Quantity of new orders sent.
+    /// Quantity offered: over every order, the largest total it was sent or replaced with.
     pub ordered_qty: Decimal,
     /// Quantity filled.
     pub filled_qty: Decimal,
@@ -523,9 +524,9 @@ impl Report {
                 fills: m.fills,
                 maker_fills: outcome.venue.maker_fills,
                 taker_fills: outcome.venue.taker_fills,
-                ordered_qty: qty(traded, m.ordered_lots),
+                ordered_qty: qty(traded, m.offered_lots()),
                 filled_qty: qty(traded, m.filled_lots),
-                qty_fill_ratio: ratio(m.filled_lots as f64, m.ordered_lots as f64),
+                qty_fill_ratio: ratio(m.filled_lots as f64, m.offered_lots() as f64),
                 rejects: m.rejects.clone(),
                 cancel_rejects: m.cancel_rejects.clone(),
                 refused_reports: m.report_anomalies.clone(),

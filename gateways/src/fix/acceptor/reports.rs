@@ -185,6 +185,10 @@ pub fn avg_px(inst: &Instrument, cum_notional: i64, cum_qty: Qty) -> Decimal {
     if cum_qty.0 == 0 {
         return Decimal::ZERO;
     }
+    if cum_notional % cum_qty.0 == 0 {
+        // A whole number of ticks (one fill, or fills at one price): exact, no division.
+        return inst.price_to_decimal(Price(cum_notional / cum_qty.0));
+    }
     let places = inst.price_precision + 4;
     let ticks = Decimal::from(cum_notional) / Decimal::from(cum_qty.0);
     let mut avg = (ticks * inst.tick_size)

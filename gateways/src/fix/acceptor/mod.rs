@@ -29,6 +29,7 @@
 //! that does not take the bytes keeps them in the session's bounded output buffer; a
 //! client that lets it grow past `send_buffer_max_bytes` is disconnected.
 
+pub mod decimals;
 mod dictionary;
 pub mod order_entry;
 pub mod reports;

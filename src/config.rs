@@ -47,6 +47,7 @@ pub struct Config {
     pub strategies: Vec<StrategySection>,
     #[serde(rename = "client")]
     pub clients: Vec<ClientSection>,
+    pub binary: BinarySection,
     pub fix: FixSection,
     pub metrics: MetricsSection,
     pub log: LogSection,
@@ -119,6 +120,9 @@ pub struct VenueSection {
     pub depth_ticks: i64,
     pub max_qty_lots: i64,
     pub resting_max: usize,
+    /// `"in-process"` or `"fix"` (see `crate::venue_config`).
+    pub transport: String,
+    pub fix: crate::venue_config::VenueFixSection,
 }
 
 #[derive(Clone, Debug, Deserialize, PartialEq)]
@@ -149,6 +153,19 @@ pub struct ClientSection {
 
 fn yes() -> bool {
     true
+}
+
+/// The native binary protocol listener (`docs/binary-protocol.md`).
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct BinarySection {
+    pub listen: String,
+    pub heartbeat_ms: u32,
+    pub logon_timeout_ms: u32,
+    pub max_connections: usize,
+    pub send_buffer_kb: usize,
+    pub max_subscriptions: usize,
+    pub replay_retain: usize,
 }
 
 #[derive(Clone, Debug, Deserialize, PartialEq)]
@@ -209,6 +226,7 @@ impl Default for Config {
                 demo_client("demo-fix", "fix", 32, DEMO_FIX_HASH),
                 demo_client("demo-bin", "binary", 33, DEMO_BIN_HASH),
             ],
+            binary: BinarySection::default(),
             fix: FixSection::default(),
             metrics: MetricsSection::default(),
             log: LogSection::default(),
@@ -290,6 +308,22 @@ impl Default for VenueSection {
             depth_ticks: 10,
             max_qty_lots: 5,
             resting_max: 200,
+            transport: "in-process".into(),
+            fix: crate::venue_config::VenueFixSection::default(),
+        }
+    }
+}
+
+impl Default for BinarySection {
+    fn default() -> Self {
+        BinarySection {
+            listen: "127.0.0.1:9879".into(),
+            heartbeat_ms: 1000,
+            logon_timeout_ms: 5000,
+            max_connections: 64,
+            send_buffer_kb: 1024,
+            max_subscriptions: 16,
+            replay_retain: 65536,
         }
     }
 }
@@ -402,6 +436,21 @@ pub struct Resolved {
     pub clients: Vec<ClientEntry>,
     /// The FIX acceptor, unless `fix.listen` is empty.
     pub fix: Option<FixSettings>,
+    /// How the venue is reached (`[venue] transport`).
+    pub venue_transport: crate::venue_config::VenueTransport,
+    pub binary: Option<BinarySettings>,
+}
+
+/// The binary listener's settings, checked (`None` in [`Resolved`] when it is off).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BinarySettings {
+    pub listen: std::net::SocketAddr,
+    pub heartbeat_ms: u32,
+    pub logon_timeout_ms: u32,
+    pub max_connections: usize,
+    pub send_buffer_bytes: usize,
+    pub max_subscriptions: usize,
+    pub replay_retain: usize,
 }
 
 impl Resolved {
@@ -557,6 +606,12 @@ impl Config {
             ));
         }
         let venue_id = VenueId(v.id);
+        let venue_transport = crate::venue_config::resolve(self)?;
+        // Over FIX the venue publishes price levels; in process, order by order.
+        let feed = match venue_transport {
+            crate::venue_config::VenueTransport::InProcess => FeedKind::L3,
+            crate::venue_config::VenueTransport::Fix(_) => FeedKind::L2,
+        };
         if self.instruments.is_empty() {
             return Err(invalid("instrument", "at least one instrument is needed"));
         }
@@ -633,7 +688,7 @@ impl Config {
         let book = BookCapacity { orders: e.book_orders, levels_per_side: e.book_levels };
         let core = CoreConfig {
             instruments,
-            venues: vec![VenueConfig { id: venue_id, name: v.name.clone(), feed: FeedKind::L3 }],
+            venues: vec![VenueConfig { id: venue_id, name: v.name.clone(), feed }],
             account_count: e.accounts,
             session_capacity: e.sessions,
             orders: OrderTableConfig::with_orders_max(e.orders_max),
@@ -646,6 +701,7 @@ impl Config {
         core.validate().map_err(|e| invalid("strategy/instrument", e.to_string()))?;
         keel_engine::core::Core::new(&core).map_err(|e| invalid("strategy", e.to_string()))?;
         let clients = self.resolve_clients()?;
+        let binary = self.resolve_binary()?;
         let fix = self.resolve_fix()?;
         let metrics_listen = (!self.metrics.listen.is_empty()).then(|| self.metrics.listen.clone());
         if let Some(addr) = &metrics_listen {
@@ -716,7 +772,9 @@ impl Config {
             events_per_sec: v.events_per_sec,
             venue_latency_us: v.latency_us,
             clients,
+            binary,
             fix,
+            venue_transport,
         })
     }
 
@@ -814,6 +872,49 @@ impl Config {
             max_connections: f.max_connections,
             max_message_bytes: f.max_message_bytes,
             send_buffer_max_bytes: f.send_buffer_max_kb << 10,
+        }))
+    }
+
+    /// Checks the `[binary]` section; `None` when the listener is off.
+    fn resolve_binary(&self) -> Result<Option<BinarySettings>, ConfigError> {
+        let b = &self.binary;
+        if b.listen.is_empty() {
+            return Ok(None);
+        }
+        let listen = b
+            .listen
+            .parse::<std::net::SocketAddr>()
+            .map_err(|e| invalid("binary.listen", format!("{:?}: {e}", b.listen)))?;
+        let range = keel_gateways::binary::gateway::HEARTBEAT_MS_RANGE;
+        if !range.contains(&b.heartbeat_ms) {
+            return Err(invalid(
+                "binary.heartbeat_ms",
+                format!("{} is not in {}..={}", b.heartbeat_ms, range.start(), range.end()),
+            ));
+        }
+        if b.logon_timeout_ms == 0 {
+            return Err(invalid("binary.logon_timeout_ms", "must be at least 1"));
+        }
+        if b.max_connections == 0 {
+            return Err(invalid("binary.max_connections", "must be at least 1"));
+        }
+        if !(4..=1 << 20).contains(&b.send_buffer_kb) {
+            return Err(invalid(
+                "binary.send_buffer_kb",
+                format!("{} is not in 4..=1048576", b.send_buffer_kb),
+            ));
+        }
+        if b.replay_retain == 0 {
+            return Err(invalid("binary.replay_retain", "must be at least 1"));
+        }
+        Ok(Some(BinarySettings {
+            listen,
+            heartbeat_ms: b.heartbeat_ms,
+            logon_timeout_ms: b.logon_timeout_ms,
+            max_connections: b.max_connections,
+            send_buffer_bytes: b.send_buffer_kb << 10,
+            max_subscriptions: b.max_subscriptions,
+            replay_retain: b.replay_retain,
         }))
     }
 

@@ -2,10 +2,15 @@
 
 mod admin_cmd;
 mod audit_cmd;
+mod backtest_cmd;
+mod bench;
+mod client_cmd;
 mod config;
 mod journal_cmd;
 mod metrics_http;
 mod serve_cmd;
+mod venue_cmd;
+mod venue_config;
 
 use std::process::ExitCode;
 
@@ -24,6 +29,9 @@ enum Command {
     /// Run Keel: the pipeline, the in-process simulated venue and the configured
     /// strategies, journaling every command; recovers from an existing journal first.
     Serve(serve_cmd::ServeArgs),
+    /// Run the simulated venue as its own process behind a FIX 4.4 acceptor, for
+    /// `keel serve` with `[venue] transport = "fix"`.
+    Venue(venue_cmd::VenueArgs),
     /// Talk to a running `keel serve` over its admin socket.
     Admin(admin_cmd::AdminArgs),
     /// Configuration helpers.
@@ -34,6 +42,17 @@ enum Command {
     Journal(journal_cmd::JournalCmd),
     /// Audit a journal: verify outputs by replay, order lifecycles, positions, risk, books.
     Audit(audit_cmd::AuditArgs),
+    /// Place, amend and cancel orders, list orders and positions, watch the book: a
+    /// terminal on a running `keel serve`, over the native binary protocol.
+    Client(client_cmd::ClientArgs),
+    /// Measure latency and throughput (core, journal, pipeline, wire), each beside a floor
+    /// measured in the same run.
+    #[command(subcommand)]
+    Bench(bench::BenchCmd),
+    /// Backtest a strategy on recorded market data (CSV or journal) against a simulated
+    /// venue with latency and queue models; `synth` writes synthetic data, `convert` turns
+    /// CSV into a journal.
+    Backtest(backtest_cmd::BacktestArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -50,6 +69,7 @@ enum ConfigCmd {
 fn main() -> ExitCode {
     match Cli::parse().command {
         Command::Serve(args) => serve_cmd::run(args),
+        Command::Venue(args) => venue_cmd::run(args),
         Command::Admin(args) => admin_cmd::run(args),
         Command::Config(ConfigCmd::Default) => {
             print!("{}", config::DEFAULT_TOML);
@@ -70,6 +90,9 @@ fn main() -> ExitCode {
         Command::Config(ConfigCmd::HashPassword) => hash_password(),
         Command::Journal(cmd) => journal_cmd::run(cmd),
         Command::Audit(cmd) => audit_cmd::run(cmd),
+        Command::Client(args) => client_cmd::run(args),
+        Command::Bench(cmd) => bench::run(cmd),
+        Command::Backtest(args) => backtest_cmd::run_cmd(args),
     }
 }
 

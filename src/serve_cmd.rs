@@ -14,6 +14,8 @@
 //! ring, sync and seal the journal, print a summary. A second Ctrl-C exits at once; the
 //! journal recovers on the next start (everything appended is in the page cache).
 
+mod binary;
+
 use crate::admin_cmd::AdminGateway;
 use crate::config::{ADMIN_SESSION, Config, Resolved, TIMER_SESSION, VENUE_SESSION};
 use crate::metrics_http;
@@ -94,7 +96,25 @@ struct Recovered {
     snapshot_seq: u64,
 }
 
-fn serve(r: Resolved, duration: Option<f64>) -> Result<(), String> {
+/// A started `keel serve`: the admin socket bound, the journal recovered, the pipeline
+/// and its gateways running. `keel serve` runs it until a signal; `keel bench wire` starts
+/// one in-process and stops it with [`finish`].
+pub struct Started {
+    /// The running pipeline.
+    pub pipeline: Pipeline<JournalRecorder>,
+    /// The admin socket (removed by [`finish`]).
+    pub socket_path: PathBuf,
+    /// The journal's durable sequence, once the core thread opened it.
+    pub durability: Arc<OnceLock<Durability>>,
+    /// What start-up recovery found.
+    recovered: Recovered,
+    /// When the pipeline was started.
+    pub started: Instant,
+}
+
+/// Binds the admin socket, recovers from the journal and starts the pipeline with every
+/// configured gateway: all of `keel serve` before its run loop.
+pub fn start(r: &Resolved) -> Result<Started, String> {
     let dir = r.journal_dir.clone();
     std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     let admin = AdminGateway::bind(&dir, ADMIN_SESSION)?;
@@ -121,8 +141,25 @@ fn serve(r: Resolved, duration: Option<f64>) -> Result<(), String> {
         exec_id_base,
         cancel_on_connect: Vec::new(),
     });
+    // The venue: in process, or over FIX (`[venue] transport`). Over FIX the recovered
+    // core's working orders go to the initiator, which reconciles them with the venue
+    // before trading (see `keel_gateways::fix::initiator`).
+    let venue_orders: keel_gateways::fix::initiator::RecoveredOrders = Arc::default();
+    let venue_gateway: Box<dyn Gateway> =
+        match crate::venue_config::initiator(r, Arc::clone(&venue_orders)) {
+            Some(config) => {
+                info!(connect = %config.connect, store = %config.store_dir.display(),
+                    "venue over FIX: the initiator connects to the venue's acceptor");
+                Box::new(
+                    keel_gateways::fix::initiator::FixVenueGateway::new(config)
+                        .map_err(|e| format!("FIX venue link: {e}"))?,
+                )
+            }
+            None => Box::new(sim),
+        };
+    let venue_over_fix = matches!(r.venue_transport, crate::venue_config::VenueTransport::Fix(_));
     let mut gateways: Vec<Box<dyn Gateway>> = vec![
-        Box::new(sim),
+        venue_gateway,
         Box::new(TimerGateway::new(TIMER_SESSION, r.timer_interval.as_nanos() as u64)),
         Box::new(admin),
     ];
@@ -134,6 +171,12 @@ fn serve(r: Resolved, duration: Option<f64>) -> Result<(), String> {
         info!(listen = %fix.local_addr(), "FIX acceptor bound");
         gateways.push(Box::new(fix));
     }
+    // The binary protocol listener (its history is loaded in `init`, after recovery).
+    let binary_history = binary::build(r)?.map(|(gateway, history)| {
+        info!(binary_listen = %gateway.local_addr(), "binary protocol listening");
+        gateways.push(Box::new(gateway));
+        history
+    });
 
     let init = {
         let core_config = r.core.clone();
@@ -142,6 +185,7 @@ fn serve(r: Resolved, duration: Option<f64>) -> Result<(), String> {
         let durability = Arc::clone(&durability);
         let recovered = Arc::clone(&recovered);
         let venue = r.venue_id;
+        let venue_orders = Arc::clone(&venue_orders);
         let snapshots = r.snapshots;
         move |clock: &IngressClock| -> Result<CoreStart<JournalRecorder>, String> {
             let journal = Journal::open(&dir, journal_config)
@@ -190,6 +234,10 @@ fn serve(r: Resolved, duration: Option<f64>) -> Result<(), String> {
                 found.last_seq =
                     journal.append_output(out).map_err(|e| format!("journal append: {e}"))?;
             }
+            if let Some(history) = &binary_history {
+                let reports = history.load(&dir)?;
+                info!(reports, "binary sessions' reports rebuilt from the journal");
+            }
             // Start-up commands: the core applies them first, journaled and delivered
             // like any other (a strategy's answer to a cancel must reach the venue).
             let now = clock.now();
@@ -202,8 +250,16 @@ fn serve(r: Resolved, duration: Option<f64>) -> Result<(), String> {
                     cancel_on_disconnect: false,
                 }),
             }];
+            if venue_over_fix {
+                // The venue knows them: reconcile instead of cancelling.
+                let _ = venue_orders
+                    .set(keel_gateways::fix::initiator::orders::working_orders_of(&core, venue));
+            }
             for order in core.orders().iter_working(OrderFilter::ALL) {
-                if order.terms().venue == venue && order.state() != OrderState::Held {
+                if !venue_over_fix
+                    && order.terms().venue == venue
+                    && order.state() != OrderState::Held
+                {
                     startup.push(Command {
                         ts: now,
                         session: VENUE_SESSION,
@@ -227,7 +283,57 @@ fn serve(r: Resolved, duration: Option<f64>) -> Result<(), String> {
     let pipeline =
         Pipeline::start(r.pipeline.clone(), gateways, init).map_err(|e| e.to_string())?;
     let _ = metrics_slot.set(Arc::clone(pipeline.metrics()));
-    let found = recovered.get().copied().unwrap_or_default();
+    let recovered = recovered.get().copied().unwrap_or_default();
+    Ok(Started { pipeline, socket_path, durability, recovered, started })
+}
+
+/// Stops a started server: waits for every thread, removes the admin socket, syncs and
+/// closes (seals) the journal. Returns the core's exit report (its journal closed) and
+/// the durable sequence.
+pub fn finish(
+    pipeline: Pipeline<JournalRecorder>,
+    socket_path: &std::path::Path,
+) -> Result<Finished, String> {
+    let exit = pipeline.join().map_err(|e| e.to_string())?;
+    let _ = std::fs::remove_file(socket_path);
+    let snapshots = exit.journal.checkpoints().map(|c| {
+        format!(
+            "{} taken, {} stored, {} failed; longest core pause to encode {:.1} ms",
+            c.taken(),
+            c.stored(),
+            c.failed(),
+            c.encode_ns_max() as f64 / 1e6
+        )
+    });
+    let journal = exit.journal.into_inner();
+    let durable = journal.sync().map_err(|e| format!("journal sync: {e}"))?;
+    journal.close().map_err(|e| format!("journal close: {e}"))?;
+    let exit = keel_engine::pipeline::CoreExit {
+        journal: (),
+        digest: exit.digest,
+        counters: exit.counters,
+        commands: exit.commands,
+        last_seq: exit.last_seq,
+        pnl: exit.pnl,
+        journal_error: exit.journal_error,
+    };
+    Ok(Finished { exit, durable, snapshots })
+}
+
+/// What [`finish`] leaves: the core's exit report (its journal closed), the journal's
+/// durable sequence, and a line about the snapshots taken (when they are on).
+pub struct Finished {
+    /// The core's exit report.
+    pub exit: keel_engine::pipeline::CoreExit<()>,
+    /// The durable sequence after the final sync.
+    pub durable: u64,
+    /// The snapshot summary.
+    pub snapshots: Option<String>,
+}
+
+fn serve(r: Resolved, duration: Option<f64>) -> Result<(), String> {
+    let dir = r.journal_dir.clone();
+    let Started { pipeline, socket_path, durability, recovered: found, started } = start(&r)?;
     if found.records > 0 {
         info!(
             records = found.records,
@@ -253,7 +359,12 @@ fn serve(r: Resolved, duration: Option<f64>) -> Result<(), String> {
     info!(
         cpus = ?pipeline.placement().cpus,
         admin_socket = %socket_path.display(),
-        "keel serving: simulated venue {} with {} instruments, {} strategies, {} clients configured",
+        "keel serving: {} venue {} with {} instruments, {} strategies, {} clients configured",
+        if matches!(r.venue_transport, crate::venue_config::VenueTransport::Fix(_)) {
+            "FIX"
+        } else {
+            "simulated"
+        },
         r.core.venues[0].name,
         r.core.instruments.len(),
         r.core.strategies.len(),
@@ -311,24 +422,12 @@ fn serve(r: Resolved, duration: Option<f64>) -> Result<(), String> {
 
     info!("stopping: gateways stop accepting, the core drains the ring");
     let metrics = Arc::clone(pipeline.metrics());
-    let exit = pipeline.join().map_err(|e| e.to_string())?;
+    let finished = finish(pipeline, &socket_path);
     metrics_stop.store(true, Ordering::Release);
     if let Some(t) = metrics_thread {
         let _ = t.join();
     }
-    let _ = std::fs::remove_file(&socket_path);
-    let snapshots = exit.journal.checkpoints().map(|c| {
-        format!(
-            "{} taken, {} stored, {} failed; longest core pause to encode {:.1} ms",
-            c.taken(),
-            c.stored(),
-            c.failed(),
-            c.encode_ns_max() as f64 / 1e6
-        )
-    });
-    let journal = exit.journal.into_inner();
-    let durable = journal.sync().map_err(|e| format!("journal sync: {e}"))?;
-    journal.close().map_err(|e| format!("journal close: {e}"))?;
+    let Finished { exit, durable, snapshots } = finished?;
     if let Some(e) = &exit.journal_error {
         return Err(format!("the journal failed and the core stopped: {e}"));
     }

@@ -9,8 +9,9 @@ use std::time::{Duration, Instant};
 
 pub const KEEL: &str = env!("CARGO_BIN_EXE_keel");
 
-/// A configuration for tests: journal under `root/data`, no metrics port, a busy venue,
-/// the parking wait strategy (2-core machines).
+/// A configuration for tests: journal under `root/data`, no metrics port, listeners on
+/// free ports (`binary_listen=` in the log names the binary one), a busy venue, the
+/// parking wait strategy (2-core machines).
 pub fn write_config(root: &Path) -> PathBuf {
     let data = root.join("data");
     let text = format!(
@@ -27,6 +28,9 @@ timer_interval_ms = 20
 
 [venue]
 events_per_sec = 5000
+
+[binary]
+listen = "127.0.0.1:0"
 
 [metrics]
 listen = ""

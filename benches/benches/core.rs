@@ -13,10 +13,17 @@
 //!   replaces through risk, four outputs. The venue's replace acks are applied untimed in
 //!   between. Timed one update at a time: includes one `Instant` pair (reported by
 //!   `core/timer_overhead`).
-//! - `core/mixed_apply_throughput/*`: the seeded `random_commands` stream through `apply`,
-//!   one element per command, on a core with the market maker (`market_maker`) and without
-//!   strategies (`no_strategy`). The counters at the end are printed: with the market
-//!   maker, most of the time goes to its re-quote-on-reject loop (see docs/benchmarks.md).
+//! - `core/mixed_apply_throughput/*`: a seeded stream through `apply`, one element per
+//!   command, on a core with the market maker (`*market_maker`) and without strategies
+//!   (`*no_strategy`). `session_*` is `session_commands`: a session's proportions (85%
+//!   market data, 5% client order entry, 10% the venue's answers to the orders the core
+//!   sends; the order table stays small). The other two are `random_commands`, the stress
+//!   stream kept as the worst case: order entry and reports for random ids saturate the
+//!   order table, and frequent kill switches walk all of it. The counters at the end are
+//!   printed.
+//! - `core/floor_command_copy`: the floor for the throughput figures, measured in the same
+//!   run: reading each command of the stream and handing a copy to an opaque sink, i.e.
+//!   the memory traffic of the loop without the core.
 //!
 //! Run: `cargo bench -p keel-benches --bench core`
 
@@ -24,7 +31,7 @@ use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use keel_engine::core::Core;
 use keel_engine::core::testkit::{
     ALT, BTC, CLIENT, CountingSink, VENUE, config, config_with_market_maker, l2, limit, logons,
-    numeric_cl, random_commands,
+    numeric_cl, random_commands, session_commands,
 };
 use keel_engine::schema::{
     Command, CommandBody, NewOrder, Output, OutputBody, VenueReject, VenueReplaceAck,
@@ -255,13 +262,20 @@ const MIXED: usize = 200_000;
 const MIXED_WARM_UP: usize = 10_000;
 
 fn bench_mixed(c: &mut Criterion) {
-    let commands = random_commands(42, MIXED);
+    let stress = random_commands(42, MIXED);
     let mut group = c.benchmark_group("core/mixed_apply_throughput");
     group.throughput(Throughput::Elements(1));
-    for (name, config) in [("market_maker", config_with_market_maker()), ("no_strategy", config())]
-    {
+    let (mm, bare) = (config_with_market_maker(), config());
+    let streams = [
+        ("session_market_maker", session_commands(&mm, 42, MIXED), mm.clone()),
+        ("session_no_strategy", session_commands(&bare, 42, MIXED), bare.clone()),
+        ("market_maker", stress.clone(), mm),
+        ("no_strategy", stress, bare),
+    ];
+    for (name, commands, config) in &streams {
+        let commands = commands.as_slice();
         let fresh = || {
-            let mut core = Core::new(&config).expect("valid config");
+            let mut core = Core::new(config).expect("valid config");
             let mut sink = CountingSink::default();
             for cmd in &commands[..MIXED_WARM_UP] {
                 core.apply(cmd, &mut sink);
@@ -271,7 +285,7 @@ fn bench_mixed(c: &mut Criterion) {
         let mut core = fresh();
         let mut pos = MIXED_WARM_UP;
         let mut sink = CountingSink::default();
-        group.bench_function(name, |b| {
+        group.bench_function(*name, |b| {
             b.iter_custom(|iters| {
                 let mut elapsed = Duration::ZERO;
                 let mut left = iters;
@@ -302,6 +316,24 @@ fn bench_mixed(c: &mut Criterion) {
         );
         black_box(sink.outputs);
     }
+    group.finish();
+
+    // The floor: the same loop over the session stream, each command copied to an opaque
+    // sink instead of applied.
+    let commands = &streams[0].1;
+    let mut group = c.benchmark_group("core/floor_command_copy");
+    group.throughput(Throughput::Elements(1));
+    let mut pos = 0;
+    group.bench_function("session", |b| {
+        b.iter_custom(|iters| {
+            let start = Instant::now();
+            for _ in 0..iters {
+                pos = if pos + 1 == commands.len() { 0 } else { pos + 1 };
+                black_box(*black_box(&commands[pos]));
+            }
+            start.elapsed()
+        })
+    });
     group.finish();
 }
 

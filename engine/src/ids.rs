@@ -129,6 +129,31 @@ impl ClOrdId {
         Self { len: len as u8, bytes }
     }
 
+    /// The zero-length id: not a valid client order id (construction refuses it); a
+    /// placeholder for storage that is never read.
+    pub const EMPTY: ClOrdId = ClOrdId { len: 0, bytes: [0; Self::CAPACITY] };
+
+    /// The id as four little-endian words: the length, then the bytes and their zero
+    /// padding. Equal ids have equal words, so a hash may fold them instead of the bytes.
+    #[inline]
+    pub fn words(&self) -> [u64; 4] {
+        let b = &self.bytes;
+        let word = |i: usize| {
+            u64::from_le_bytes([
+                b[i],
+                b[i + 1],
+                b[i + 2],
+                b[i + 3],
+                b[i + 4],
+                b[i + 5],
+                b[i + 6],
+                b[i + 7],
+            ])
+        };
+        let last = u64::from_le_bytes([b[24], b[25], b[26], b[27], b[28], b[29], b[30], self.len]);
+        [word(0), word(8), word(16), last]
+    }
+
     /// The id's bytes.
     #[inline]
     pub fn as_bytes(&self) -> &[u8] {

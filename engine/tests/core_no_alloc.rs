@@ -52,7 +52,9 @@ fn core_steady_state_does_not_allocate() {
 
     let counters = core.counters();
     // The window saw real work, not a quiet stream.
-    assert!(counters.fills > 1_000, "fills: {}", counters.fills);
+    // (About 900 with this seed since released stops pass pre-trade risk, self-trade
+    // prevention included.)
+    assert!(counters.fills > 500, "fills: {}", counters.fills);
     assert!(sink.outputs > 10_000 && vec_outputs > 10_000, "{} / {vec_outputs}", sink.outputs);
     assert_eq!(
         allocated,

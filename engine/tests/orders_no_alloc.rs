@@ -74,8 +74,7 @@ fn steady_state_is_allocation_free() {
                 table.get_mut(OrderId(id)).unwrap().request_cancel(now).unwrap();
             }
             _ => {
-                let order = table.get_mut(OrderId(id)).unwrap();
-                order.apply_venue_ack(id, now).unwrap();
+                table.get_mut(OrderId(id)).unwrap().apply_venue_ack(id, now).unwrap();
                 for qty in [3, 7] {
                     exec_id += 1;
                     let fill = VenueFill {

@@ -101,7 +101,7 @@ fn fill_after_cancel_request_keeps_pending_cancel_then_fills() {
 #[test]
 fn cancel_reject_restores_new() {
     let mut t = acked(10);
-    let o = t.get_mut(OrderId(1)).unwrap();
+    let mut o = t.get_mut(OrderId(1)).unwrap();
     o.request_cancel(T).unwrap();
     assert_eq!(o.apply_cancel_reject(T).unwrap(), OrderState::New);
 }
@@ -129,7 +129,7 @@ fn cancel_reject_restores_partially_filled() {
 fn late_ack_while_pending_cancel() {
     let mut t = OrderTable::with_capacity(4);
     t.insert(order(1, 1, 10)).unwrap();
-    let o = t.get_mut(OrderId(1)).unwrap();
+    let mut o = t.get_mut(OrderId(1)).unwrap();
     o.request_cancel(T).unwrap();
     assert_eq!(o.apply_venue_ack(77, T), Ok(OrderState::PendingCancel));
     assert_eq!((o.prior(), o.venue_order_id()), (OrderState::New, 77));
@@ -142,7 +142,7 @@ fn fill_before_ack_implies_ack_and_late_ack_is_tolerated() {
     let mut t = OrderTable::with_capacity(4);
     t.insert(order(1, 1, 10)).unwrap();
     assert_eq!(t.apply_fill(&fill(1, 1, 4), T).unwrap().state, OrderState::PartiallyFilled);
-    let o = t.get_mut(OrderId(1)).unwrap();
+    let mut o = t.get_mut(OrderId(1)).unwrap();
     assert_eq!(o.apply_venue_ack(77, T), Ok(OrderState::PartiallyFilled));
     let mut t = OrderTable::with_capacity(4);
     t.insert(order(1, 1, 10)).unwrap();
@@ -265,9 +265,10 @@ fn replace_below_filled_refused_and_replace_flow() {
 fn unsolicited_cancel_while_pending_replace() {
     let mut t = acked(10);
     t.request_replace(OrderId(1), &replace(2, 1, 8), T).unwrap();
-    let o = t.get_mut(OrderId(1)).unwrap();
+    let mut o = t.get_mut(OrderId(1)).unwrap();
     assert!(o.apply_cancel_ack(false, T).is_err(), "solicited ack needs a cancel request");
     assert_eq!(o.apply_cancel_ack(true, T), Ok(OrderState::Cancelled));
+    drop(o);
     t.remove(OrderId(1)).unwrap();
     assert_eq!(t.check_cl_ord_id(SESSION, cl(2)).unwrap_err().code, RejectCode::DuplicateClOrdId);
     t.check_invariants().unwrap();
@@ -509,7 +510,7 @@ proptest! {
                     (Some(OrderEvent::ReplaceReject), table.apply_replace_reject(id, T).map(|_| ()))
                 }
                 (op, Some((id, ..))) => {
-                    let o = table.get_mut(id).unwrap();
+                    let mut o = table.get_mut(id).unwrap();
                     let (ev, r) = match op {
                         Op::Trigger(_) => (OrderEvent::Trigger, o.trigger(T)),
                         Op::Ack(_) => (OrderEvent::VenueAck, o.apply_venue_ack(5, T)),

@@ -10,7 +10,10 @@
 //!   making the core thread wait for the disk.
 //! * [`verify()`] adds the journal's own checks (checksums, continuity, seal chain).
 //! * [`query`] answers `keel audit orders|positions|risk|book`; [`format`] renders.
+//! * [`backtest`] replays market data through the core and a strategy against a simulated
+//!   venue (`keel backtest`).
 
+pub mod backtest;
 pub mod checkpoint;
 pub mod error;
 pub mod format;

@@ -45,7 +45,7 @@ mod event;
 mod index;
 mod l2;
 mod l3;
-mod ladder;
+pub(crate) mod ladder;
 mod slab;
 
 pub use analytics::{Imbalance, LevelView, Microprice};

@@ -53,24 +53,25 @@ impl State {
     pub(super) fn timer<S: OutputSink>(&mut self, out: &mut Emitter<'_, S>) {
         let State { orders, risk, held, now, .. } = self;
         held.retain(|&id| {
-            let Some(order) = orders.get_mut(id) else { return false };
+            let Some(mut order) = orders.get_mut(id) else { return false };
             let t = *order.terms();
             if t.tif != TimeInForce::Gtd || t.expire_at > *now {
                 return true;
             }
-            let before = open_order(order);
+            let before = open_order(&order);
             if order.expire(*now).is_err() {
                 return true;
             }
             risk.on_order_closed(&before);
             out.emit(OutputBody::ExecReport(exec_report(
-                order,
+                &order,
                 ExecType::Expired,
                 t.cl_ord_id,
                 None,
                 LastFill::default(),
                 None,
             )));
+            drop(order);
             orders.remove(id);
             false
         });

@@ -72,7 +72,9 @@ impl State {
         terms.stop_price = stop_price;
         match accepted.stp {
             StpAction::None => {}
-            StpAction::CancelResting(_) => self.cancel_crossing_own(o, out),
+            StpAction::CancelResting(_) => {
+                self.cancel_crossing_own(o.instrument, o.side, o.ord_type, o.price, out)
+            }
             StpAction::CancelAggressing(_) => {
                 // Accepted, then cancelled at once: it never reaches the venue.
                 let order = Order::new(terms, self.now);
@@ -93,13 +95,12 @@ impl State {
                 return Ok(());
             }
         }
-        let order = self.orders.insert(Order::new(terms, self.now))?;
+        let mut order = self.orders.enter(terms, self.now)?;
         order.set_risk_price(accepted.risk_price);
         self.next_order_id += 1;
-        let order = *order;
-        self.exposure_open(&order);
-        if order.terms().is_held_type() {
-            self.held.push(order.id());
+        // Reported from the table's copy (an order is a few hundred bytes: not copied).
+        let held = order.terms().is_held_type();
+        if held {
             out.emit(OutputBody::ExecReport(exec_report(
                 &order,
                 ExecType::New,
@@ -119,6 +120,12 @@ impl State {
                 None,
             )));
         }
+        let open = open_order(&order);
+        drop(order);
+        if held {
+            self.held.push(id);
+        }
+        self.exposure_open(o.ord_type, &open);
         Ok(())
     }
 
@@ -191,33 +198,44 @@ impl State {
     }
 
     /// The firm's best-priced working limit order on `side` of the instrument, from the
-    /// own-resting aggregate (the id is left zero: see `OwnResting::order_id`); walks the
-    /// orders only if the aggregate ever overflowed its capacity.
-    fn own_best(&self, instrument: crate::InstrumentId, side: Side) -> Option<OwnResting> {
-        match self.own.best(instrument, side) {
-            Ok(best) => best.map(|price| OwnResting { order_id: OrderId(0), price }),
-            Err(()) => self.own_best_by_scan(instrument, side),
-        }
+    /// own-resting aggregate (the id is left zero: see `OwnResting::order_id`); rebuilds
+    /// the aggregate's side from the orders when it does not know (see `resting`).
+    pub(super) fn own_best(
+        &mut self,
+        instrument: crate::InstrumentId,
+        side: Side,
+    ) -> Option<OwnResting> {
+        let best = match self.own.best(instrument, side) {
+            Ok(best) => best,
+            Err(super::resting::Unknown) => {
+                self.own.clear_side(instrument, side);
+                let filter = OrderFilter { instrument: Some(instrument), ..OrderFilter::ALL };
+                for order in self.orders.iter_working(filter) {
+                    let t = order.terms();
+                    if t.side == side && t.ord_type == OrdType::Limit {
+                        let o = open_order(order);
+                        self.own.change(&o, o.leaves.0);
+                    }
+                }
+                self.own.best(instrument, side).unwrap_or(None)
+            }
+        };
+        best.map(|price| OwnResting { order_id: OrderId(0), price })
     }
 
-    fn own_best_by_scan(&self, instrument: crate::InstrumentId, side: Side) -> Option<OwnResting> {
+    /// The best by a walk of the orders (for the consistency check).
+    fn own_best_by_scan(&self, instrument: crate::InstrumentId, side: Side) -> Option<Price> {
         let filter = OrderFilter { instrument: Some(instrument), ..OrderFilter::ALL };
-        let mut best: Option<OwnResting> = None;
-        for order in self.orders.iter_working(filter) {
-            let t = order.terms();
-            // Only limit orders rest at a venue; held stops cross nothing until triggered.
-            if t.side != side || t.ord_type != OrdType::Limit {
-                continue;
-            }
-            let better = best.is_none_or(|b| match side {
-                Side::Buy => t.price > b.price,
-                Side::Sell => t.price < b.price,
-            });
-            if better {
-                best = Some(OwnResting { order_id: t.id, price: t.price });
-            }
+        let prices = self
+            .orders
+            .iter_working(filter)
+            .map(|o| o.terms())
+            .filter(|t| t.side == side && t.ord_type == OrdType::Limit)
+            .map(|t| t.price);
+        match side {
+            Side::Buy => prices.max(),
+            Side::Sell => prices.min(),
         }
-        best
     }
 
     /// Rebuilds the own-resting aggregate from the order table (after a snapshot restore).
@@ -231,33 +249,23 @@ impl State {
         }
     }
 
+    /// True when the aggregate's best on every side, where it knows it, is the best of a
+    /// walk of the orders.
     pub(super) fn own_resting_consistent(&self) -> bool {
-        let mut rebuilt = super::resting::OwnResting::new(
-            self.instruments.len(),
-            crate::book::BookCapacity {
-                orders: 1,
-                levels_per_side: self.orders.capacity() as u32 + 1,
-            },
-        );
-        for order in self.orders.iter_working(OrderFilter::ALL) {
-            if order.terms().ord_type == OrdType::Limit {
-                let o = open_order(order);
-                rebuilt.change(&o, o.leaves.0);
-            }
-        }
         self.instruments.iter().all(|i| {
-            [Side::Buy, Side::Sell]
-                .iter()
-                .all(|&side| self.own.best(i.id, side) == rebuilt.best(i.id, side))
+            [Side::Buy, Side::Sell].iter().all(|&side| match self.own.best(i.id, side) {
+                Ok(best) => best == self.own_best_by_scan(i.id, side),
+                Err(super::resting::Unknown) => true,
+            })
         })
     }
 
-    /// Risk exposure and the own-resting aggregate: an order was entered.
-    pub(super) fn exposure_open(&mut self, order: &Order) {
-        let o = open_order(order);
-        self.risk.on_order_open(&o);
-        if order.terms().ord_type == OrdType::Limit {
-            self.own.change(&o, o.leaves.0);
+    /// Risk exposure and the own-resting aggregate: an order of `ord_type`, counted as
+    /// `o`, was entered.
+    pub(super) fn exposure_open(&mut self, ord_type: OrdType, o: &OpenOrder) {
+        self.risk.on_order_open(o);
+        if ord_type == OrdType::Limit {
+            self.own.change(o, o.leaves.0);
         }
     }
 
@@ -294,20 +302,28 @@ impl State {
     }
 
     /// Self-trade prevention, cancel-resting mode: cancel every own working limit order on
-    /// the other side that the new order's price would cross.
-    fn cancel_crossing_own<S: OutputSink>(&mut self, o: &NewOrder, out: &mut Emitter<'_, S>) {
-        let crosses = |p: Price| match o.side {
-            Side::Buy => o.ord_type == OrdType::Market || p <= o.price,
-            Side::Sell => o.ord_type == OrdType::Market || p >= o.price,
+    /// the other side that an order of `ord_type` (`Market` or `Limit`) at `price` would
+    /// cross.
+    pub(super) fn cancel_crossing_own<S: OutputSink>(
+        &mut self,
+        instrument: crate::InstrumentId,
+        side: Side,
+        ord_type: OrdType,
+        price: Price,
+        out: &mut Emitter<'_, S>,
+    ) {
+        let crosses = |p: Price| match side {
+            Side::Buy => ord_type == OrdType::Market || p <= price,
+            Side::Sell => ord_type == OrdType::Market || p >= price,
         };
-        let filter = OrderFilter { instrument: Some(o.instrument), ..OrderFilter::ALL };
-        let opposite = o.side.opposite();
+        let filter = OrderFilter { instrument: Some(instrument), ..OrderFilter::ALL };
+        let opposite = side.opposite();
         let State { orders, risk, held, now, .. } = self;
         orders.for_each_working_mut(filter, |order| {
             let t = *order.terms();
             if t.side == opposite && t.ord_type == OrdType::Limit && crosses(t.price) {
                 // An order already being cancelled or replaced is left to that request.
-                let _ = request_cancel(order, *now, risk, held, t.cl_ord_id, out);
+                let _ = request_cancel(order, *now, risk, held, None, out);
             }
         });
     }
@@ -345,11 +361,14 @@ impl State {
             return out.emit(reject(r, id, status));
         }
         let State { orders, risk, held, now, .. } = self;
-        let order = orders.get_mut(id).expect("found by client order id above");
-        if let Err(r) = request_cancel(order, *now, risk, held, c.cl_ord_id, out) {
+        let mut order = orders.get_mut(id).expect("found by client order id above");
+        if let Err(r) = request_cancel(&mut order, *now, risk, held, Some(c.cl_ord_id), out) {
+            drop(order);
             return out.emit(reject(r, id, status));
         }
-        if order.state().is_terminal() {
+        let terminal = order.state().is_terminal();
+        drop(order);
+        if terminal {
             orders.remove(id);
         }
     }
@@ -413,9 +432,11 @@ impl State {
         match self.orders.request_replace(id, r, self.now) {
             Err(e) => out.emit(reject(e, id, status)),
             Ok(ReplaceOutcome::Applied { old_cl_ord_id }) => {
-                let order = self.orders.get_mut(id).expect("replaced above");
-                order.set_risk_price(accepted.risk_price);
-                let order = *order;
+                let order = {
+                    let mut order = self.orders.get_mut(id).expect("replaced above");
+                    order.set_risk_price(accepted.risk_price);
+                    *order
+                };
                 let (ord_type, leaves) = (order.terms().ord_type, order.leaves());
                 self.exposure_amend(ord_type, &replace.current, accepted.risk_price, leaves);
                 let report = exec_report(
@@ -495,12 +516,14 @@ impl State {
     ) -> u32 {
         let State { orders, risk, held, now, .. } = self;
         let mut affected = 0;
-        orders.for_each_working_mut(filter, |order| {
-            let cl = order.terms().cl_ord_id;
+        // An order whose cancel is out already needs nothing more (its request would be
+        // refused): the walk passes it over without reading it.
+        let wants = |state| state != crate::OrderState::PendingCancel;
+        orders.for_each_working_mut_in(filter, wants, |order| {
             if order.state() == crate::OrderState::PendingReplace {
                 out.emit(OutputBody::VenueCancel(venue_cancel(order)));
                 affected += 1;
-            } else if request_cancel(order, *now, risk, held, cl, out).is_ok() {
+            } else if request_cancel(order, *now, risk, held, None, out).is_ok() {
                 affected += 1;
             }
         });
@@ -510,19 +533,27 @@ impl State {
 
 /// Accepts a cancel for `order`: a held order is cancelled at once (and its exposure
 /// released); any other is PendingCancel with a cancel sent to its venue.
+///
+/// `client_request` is the client's cancel request id, `None` when the core cancels on its
+/// own account. A client's cancel is reported under the request's id with the order's as
+/// the original (FIX 11 / 41), now and when the venue confirms it; the core's own cancels
+/// are reported under the order's id alone.
 fn request_cancel<S: OutputSink>(
     order: &mut Order,
     now: crate::TimestampNs,
     risk: &mut crate::risk::RiskEngine,
     held: &mut Vec<OrderId>,
-    request_cl_ord_id: crate::ClOrdId,
+    client_request: Option<crate::ClOrdId>,
     out: &mut Emitter<'_, S>,
 ) -> Result<(), RejectInfo> {
     let was_held = order.state() == crate::OrderState::Held;
     let before = open_order(order);
-    order.request_cancel(now)?;
+    match client_request {
+        Some(request) => order.request_client_cancel(request, now)?,
+        None => order.request_cancel(now)?,
+    };
+    let (request_cl_ord_id, orig) = cancel_ids(order);
     let t = *order.terms();
-    let orig = Some(t.cl_ord_id);
     if was_held {
         held.retain(|&id| id != t.id);
         risk.on_order_closed(&before);
@@ -546,6 +577,16 @@ fn request_cancel<S: OutputSink>(
         )));
     }
     Ok(())
+}
+
+/// The client order ids of a cancel's reports: the client's request and the order's id,
+/// or the order's id alone for a cancel the core made (see [`request_cancel`]).
+pub(super) fn cancel_ids(order: &Order) -> (crate::ClOrdId, Option<crate::ClOrdId>) {
+    let own = order.terms().cl_ord_id;
+    match order.cancel_request() {
+        Some(request) => (request, Some(own)),
+        None => (own, None),
+    }
 }
 
 /// The cancel request for an order at its venue.

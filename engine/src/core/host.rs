@@ -46,6 +46,8 @@ pub(super) enum StrategyEvent {
 
 /// Reports waiting for their strategies; filled by the [`Emitter`].
 pub(super) struct StrategyQueue {
+    /// True once a strategy is hosted: without one, outputs need no look at all.
+    hosting: bool,
     by_session: Vec<u16>,
     events: Vec<(u16, StrategyEvent)>,
     /// Most events delivered per command.
@@ -57,6 +59,7 @@ pub(super) struct StrategyQueue {
 impl StrategyQueue {
     pub(super) fn new(session_capacity: u32, per_command: usize) -> Self {
         StrategyQueue {
+            hosting: false,
             by_session: vec![NO_SLOT; session_capacity as usize],
             events: Vec::with_capacity(per_command.max(1) * 2),
             per_command: per_command.max(1),
@@ -69,31 +72,39 @@ impl StrategyQueue {
         self.by_session.get(session.index()).copied().filter(|&s| s != NO_SLOT)
     }
 
-    /// Queues the strategy-facing meaning of an output, if it concerns a strategy.
+    /// Queues the strategy-facing meaning of an output, if it concerns a strategy. Runs
+    /// for every output: the owner is looked up before anything is built.
     #[inline]
     pub(super) fn observe(&mut self, body: &OutputBody) {
-        let (session, update) = match body {
-            OutputBody::ExecReport(r) => match update_kind(r.exec_type) {
-                Some(kind) => (r.session, update_of(r, kind)),
-                None => return,
-            },
-            OutputBody::CancelReject(r) => (
-                r.session,
-                OrderUpdate {
-                    kind: OrderUpdateKind::CancelRejected,
-                    cl_ord_id: r.cl_ord_id,
-                    orig_cl_ord_id: Some(r.orig_cl_ord_id),
-                    instrument: InstrumentId(u32::MAX),
-                    side: Side::Buy,
-                    price: crate::Price(0),
-                    leaves_qty: crate::Qty::ZERO,
-                },
-            ),
+        if self.hosting {
+            self.observe_hosted(body);
+        }
+    }
+
+    fn observe_hosted(&mut self, body: &OutputBody) {
+        let session = match body {
+            OutputBody::ExecReport(r) => r.session,
+            OutputBody::CancelReject(r) => r.session,
             _ => return,
         };
-        if let Some(slot) = self.slot_of(session) {
-            self.events.push((slot, StrategyEvent::Update(update)));
-        }
+        let Some(slot) = self.slot_of(session) else { return };
+        let update = match body {
+            OutputBody::ExecReport(r) => match update_kind(r.exec_type) {
+                Some(kind) => update_of(r, kind),
+                None => return,
+            },
+            OutputBody::CancelReject(r) => OrderUpdate {
+                kind: OrderUpdateKind::CancelRejected,
+                cl_ord_id: r.cl_ord_id,
+                orig_cl_ord_id: Some(r.orig_cl_ord_id),
+                instrument: InstrumentId(u32::MAX),
+                side: Side::Buy,
+                price: crate::Price(0),
+                leaves_qty: crate::Qty::ZERO,
+            },
+            _ => return,
+        };
+        self.events.push((slot, StrategyEvent::Update(update)));
     }
 
     /// Queues a fill of a strategy's order.
@@ -119,10 +130,16 @@ fn update_kind(exec_type: ExecType) -> Option<OrderUpdateKind> {
 }
 
 fn update_of(r: &ExecReport, kind: OrderUpdateKind) -> OrderUpdate {
+    // A cancel the strategy requested is reported under its request's id with the order's
+    // as the original; the strategy is told about the order.
+    let (cl_ord_id, orig_cl_ord_id) = match (kind, r.orig_cl_ord_id) {
+        (OrderUpdateKind::Canceled, Some(order)) => (order, None),
+        _ => (r.cl_ord_id, r.orig_cl_ord_id),
+    };
     OrderUpdate {
         kind,
-        cl_ord_id: r.cl_ord_id,
-        orig_cl_ord_id: r.orig_cl_ord_id,
+        cl_ord_id,
+        orig_cl_ord_id,
         instrument: r.instrument,
         side: r.side,
         price: r.price,
@@ -165,6 +182,7 @@ impl Strategies {
             .map(|&instrument| InstrumentView { instrument, ..InstrumentView::default() })
             .collect();
         queue.by_session[session.index()] = self.slots.len() as u16;
+        queue.hosting = true;
         self.slots.push(Slot { strategy, session, account, venue, views });
     }
 
@@ -253,14 +271,19 @@ fn refresh_views(
     markets: &Markets,
     positions: &PositionBook,
 ) {
+    let level =
+        |top: Option<(crate::Price, crate::Qty)>| top.map(|(price, qty)| Level { price, qty });
     for view in views {
-        let market = markets.get(view.instrument, venue);
-        let level =
-            |side| market.and_then(|m| m.book.best(side)).map(|(price, qty)| Level { price, qty });
-        view.market = MarketView {
-            best_bid: level(Side::Buy),
-            best_ask: level(Side::Sell),
-            last_trade: market.and_then(|m| m.last_trade).map(|t| t.price),
+        view.market = match markets.get(view.instrument, venue) {
+            Some(m) => {
+                let (bid, ask) = m.book.top();
+                MarketView {
+                    best_bid: level(bid),
+                    best_ask: level(ask),
+                    last_trade: m.last_trade.map(|t| t.price),
+                }
+            }
+            None => MarketView::default(),
         };
         view.position =
             positions.position(account, view.instrument).map_or(crate::Qty::ZERO, |p| p.net_qty());

@@ -14,6 +14,8 @@
 //! - Best-price routing picks the venue with the best opposite price (lowest ask for a buy,
 //!   highest bid for a sell); ties go to the lower venue id, so routing is deterministic.
 
+use std::cell::Cell;
+
 use crate::book::{BookCapacity, BookError, Imbalance, L2Book, L3Book, LevelView, Microprice};
 use crate::schema::{L2Update, L3Add, L3Delete, L3Execute, L3Modify, MarketStatus, MarketTrade};
 use crate::{InstrumentId, OrderId, Price, Qty, Side, TimestampNs, VenueId};
@@ -65,6 +67,15 @@ pub enum MarketBook {
 }
 
 impl MarketBook {
+    /// Best bid and best ask (price, visible quantity): one dispatch for both sides.
+    #[inline]
+    pub fn top(&self) -> (Option<Top>, Option<Top>) {
+        match self {
+            MarketBook::L2(b) => (b.best(Side::Buy), b.best(Side::Sell)),
+            MarketBook::L3(b) => (b.best(Side::Buy), b.best(Side::Sell)),
+        }
+    }
+
     /// Best price and visible quantity on a side.
     pub fn best(&self, side: Side) -> Option<(Price, Qty)> {
         match self {
@@ -153,6 +164,18 @@ pub struct Markets {
     /// Venue id → column, `u32::MAX` where the id is not configured.
     venue_col: Vec<u32>,
     markets: Vec<Option<VenueMarket>>,
+    /// Per instrument row, the reference price as last computed, until a change to one of
+    /// its markets invalidates it (derived state: recomputed on demand, never digested or
+    /// snapshotted). Market data is most of the traffic and orders need the reference:
+    /// invalidating costs a store, recomputing only happens when an order asks.
+    reference: Vec<Cell<CachedReference>>,
+}
+
+/// A cached reference price.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum CachedReference {
+    Stale,
+    Fresh(Option<Price>),
 }
 
 /// A dense id → position table: ids are small numbers from configuration, so a direct
@@ -198,6 +221,7 @@ impl Markets {
             instrument_row: dense_index(instruments.iter().map(|i| i.index())),
             venue_col: dense_index(venues.iter().map(|v| v.0.index())),
             markets,
+            reference: vec![Cell::new(CachedReference::Stale); instruments.len()],
         }
     }
 
@@ -212,14 +236,18 @@ impl Markets {
         self.slot(instrument, venue).and_then(|s| self.markets[s].as_ref())
     }
 
+    /// Every change to a market goes through here (or [`Self::invalidate_all`]): it
+    /// invalidates the instrument's cached reference.
     fn get_mut(
         &mut self,
         instrument: InstrumentId,
         venue: VenueId,
     ) -> Result<&mut VenueMarket, MarketError> {
-        self.slot(instrument, venue)
-            .and_then(|s| self.markets[s].as_mut())
-            .ok_or(MarketError::UnknownBook { instrument, venue })
+        let unknown = MarketError::UnknownBook { instrument, venue };
+        let row = lookup(&self.instrument_row, instrument.index()).ok_or(unknown)?;
+        let col = lookup(&self.venue_col, venue.index()).ok_or(unknown)?;
+        self.reference[row].set(CachedReference::Stale);
+        self.markets[row * self.venues.len() + col].as_mut().ok_or(unknown)
     }
 
     /// The venues that list an instrument, in configuration order.
@@ -314,6 +342,7 @@ impl Markets {
                 let v = lookup(&self.venue_col, venue.index())
                     .ok_or(MarketError::UnknownBook { instrument: InstrumentId(0), venue })?;
                 let n = self.venues.len();
+                self.invalidate_all();
                 for m in self.markets.iter_mut().skip(v).step_by(n).flatten() {
                     m.status = status;
                 }
@@ -338,9 +367,27 @@ impl Markets {
         (bid, ask)
     }
 
+    /// Forgets every cached reference (after a change to many markets at once).
+    pub(crate) fn invalidate_all(&mut self) {
+        self.reference.iter().for_each(|r| r.set(CachedReference::Stale));
+    }
+
     /// The reference price: consolidated mid (rounded toward the bid), else the latest
-    /// trade, else `None`.
+    /// trade, else `None`. Cached until one of the instrument's markets changes.
+    #[inline]
     pub fn reference_price(&self, instrument: InstrumentId) -> Option<Price> {
+        let row = lookup(&self.instrument_row, instrument.index())?;
+        match self.reference[row].get() {
+            CachedReference::Fresh(price) => price,
+            CachedReference::Stale => {
+                let price = self.compute_reference(instrument);
+                self.reference[row].set(CachedReference::Fresh(price));
+                price
+            }
+        }
+    }
+
+    fn compute_reference(&self, instrument: InstrumentId) -> Option<Price> {
         if let (Some((bid, _)), Some((ask, _))) = self.consolidated_top(instrument)
             && bid < ask
         {

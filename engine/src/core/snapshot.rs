@@ -62,7 +62,7 @@ const LAYOUT: &str = "core:now,next_order_id,held_count,commands_by_kind[24],rej
 fills,anomalies,outputs,held_ids;markets:slots[opt(kind,book,opt(last_trade),status,rebuilding)],\
 l2:side[levels(price,qty)],l3:side[levels(price,orders(id,visible,hidden,display,filled,\
 post_only))];sessions:slots[opt(kind,account,cod,logged_on)];orders:sizes,orders(terms,status,\
-filled,notional,venue_order_id,opt(pending),updated_at,risk_price),cl_history,exec_history;\
+filled,notional,venue_order_id,opt(pending),opt(cancel_request),updated_at,risk_price),cl_history,exec_history;\
 risk:limits[15],buckets[3](credit,last),states,loss,marks,cells,aggregates,duplicates;\
 positions:cells,firm,accounts;strategy_queue:events(slot,fill|update),deferred;\
 strategies:(name,bytes)";

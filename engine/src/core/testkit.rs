@@ -18,6 +18,9 @@ use crate::{
 };
 use rust_decimal::Decimal;
 
+mod session;
+pub use session::session_commands;
+
 /// BTC-USD: tick 0.01, lot 0.001, on both venues.
 pub const BTC: InstrumentId = InstrumentId(0);
 /// ETH-USD: tick 0.01, lot 0.01, on `SIM` only.

@@ -592,12 +592,259 @@ fn a_strategy_does_not_storm_on_rejects() {
 
 #[test]
 fn own_resting_aggregate_never_drifts() {
-    let commands = random_commands(1, 2_000);
+    // Also with room for only a few own price levels, so prices spill outside the levels
+    // and sides get rebuilt: the outputs must not depend on the room.
+    let commands = random_commands(1, 3_000);
     let mut core = Core::new(&config_with_market_maker()).unwrap();
-    let mut out = Vec::new();
+    let mut tight = Core::new(&config_with_market_maker()).unwrap();
+    let capacity = crate::book::BookCapacity { orders: 0, levels_per_side: 2 };
+    tight.state.own = super::resting::OwnResting::new(2, capacity);
+    let (mut out, mut tight_out) = (Vec::new(), Vec::new());
     for (k, c) in commands.iter().enumerate() {
         out.clear();
+        tight_out.clear();
         core.apply(c, &mut out);
+        tight.apply(c, &mut tight_out);
         assert!(core.own_resting_consistent(), "drift after command {k}: {c:?}\n{out:?}");
+        assert!(tight.own_resting_consistent(), "drift after command {k}: {c:?}");
+        assert_eq!(out, tight_out, "command {k}: {c:?}");
+    }
+    assert_eq!(core.digest(), tight.digest());
+}
+
+fn kill(action: KillSwitchAction) -> CommandBody {
+    CommandBody::KillSwitch(KillSwitch { scope: Scope::Account(ACCOUNT), action })
+}
+
+fn ids(r: &ExecReport) -> (ExecType, ClOrdId, Option<ClOrdId>) {
+    (r.exec_type, r.cl_ord_id, r.orig_cl_ord_id)
+}
+
+#[test]
+fn a_client_cancel_is_reported_under_the_request_id_until_it_is_done() {
+    let mut h = Harness::with_market();
+    h.send(CLIENT, CommandBody::NewOrder(limit("A1", Side::Buy, 101, 10)));
+    h.send(VENUE, ack(1, 900));
+    let outs = h.send(CLIENT, cancel("C1", "A1"));
+    assert_eq!(ids(exec(&outs[1])), (ExecType::PendingCancel, cl("C1"), Some(cl("A1"))));
+    let outs = h.send(VENUE, cancel_ack(1, false));
+    assert_eq!(ids(exec(&outs[0])), (ExecType::Canceled, cl("C1"), Some(cl("A1"))));
+    assert_eq!(exec(&outs[0]).ord_status, OrdStatus::Canceled);
+
+    // A held order is cancelled at once, answering the request just the same.
+    let stop = NewOrder {
+        ord_type: OrdType::Stop,
+        stop_price: Price(200),
+        price: Price(0),
+        ..limit("S1", Side::Buy, 0, 1)
+    };
+    h.send(CLIENT, CommandBody::NewOrder(stop));
+    let outs = h.send(CLIENT, cancel("C2", "S1"));
+    assert_eq!(ids(exec(&outs[0])), (ExecType::Canceled, cl("C2"), Some(cl("S1"))));
+}
+
+#[test]
+fn cancels_nobody_asked_for_keep_the_orders_id() {
+    let mut h = Harness::with_market();
+    // The venue cancels on its own (an IOC remainder, a venue-side cancel).
+    h.send(CLIENT, CommandBody::NewOrder(limit("A1", Side::Buy, 101, 10)));
+    h.send(VENUE, ack(1, 900));
+    let outs = h.send(VENUE, cancel_ack(1, true));
+    assert_eq!(ids(exec(&outs[0])), (ExecType::Canceled, cl("A1"), None));
+
+    // The client asked, but the venue's cancel says it was its own doing.
+    h.send(CLIENT, CommandBody::NewOrder(limit("A2", Side::Buy, 101, 10)));
+    h.send(VENUE, ack(2, 901));
+    h.send(CLIENT, cancel("C2", "A2"));
+    let outs = h.send(VENUE, cancel_ack(2, true));
+    assert_eq!(ids(exec(&outs[0])), (ExecType::Canceled, cl("A2"), None));
+
+    // A refused client cancel is forgotten: the kill switch's cancel is the core's own.
+    h.send(CLIENT, CommandBody::NewOrder(limit("A3", Side::Buy, 101, 10)));
+    h.send(VENUE, ack(3, 902));
+    h.send(CLIENT, cancel("C3", "A3"));
+    h.send(
+        VENUE,
+        CommandBody::VenueCancelReject(VenueCancelReject {
+            venue: ALT,
+            order_id: OrderId(3),
+            response_to: CancelRejectTo::Cancel,
+            reason: 1,
+            venue_ts: TimestampNs(0),
+        }),
+    );
+    let outs = h.send(ADMIN, kill(KillSwitchAction::Engage));
+    let pending = outs.iter().find_map(|o| match o {
+        OutputBody::ExecReport(r) if r.exec_type == ExecType::PendingCancel => Some(ids(r)),
+        _ => None,
+    });
+    assert_eq!(pending, Some((ExecType::PendingCancel, cl("A3"), None)));
+    let outs = h.send(VENUE, cancel_ack(3, false));
+    assert_eq!(ids(exec(&outs[0])), (ExecType::Canceled, cl("A3"), None));
+    assert!(h.core.orders().is_empty());
+}
+
+#[test]
+fn an_order_whose_full_notional_cannot_be_reported_is_refused() {
+    let mut h = Harness::with_market();
+    let price = 1_000_000_000_000i64;
+    let outs = h.send(CLIENT, CommandBody::NewOrder(limit("B1", Side::Buy, price, 10_000_000_000)));
+    assert_eq!(outs.len(), 1, "{outs:?}");
+    assert_eq!(
+        reject_of(&outs),
+        RejectInfo::new(RejectCode::QtyExceedsMax, 10_000_000_000, i64::MAX / price)
+    );
+    // The largest quantity that fits is accepted.
+    let outs =
+        h.send(CLIENT, CommandBody::NewOrder(limit("B2", Side::Buy, price, i64::MAX / price)));
+    assert!(matches!(outs[0], OutputBody::VenueNewOrder(_)), "{outs:?}");
+}
+
+#[test]
+fn a_fill_that_would_overflow_the_reported_notional_is_an_anomaly() {
+    let mut h = Harness::with_market();
+    h.send(CLIENT, CommandBody::NewOrder(limit("S1", Side::Sell, 101, 10)));
+    h.send(VENUE, ack(1, 900));
+    // A sell fills at its limit or better, so risk could not bound this price.
+    let outs = h.send(VENUE, fill(1, 1, i64::MAX / 5, 10));
+    assert_eq!(outs.len(), 1, "{outs:?}");
+    assert!(matches!(outs[0], OutputBody::Anomaly(_)));
+    assert_eq!(
+        reject_of(&outs),
+        RejectInfo::new(RejectCode::VenueNotionalOverflow, i64::MAX, i64::MAX)
+    );
+    let order = h.core.orders().get(OrderId(1)).unwrap();
+    assert_eq!((order.filled(), order.cum_notional_ticks_lots()), (Qty(0), 0));
+    assert!(h.core.positions().position(ACCOUNT, BTC).is_none_or(|p| p.net_qty() == Qty(0)));
+    // A sane fill of the same order goes in, and its report is exact.
+    let outs = h.send(VENUE, fill(1, 2, 102, 10));
+    assert_eq!((exec(&outs[0]).cum_qty, exec(&outs[0]).cum_notional), (Qty(10), 1020));
+}
+
+fn buy_stop(cl_ord_id: &str, stop: i64, qty: i64) -> CommandBody {
+    CommandBody::NewOrder(NewOrder {
+        ord_type: OrdType::Stop,
+        stop_price: Price(stop),
+        price: Price(0),
+        ..limit(cl_ord_id, Side::Buy, 0, qty)
+    })
+}
+
+fn set_limit(scope: LimitScope, kind: LimitKind, value: i64) -> CommandBody {
+    CommandBody::SetLimit(SetLimit { scope, kind, value })
+}
+
+#[test]
+fn a_triggered_stop_passes_pre_trade_risk_as_a_new_order() {
+    let cell = LimitScope::AccountInstrument(ACCOUNT, BTC);
+    let account = LimitScope::Account(ACCOUNT);
+    let stop_limit = CommandBody::NewOrder(NewOrder {
+        ord_type: OrdType::StopLimit,
+        stop_price: Price(105),
+        ..limit("S1", Side::Buy, 120, 2)
+    });
+    // Each case: the held order, the change made after it was accepted, and the reject its
+    // release gets (reference price 101: the mid of 100 / 102).
+    let cases: [(CommandBody, CommandBody, RejectInfo); 5] = [
+        (
+            buy_stop("S1", 105, 2),
+            CommandBody::SetTradingState(SetTradingState {
+                scope: Scope::Account(ACCOUNT),
+                state: TradingState::ReducingOnly,
+            }),
+            RejectInfo::new(RejectCode::ReducingOnly, 0, 2),
+        ),
+        (
+            buy_stop("S1", 105, 2),
+            set_limit(account, LimitKind::MaxOrderQty, 1),
+            RejectInfo::new(RejectCode::QtyExceedsMax, 2, 1),
+        ),
+        (
+            buy_stop("S1", 105, 2),
+            set_limit(cell, LimitKind::MaxPositionLong, 1),
+            RejectInfo::new(RejectCode::PositionLongExceedsMax, 2, 1),
+        ),
+        (
+            stop_limit,
+            set_limit(cell, LimitKind::PriceCollarBps, 500),
+            RejectInfo::new(RejectCode::PriceOutsideCollar, 120, 101),
+        ),
+        (
+            buy_stop("S1", 105, 2),
+            set_limit(LimitScope::Firm, LimitKind::MaxOrderNotional, 0),
+            RejectInfo::new(RejectCode::NotionalExceedsMax, 2 * 101 * 1_000, 0),
+        ),
+    ];
+    for (order, change, expected) in cases {
+        let mut h = Harness::with_market();
+        let outs = h.send(CLIENT, order);
+        assert_eq!(exec(&outs[0]).exec_type, ExecType::New, "held: {outs:?}");
+        assert!(matches!(
+            h.send(ADMIN, change)[0],
+            OutputBody::AdminAck(AdminAck { reject: None, .. })
+        ));
+        let outs = h.send(VENUE, trade(105));
+        assert_eq!(outs.len(), 1, "nothing goes to the venue: {outs:?}");
+        let r = exec(&outs[0]);
+        assert_eq!(
+            (r.exec_type, r.ord_status, r.reject),
+            (ExecType::Canceled, OrdStatus::Canceled, Some(expected))
+        );
+        assert_eq!(h.core.counters().rejects_by_code[expected.code as usize], 1);
+        assert!(h.core.orders().is_empty());
+        let cell = h.core.risk().cell_exposure(ACCOUNT, BTC).unwrap();
+        assert_eq!((cell.open_orders, cell.open_buy_lots, cell.open_buy_value), (0, 0, 0));
+    }
+}
+
+#[test]
+fn a_released_stop_is_counted_once_and_revalued_at_the_market() {
+    let mut h = Harness::with_market();
+    h.send(CLIENT, buy_stop("S1", 105, 2));
+    let vpn = h.core.risk().instrument(BTC).unwrap().value_per_notional_unit as i128;
+    let cell = h.core.risk().cell_exposure(ACCOUNT, BTC).unwrap();
+    assert_eq!((cell.open_orders, cell.open_buy_value), (1, 105 * 2 * vpn));
+    // The stop is one of the working orders already: a limit of one still lets it out.
+    let scope = LimitScope::AccountInstrument(ACCOUNT, BTC);
+    h.send(ADMIN, set_limit(scope, LimitKind::MaxOpenOrders, 1));
+    let outs = h.send(VENUE, trade(105));
+    assert!(
+        matches!(
+            outs[0],
+            OutputBody::VenueNewOrder(VenueNewOrder { ord_type: OrdType::Market, .. })
+        ),
+        "{outs:?}"
+    );
+    assert_eq!(exec(&outs[1]).exec_type, ExecType::Triggered);
+    let cell = h.core.risk().cell_exposure(ACCOUNT, BTC).unwrap();
+    assert_eq!((cell.open_orders, cell.open_buy_lots, cell.open_buy_value), (1, 2, 101 * 2 * vpn));
+    assert_eq!(h.core.orders().get(OrderId(1)).unwrap().risk_price(), Price(101));
+    assert_eq!(h.core.counters().commands_by_kind[0], 1);
+    // The release spent no new-order token: a throttle of one still admits a new order.
+    let mut h = Harness::with_market();
+    h.send(ADMIN, set_limit(LimitScope::Session(CLIENT), LimitKind::NewOrdersPerSec, 1));
+    h.send(CLIENT, buy_stop("S1", 105, 2));
+    h.ts += 2_000_000_000;
+    h.send(VENUE, trade(105));
+    let outs = h.send(CLIENT, CommandBody::NewOrder(limit("A1", Side::Buy, 100, 1)));
+    assert!(matches!(outs[0], OutputBody::VenueNewOrder(_)), "{outs:?}");
+}
+
+#[test]
+fn a_triggered_stop_is_stopped_by_a_halt() {
+    // (A kill switch cancels held orders when it is engaged: none is left to trigger.)
+    for scope in [Scope::Firm, Scope::Account(ACCOUNT)] {
+        let mut h = Harness::with_market();
+        h.send(CLIENT, buy_stop("S1", 105, 2));
+        let state = TradingState::Halted;
+        h.send(ADMIN, CommandBody::SetTradingState(SetTradingState { scope, state }));
+        let outs = h.send(VENUE, trade(105));
+        assert_eq!(outs.len(), 1, "{outs:?}");
+        let r = exec(&outs[0]);
+        assert_eq!(
+            (r.exec_type, r.reject),
+            (ExecType::Canceled, Some(RejectInfo::bare(RejectCode::Halted)))
+        );
+        assert!(h.core.orders().is_empty());
     }
 }

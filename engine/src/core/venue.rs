@@ -10,12 +10,12 @@ use super::market::MarketError;
 use super::report::{LastFill, exec_report};
 use super::{Emitter, OutputSink, State, stops};
 use crate::book::BookError;
-use crate::orders::{Order, OrderFilter};
-use crate::risk::OpenOrder;
+use crate::orders::{OrderFilter, OrderMut};
+use crate::risk::{OpenOrder, ReleaseRisk, RiskContext, StpAction};
 use crate::schema::{
-    Anomaly, CancelReject, CancelRejectTo, CommandBody, ExecType, OutputBody, RejectCode,
-    RejectInfo, SnapshotPhase, VenueAck, VenueCancelAck, VenueCancelReject, VenueFill, VenueReject,
-    VenueReplaceAck,
+    Anomaly, CancelReject, CancelRejectTo, CommandBody, ExecType, MarketStatus, OutputBody,
+    RejectCode, RejectInfo, SnapshotPhase, VenueAck, VenueCancelAck, VenueCancelReject, VenueFill,
+    VenueReject, VenueReplaceAck,
 };
 use crate::strategy::OwnFill;
 use crate::{InstrumentId, OrdType, OrderId, OrderState, Price, Qty, VenueId};
@@ -33,7 +33,7 @@ pub(super) enum MarketChange {
 
 impl State {
     /// The order a venue report names, if it is Keel's and on that venue.
-    fn reported_order(&mut self, venue: VenueId, id: OrderId) -> Result<&mut Order, RejectInfo> {
+    fn reported_order(&mut self, venue: VenueId, id: OrderId) -> Result<OrderMut<'_>, RejectInfo> {
         match self.orders.get_mut(id) {
             Some(order) if order.terms().venue == venue => Ok(order),
             _ => Err(RejectInfo::new(RejectCode::VenueUnknownOrder, id.0 as i64, 0)),
@@ -42,13 +42,13 @@ impl State {
 
     pub(super) fn venue_ack<S: OutputSink>(&mut self, a: &VenueAck, out: &mut Emitter<'_, S>) {
         let now = self.now;
-        let result = self.reported_order(a.venue, a.order_id).and_then(|order| {
+        let result = self.reported_order(a.venue, a.order_id).and_then(|mut order| {
             let before = order.state();
             let after = order.apply_venue_ack(a.venue_order_id, now)?;
             if before == OrderState::PendingNew && after == OrderState::New {
                 let cl = order.terms().cl_ord_id;
                 out.emit(OutputBody::ExecReport(exec_report(
-                    order,
+                    &order,
                     ExecType::New,
                     cl,
                     None,
@@ -67,13 +67,13 @@ impl State {
         out: &mut Emitter<'_, S>,
     ) {
         let now = self.now;
-        let result = self.reported_order(r.venue, r.order_id).and_then(|order| {
-            let before = open_order(order);
+        let result = self.reported_order(r.venue, r.order_id).and_then(|mut order| {
+            let before = open_order(&order);
             order.apply_venue_reject(now)?;
             let reject = RejectInfo::new(RejectCode::VenueRejected, r.reason as i64, 0);
             let cl = order.terms().cl_ord_id;
             out.emit(OutputBody::ExecReport(exec_report(
-                order,
+                &order,
                 ExecType::Rejected,
                 cl,
                 None,
@@ -90,7 +90,7 @@ impl State {
 
     pub(super) fn venue_fill<S: OutputSink>(&mut self, f: &VenueFill, out: &mut Emitter<'_, S>) {
         let before = match self.reported_order(f.venue, f.order_id) {
-            Ok(order) => open_order(order),
+            Ok(order) => open_order(&order),
             Err(e) => return out.emit(anomaly(f.venue, f.order_id, e)),
         };
         let fill = match self.orders.apply_fill(f, self.now) {
@@ -148,19 +148,26 @@ impl State {
         out: &mut Emitter<'_, S>,
     ) {
         let now = self.now;
-        let result = self.reported_order(c.venue, c.order_id).and_then(|order| {
-            let before = open_order(order);
+        let result = self.reported_order(c.venue, c.order_id).and_then(|mut order| {
+            let before = open_order(&order);
             // The venue decides whether an order lives: a cancel ack for an order Keel
             // had not (or no longer) asked to cancel — a kill switch crossing a replace,
             // an IOC remainder — ends it just the same.
             let unsolicited = c.unsolicited || order.state() != OrderState::PendingCancel;
             order.apply_cancel_ack(unsolicited, now)?;
-            let cl = order.terms().cl_ord_id;
+            // A confirmed client cancel answers the client's request (FIX 11 = the
+            // request, 41 = the order); a cancel the venue or the core made on its own
+            // keeps the order's id.
+            let (cl, orig) = if unsolicited {
+                (order.terms().cl_ord_id, None)
+            } else {
+                super::entry::cancel_ids(&order)
+            };
             out.emit(OutputBody::ExecReport(exec_report(
-                order,
+                &order,
                 ExecType::Canceled,
                 cl,
-                None,
+                orig,
                 LastFill::default(),
                 None,
             )));
@@ -178,18 +185,20 @@ impl State {
         out: &mut Emitter<'_, S>,
     ) {
         let (before, old_cl) = match self.reported_order(r.venue, r.order_id) {
-            Ok(order) => (open_order(order), order.terms().cl_ord_id),
+            Ok(order) => (open_order(&order), order.terms().cl_ord_id),
             Err(e) => return out.emit(anomaly(r.venue, r.order_id, e)),
         };
         if let Err(e) = self.orders.apply_replace_ack(r, self.now) {
             return out.emit(anomaly(r.venue, r.order_id, e));
         }
-        let order = self.orders.get_mut(r.order_id).expect("replaced above");
-        // Risk values a limit order at its limit price; other types keep their value.
-        let risk_price =
-            if order.terms().ord_type == OrdType::Limit { r.price } else { before.risk_price };
-        order.set_risk_price(risk_price);
-        let order = *order;
+        let (order, risk_price) = {
+            let mut order = self.orders.get_mut(r.order_id).expect("replaced above");
+            // Risk values a limit order at its limit price; other types keep their value.
+            let risk_price =
+                if order.terms().ord_type == OrdType::Limit { r.price } else { before.risk_price };
+            order.set_risk_price(risk_price);
+            (*order, risk_price)
+        };
         self.exposure_amend(order.terms().ord_type, &before, risk_price, order.leaves());
         let cl = order.terms().cl_ord_id;
         out.emit(OutputBody::ExecReport(exec_report(
@@ -306,53 +315,130 @@ impl State {
         last: Price,
         out: &mut Emitter<'_, S>,
     ) {
-        let State { orders, risk, held, now, .. } = self;
-        let now = *now;
-        held.retain(|&id| {
-            let Some(order) = orders.get_mut(id) else { return false };
-            let t = *order.terms();
-            if t.instrument != instrument {
-                return true;
+        // Taken out (no allocation) so a release can use the whole state; releasing never
+        // holds an order, so nothing is pushed meanwhile.
+        let mut held = std::mem::take(&mut self.held);
+        let mut kept = 0;
+        for i in 0..held.len() {
+            let id = held[i];
+            if self.trail_or_release(id, instrument, last, out) {
+                held[kept] = id;
+                kept += 1;
             }
-            if t.ord_type == OrdType::TrailingStop {
-                order.trail_stop_to(stops::trail(t.side, t.stop_price, t.trail_ticks, last));
+        }
+        held.truncate(kept);
+        debug_assert!(self.held.is_empty(), "a release held an order");
+        self.held = held;
+    }
+
+    /// Trails held order `id` if it is a trailing stop in `instrument` and releases it if a
+    /// trade at `last` triggers it. Returns true while the order stays held.
+    fn trail_or_release<S: OutputSink>(
+        &mut self,
+        id: OrderId,
+        instrument: InstrumentId,
+        last: Price,
+        out: &mut Emitter<'_, S>,
+    ) -> bool {
+        let Some(mut order) = self.orders.get_mut(id) else { return false };
+        let t = *order.terms();
+        if t.instrument != instrument {
+            return true;
+        }
+        if t.ord_type == OrdType::TrailingStop {
+            order.trail_stop_to(stops::trail(t.side, t.stop_price, t.trail_ticks, last));
+        }
+        if !stops::triggers(t.side, order.terms().stop_price, last) {
+            return true;
+        }
+        let before = open_order(&order);
+        drop(order);
+        // A released stop is a new order at the venue: it passes pre-trade risk as one,
+        // against the limits and states in force now.
+        let (ord_type, price) = match t.ord_type {
+            OrdType::StopLimit => (OrdType::Limit, t.price),
+            _ => (OrdType::Market, Price(0)),
+        };
+        let release = ReleaseRisk {
+            current: before,
+            ord_type,
+            flags: t.flags,
+            price,
+            qty: t.qty,
+            display_qty: t.display_qty,
+        };
+        let ctx = RiskContext {
+            reference: self.markets.reference_price(instrument),
+            tradable: self
+                .markets
+                .get(instrument, t.venue)
+                .is_some_and(|m| m.status == MarketStatus::Open),
+            opposite_own_best: self.own_best(instrument, t.side.opposite()),
+        };
+        let accepted = match self.risk.check_release(self.now, t.session, &release, &ctx) {
+            Ok(a) => a,
+            Err(reject) => return self.cancel_held(id, reject, out),
+        };
+        match accepted.stp {
+            StpAction::None => {}
+            StpAction::CancelResting(_) => {
+                self.cancel_crossing_own(instrument, t.side, ord_type, price, out)
             }
-            if !stops::triggers(t.side, order.terms().stop_price, last) {
-                return true;
+            StpAction::CancelAggressing(_) => {
+                let resting = ctx.opposite_own_best.map_or(0, |r| r.price.0);
+                let reject = RejectInfo::new(RejectCode::SelfTrade, resting, price.0);
+                return self.cancel_held(id, reject, out);
             }
-            // A released stop is a new order at the venue: a kill switch or a halt in
-            // force now stops it, as it would any new order (cancelled, with the reason).
-            if let Some(reject) = blocked(risk, &t) {
-                let before = open_order(order);
-                if order.request_cancel(now).is_err() {
-                    return true;
-                }
-                risk.on_order_closed(&before);
-                out.emit(OutputBody::ExecReport(exec_report(
-                    order,
-                    ExecType::Canceled,
-                    t.cl_ord_id,
-                    None,
-                    LastFill::default(),
-                    Some(reject),
-                )));
-                orders.remove(id);
-                return false;
-            }
+        }
+        let now = self.now;
+        let order = {
+            let mut order = self.orders.get_mut(id).expect("held order found above");
             if order.trigger(now).is_err() {
                 return true;
             }
-            out.emit(OutputBody::VenueNewOrder(venue_new_order(order)));
-            out.emit(OutputBody::ExecReport(exec_report(
-                order,
-                ExecType::Triggered,
-                t.cl_ord_id,
-                None,
-                LastFill::default(),
-                None,
-            )));
-            false
-        });
+            order.set_risk_price(accepted.risk_price);
+            *order
+        };
+        self.exposure_amend(t.ord_type, &before, accepted.risk_price, order.leaves());
+        out.emit(OutputBody::VenueNewOrder(venue_new_order(&order)));
+        out.emit(OutputBody::ExecReport(exec_report(
+            &order,
+            ExecType::Triggered,
+            t.cl_ord_id,
+            None,
+            LastFill::default(),
+            None,
+        )));
+        false
+    }
+
+    /// Cancels held order `id` instead of releasing it, reporting why. Returns whether it
+    /// stays held (only if it could not be cancelled).
+    fn cancel_held<S: OutputSink>(
+        &mut self,
+        id: OrderId,
+        reject: RejectInfo,
+        out: &mut Emitter<'_, S>,
+    ) -> bool {
+        let now = self.now;
+        let Some(mut order) = self.orders.get_mut(id) else { return false };
+        let before = open_order(&order);
+        if order.request_cancel(now).is_err() {
+            return true;
+        }
+        let cl = order.terms().cl_ord_id;
+        out.emit(OutputBody::ExecReport(exec_report(
+            &order,
+            ExecType::Canceled,
+            cl,
+            None,
+            LastFill::default(),
+            Some(reject),
+        )));
+        drop(order);
+        self.risk.on_order_closed(&before);
+        self.orders.remove(id);
+        false
     }
 
     /// Feeds the account's equity to the loss limits; a halt cancels its working orders.
@@ -373,22 +459,6 @@ impl State {
         {
             self.cancel_where(OrderFilter { account: Some(account), ..OrderFilter::ALL }, out);
         }
-    }
-}
-
-/// Why a triggered stop may not go to the venue now: a kill switch covering it, or its
-/// account (or the firm) halted.
-fn blocked(risk: &crate::risk::RiskEngine, t: &crate::orders::OrderTerms) -> Option<RejectInfo> {
-    use crate::schema::{Scope, TradingState};
-    let killed = risk.kill_engaged(Scope::Firm)
-        || risk.kill_engaged(Scope::Account(t.account))
-        || risk.kill_engaged(Scope::Session(t.session));
-    if killed {
-        Some(RejectInfo::bare(RejectCode::KillSwitch))
-    } else if risk.trading_state(t.account) == Some(TradingState::Halted) {
-        Some(RejectInfo::bare(RejectCode::Halted))
-    } else {
-        None
     }
 }
 

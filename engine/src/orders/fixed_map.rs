@@ -8,12 +8,21 @@
 //!
 //! Linear probing with backward-shift deletion: no tombstones, so a long run of inserts
 //! and removals does not degrade lookups.
+//!
+//! Layout (measured on the order table's maps, whose keys are up to 36 bytes): a dense
+//! array of 4-byte *tags*, one per bucket, beside the entries. A tag is 0 for an empty
+//! bucket, else the high bit and 31 bits of the key's hash, whose low bits are the home
+//! bucket. A probe reads tags only and compares a key only on an equal tag, so a miss
+//! touches one small array, and deletion finds each entry's home from its tag without
+//! hashing the key again.
 
 use crate::{ClOrdId, OrderId, SessionId, VenueId};
 
 /// A deterministic hash of a key.
 pub(super) trait FixedHash: Copy + Eq {
     fn fixed_hash(&self) -> u64;
+    /// A value for the storage of empty buckets; never observed.
+    const PLACEHOLDER: Self;
 }
 
 /// The splitmix64 finaliser: a cheap bijective mix with good avalanche.
@@ -31,6 +40,7 @@ impl FixedHash for OrderId {
     fn fixed_hash(&self) -> u64 {
         mix64(self.0)
     }
+    const PLACEHOLDER: Self = OrderId(0);
 }
 
 /// A client order id in the scope where it must be unique: its session.
@@ -43,14 +53,16 @@ pub(super) struct ClKey {
 impl FixedHash for ClKey {
     #[inline]
     fn fixed_hash(&self) -> u64 {
-        // FNV-1a over the id's bytes, seeded with the session.
-        let mut h = 0xcbf2_9ce4_8422_2325 ^ u64::from(self.session.0);
-        for &b in self.cl_ord_id.as_bytes() {
-            h ^= u64::from(b);
-            h = h.wrapping_mul(0x0100_0000_01b3);
+        // The id's four words (length and zero padding included, so equal ids hash
+        // equally), each folded in with a multiply; mix64 finishes the avalanche.
+        let mut h = u64::from(self.session.0) ^ 0xcbf2_9ce4_8422_2325;
+        for w in self.cl_ord_id.words() {
+            h = (h ^ w).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+            h ^= h >> 29;
         }
         mix64(h)
     }
+    const PLACEHOLDER: Self = ClKey { session: SessionId(0), cl_ord_id: ClOrdId::EMPTY };
 }
 
 /// A venue's execution id.
@@ -65,22 +77,36 @@ impl FixedHash for ExecKey {
     fn fixed_hash(&self) -> u64 {
         mix64(self.exec_id ^ mix64(u64::from(self.venue.0)))
     }
+    const PLACEHOLDER: Self = ExecKey { venue: VenueId(0), exec_id: 0 };
 }
+
+const EMPTY: u32 = 0;
+const TAG_BIT: u32 = 1 << 31;
 
 /// The map. Holds at most `keys_max` keys (set at construction).
 #[derive(Clone, Debug)]
 pub(super) struct FixedMap<K, V> {
-    buckets: Vec<Option<(K, V)>>,
+    /// Per bucket: [`EMPTY`], or [`TAG_BIT`] | 31 bits of the key's hash.
+    tags: Vec<u32>,
+    entries: Vec<(K, V)>,
     mask: usize,
     len: usize,
     keys_max: usize,
 }
 
-impl<K: FixedHash, V: Copy> FixedMap<K, V> {
+impl<K: FixedHash, V: Copy + Default> FixedMap<K, V> {
     /// A map for up to `keys_max` keys, with at least twice as many buckets.
     pub fn with_capacity(keys_max: usize) -> Self {
         let buckets_len = (keys_max.max(1) * 2).next_power_of_two();
-        FixedMap { buckets: vec![None; buckets_len], mask: buckets_len - 1, len: 0, keys_max }
+        // A tag holds the home bucket in its low 31 bits.
+        assert!(buckets_len <= TAG_BIT as usize, "FixedMap of {keys_max} keys is too large");
+        FixedMap {
+            tags: vec![EMPTY; buckets_len],
+            entries: vec![(K::PLACEHOLDER, V::default()); buckets_len],
+            mask: buckets_len - 1,
+            len: 0,
+            keys_max,
+        }
     }
 
     #[inline]
@@ -89,84 +115,115 @@ impl<K: FixedHash, V: Copy> FixedMap<K, V> {
     }
 
     #[inline]
-    fn home(&self, key: &K) -> usize {
-        // Truncation to the bucket mask is the point.
-        (key.fixed_hash() as usize) & self.mask
+    fn tag(key: &K) -> u32 {
+        // Truncation to 31 bits is the point.
+        (key.fixed_hash() >> 33) as u32 | TAG_BIT
     }
 
-    /// The bucket holding `key`, if present. Terminates because the map is never full.
-    fn find(&self, key: &K) -> Option<usize> {
-        let mut i = self.home(key);
+    #[inline]
+    fn home(&self, tag: u32) -> usize {
+        tag as usize & self.mask
+    }
+
+    /// `Ok(bucket)` holding `key`, or `Err(bucket)`: the empty bucket ending its probe.
+    /// Terminates because the map is never full.
+    #[inline]
+    fn probe(&self, key: &K, tag: u32) -> Result<usize, usize> {
+        let mut i = self.home(tag);
         loop {
-            match &self.buckets[i] {
-                None => return None,
-                Some((k, _)) if k == key => return Some(i),
-                Some(_) => i = (i + 1) & self.mask,
+            let t = self.tags[i];
+            if t == EMPTY {
+                return Err(i);
             }
+            if t == tag && self.entries[i].0 == *key {
+                return Ok(i);
+            }
+            i = (i + 1) & self.mask;
         }
     }
 
     #[inline]
     pub fn get(&self, key: &K) -> Option<V> {
-        self.find(key).and_then(|i| self.buckets[i].map(|(_, v)| v))
+        self.probe(key, Self::tag(key)).ok().map(|i| self.entries[i].1)
     }
 
     #[inline]
     pub fn contains(&self, key: &K) -> bool {
-        self.find(key).is_some()
+        self.probe(key, Self::tag(key)).is_ok()
     }
 
     /// Inserts or overwrites. Returns `false` (and changes nothing) when a new key would
     /// exceed `keys_max`; callers size the map so this is a bug, not a rejection.
     pub fn insert(&mut self, key: K, value: V) -> bool {
-        let mut i = self.home(&key);
-        loop {
-            match &mut self.buckets[i] {
-                Some((k, v)) if *k == key => {
-                    *v = value;
-                    return true;
-                }
-                Some(_) => i = (i + 1) & self.mask,
-                slot @ None => {
-                    if self.len == self.keys_max {
-                        return false;
-                    }
-                    *slot = Some((key, value));
-                    self.len += 1;
-                    return true;
-                }
+        let tag = Self::tag(&key);
+        match self.probe(&key, tag) {
+            Ok(i) => {
+                self.entries[i].1 = value;
+                true
             }
+            Err(i) => self.fill(i, tag, key, value),
         }
+    }
+
+    /// Inserts a key that must be new, in one probe. `Err(value)` of the key already
+    /// there (nothing changes); `Ok(false)` when the map is at `keys_max` (a sizing bug).
+    #[inline]
+    pub fn insert_new(&mut self, key: K, value: V) -> Result<bool, V> {
+        let tag = Self::tag(&key);
+        match self.probe(&key, tag) {
+            Ok(i) => Err(self.entries[i].1),
+            Err(i) => Ok(self.fill(i, tag, key, value)),
+        }
+    }
+
+    #[inline]
+    fn fill(&mut self, i: usize, tag: u32, key: K, value: V) -> bool {
+        if self.len == self.keys_max {
+            return false;
+        }
+        self.tags[i] = tag;
+        self.entries[i] = (key, value);
+        self.len += 1;
+        true
     }
 
     /// Removes `key`, returning its value. Backward-shift deletion keeps every remaining
     /// key reachable from its home bucket without tombstones.
     pub fn remove(&mut self, key: &K) -> Option<V> {
-        let mut hole = self.find(key)?;
-        let value = self.buckets[hole].take().map(|(_, v)| v);
+        let mut hole = self.probe(key, Self::tag(key)).ok()?;
+        let value = self.entries[hole].1;
+        self.tags[hole] = EMPTY;
         self.len -= 1;
         let mut i = (hole + 1) & self.mask;
         // Bounded: at most one pass over the buckets, since at least one is empty.
-        while let Some((k, _)) = &self.buckets[i] {
-            let home = self.home(k);
+        loop {
+            let t = self.tags[i];
+            if t == EMPTY {
+                break;
+            }
+            let home = self.home(t);
             // Move the entry into the hole if the hole lies on its probe path
             // (cyclically between its home and its current bucket).
             let dist_current = i.wrapping_sub(home) & self.mask;
             let dist_hole = hole.wrapping_sub(home) & self.mask;
             if dist_hole < dist_current {
-                self.buckets[hole] = self.buckets[i].take();
+                self.tags[hole] = t;
+                self.entries[hole] = self.entries[i];
+                self.tags[i] = EMPTY;
                 hole = i;
             }
             i = (i + 1) & self.mask;
         }
-        value
+        Some(value)
     }
 
     /// Visits every entry, in bucket order (not observable outside the table: used for
     /// invariant checks only).
     pub fn for_each(&self, mut f: impl FnMut(&K, &V)) {
-        for (k, v) in self.buckets.iter().flatten() {
-            f(k, v);
+        for (t, (k, v)) in self.tags.iter().zip(&self.entries) {
+            if *t != EMPTY {
+                f(k, v);
+            }
         }
     }
 }
@@ -195,6 +252,24 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn client_order_ids_collide_only_when_equal() {
+        let key =
+            |s: u32, id: &str| ClKey { session: SessionId(s), cl_ord_id: id.parse().unwrap() };
+        let mut map = FixedMap::<ClKey, u32>::with_capacity(64);
+        let ids = ["A", "A1", "1A", "B", "0000000000000000000000000000001"];
+        for (n, id) in ids.iter().enumerate() {
+            assert_eq!(map.insert_new(key(1, id), n as u32), Ok(true));
+            assert_eq!(map.insert_new(key(2, id), 100 + n as u32), Ok(true));
+        }
+        for (n, id) in ids.iter().enumerate() {
+            assert_eq!(map.get(&key(1, id)), Some(n as u32));
+            assert_eq!(map.insert_new(key(2, id), 0), Err(100 + n as u32));
+        }
+        assert_eq!(map.get(&key(3, "A")), None);
+        assert_eq!(map.len(), 2 * ids.len());
     }
 
     #[test]

@@ -40,4 +40,4 @@ pub mod table;
 
 pub use order::{FillOutcome, Order, OrderTerms, PendingReplace, ReplaceOutcome};
 pub use state::{IllegalTransition, OrderEvent, OrderState, Status, transition};
-pub use table::{OrderFilter, OrderTable, OrderTableConfig};
+pub use table::{OrderFilter, OrderMut, OrderTable, OrderTableConfig};

@@ -6,7 +6,11 @@
 //! - the state is New or Held only while nothing has filled (PendingNew likewise);
 //! - replace terms are recorded only in PendingReplace, or in a terminal state reached
 //!   from it (so the table can retire the replace's client order id on removal);
-//! - `cum_notional` is the exact sum of `price × qty` over the applied fills (i128).
+//! - `cum_notional` is the exact sum of `price × qty` over the applied fills, and it fits
+//!   an `i64` (the execution report's field): a fill that would take it past is refused
+//!   (`VENUE_NOTIONAL_OVERFLOW`), so every report carries the exact value;
+//! - a client's cancel request id is recorded only in PendingCancel, or in a terminal state
+//!   reached from it (the final `Canceled` report answers that request).
 //!
 //! Methods that change an order's client order id (replace) are `pub(super)`: they are
 //! reached through [`crate::orders::OrderTable`], which keeps its index in step.
@@ -138,6 +142,10 @@ pub struct Order {
     cum_notional_ticks_lots: i128,
     venue_order_id: u64,
     pending_replace: Option<PendingReplace>,
+    /// The client order id of the client's cancel request being worked (FIX tag 11 of the
+    /// final `Canceled` report, with the order's id as tag 41); `None` when the core
+    /// cancels on its own account (kill switch, mass cancel, self-trade prevention).
+    cancel_request: Option<ClOrdId>,
     updated_at: TimestampNs,
     /// The price pre-trade risk valued the order at (see `crate::risk::Accepted`); kept
     /// so exposure is released at exactly the value it was counted at.
@@ -157,6 +165,7 @@ impl Order {
             cum_notional_ticks_lots: 0,
             venue_order_id: 0,
             pending_replace: None,
+            cancel_request: None,
             updated_at: now,
             risk_price: Price(0),
         };
@@ -239,6 +248,13 @@ impl Order {
         self.pending_replace.as_ref()
     }
 
+    /// The client's cancel request being worked, if the cancel came from the client (see
+    /// the module docs).
+    #[inline]
+    pub const fn cancel_request(&self) -> Option<ClOrdId> {
+        self.cancel_request
+    }
+
     /// The price risk valued the order at.
     #[inline]
     pub const fn risk_price(&self) -> Price {
@@ -302,9 +318,11 @@ impl Order {
         Ok(state)
     }
 
-    /// Applies an execution. Refuses a non-positive quantity (`QTY_NOT_POSITIVE`) and an
-    /// over-fill (`VENUE_OVERFILL: filled=<filled + qty>, qty=<order qty>`); on refusal
-    /// nothing changes. Exec-id de-duplication is the table's job
+    /// Applies an execution. Refuses a non-positive quantity (`QTY_NOT_POSITIVE`), an
+    /// over-fill (`VENUE_OVERFILL: filled=<filled + qty>, qty=<order qty>`) and a fill
+    /// whose cumulative notional would not fit the report's `i64`
+    /// (`VENUE_NOTIONAL_OVERFLOW: notional=<saturated>, max=i64::MAX`); on refusal nothing
+    /// changes. Exec-id de-duplication is the table's job
     /// ([`super::OrderTable::apply_fill`]).
     pub fn apply_fill(
         &mut self,
@@ -324,10 +342,15 @@ impl Order {
                 self.terms.qty.lots(),
             ));
         }
+        let notional_after = self.cum_notional_ticks_lots + price.notional(qty);
+        if i64::try_from(notional_after).is_err() {
+            let saturated = if notional_after < 0 { i64::MIN } else { i64::MAX };
+            return Err(RejectInfo::new(RejectCode::VenueNotionalOverflow, saturated, i64::MAX));
+        }
         let full = filled_after == self.terms.qty.lots();
         let state = self.step(OrderEvent::Fill { full }, now)?;
         self.filled = Qty(filled_after);
-        self.cum_notional_ticks_lots += price.notional(qty);
+        self.cum_notional_ticks_lots = notional_after;
         self.debug_check();
         Ok(FillOutcome {
             last_qty: qty,
@@ -338,12 +361,32 @@ impl Order {
         })
     }
 
-    /// Keel accepts a client's (or the kill switch's) cancel: PendingCancel, or Cancelled
-    /// at once for a held order. Refuses with `ORDER_NOT_WORKING` when terminal and
-    /// `REQUEST_PENDING` when a cancel or replace is outstanding.
+    /// Keel cancels on its own account (kill switch, mass cancel, self-trade prevention,
+    /// a halt): PendingCancel, or Cancelled at once for a held order. Refuses with
+    /// `ORDER_NOT_WORKING` when terminal and `REQUEST_PENDING` when a cancel or replace is
+    /// outstanding.
     pub fn request_cancel(&mut self, now: TimestampNs) -> Result<OrderState, RejectInfo> {
+        self.request_cancel_as(None, now)
+    }
+
+    /// Keel accepts a client's cancel request `request_cl_ord_id`: as
+    /// [`Order::request_cancel`], and the request's id is recorded for the final report.
+    pub fn request_client_cancel(
+        &mut self,
+        request_cl_ord_id: ClOrdId,
+        now: TimestampNs,
+    ) -> Result<OrderState, RejectInfo> {
+        self.request_cancel_as(Some(request_cl_ord_id), now)
+    }
+
+    fn request_cancel_as(
+        &mut self,
+        request: Option<ClOrdId>,
+        now: TimestampNs,
+    ) -> Result<OrderState, RejectInfo> {
         self.check_request()?;
         let state = self.step(OrderEvent::CancelRequest, now)?;
+        self.cancel_request = request;
         self.debug_check();
         Ok(state)
     }
@@ -362,6 +405,7 @@ impl Order {
     /// The venue refused a cancel: the order returns exactly to its prior state.
     pub fn apply_cancel_reject(&mut self, now: TimestampNs) -> Result<OrderState, RejectInfo> {
         let state = self.step(OrderEvent::CancelReject, now)?;
+        self.cancel_request = None;
         self.debug_check();
         Ok(state)
     }
@@ -519,6 +563,13 @@ impl Order {
                 h(&p.display_qty.0.to_le_bytes());
             }
         }
+        match &self.cancel_request {
+            None => h(&[0]),
+            Some(id) => {
+                h(&[1]);
+                digest_cl_ord_id(id, h);
+            }
+        }
         h(&self.updated_at.0.to_le_bytes());
         h(&self.risk_price.0.to_le_bytes());
     }
@@ -536,6 +587,8 @@ impl Order {
             && (state != S::PartiallyFilled || filled > 0)
             && (self.pending_replace.is_none() || state == S::PendingReplace || state.is_terminal())
             && (state != S::PendingReplace || self.pending_replace.is_some())
+            && (self.cancel_request.is_none() || state == S::PendingCancel || state.is_terminal())
+            && i64::try_from(self.cum_notional_ticks_lots).is_ok()
     }
 
     #[inline]
@@ -596,6 +649,46 @@ mod tests {
         assert_eq!((out.cum_qty, out.leaves_qty, out.state), (Qty(10), Qty(0), OrderState::Filled));
         assert_eq!(o.cum_notional_ticks_lots(), 400 + 606);
         assert_eq!(o.cum_notional_i64(), Some(1006));
+    }
+
+    #[test]
+    fn a_fill_that_would_overflow_the_reported_notional_is_refused() {
+        let mut o = order(10);
+        let huge = Price(i64::MAX / 4);
+        o.apply_fill(Qty(3), huge, TimestampNs(2)).unwrap();
+        let before = o;
+        // 3 × (MAX / 4) fits; one more lot at that price does not.
+        let err = o.apply_fill(Qty(2), huge, TimestampNs(3)).unwrap_err();
+        assert_eq!(err, RejectInfo::new(RejectCode::VenueNotionalOverflow, i64::MAX, i64::MAX));
+        assert_eq!(o, before, "a refused fill changes nothing");
+        // A negative running total is refused the same way, saturated to i64::MIN.
+        let mut short = order(10);
+        short.apply_fill(Qty(3), Price(-(i64::MAX / 4)), TimestampNs(2)).unwrap();
+        let err = short.apply_fill(Qty(2), Price(-(i64::MAX / 4)), TimestampNs(3)).unwrap_err();
+        assert_eq!(err, RejectInfo::new(RejectCode::VenueNotionalOverflow, i64::MIN, i64::MAX));
+        // Fills at sane prices still go in, and the total is exact.
+        let out = o.apply_fill(Qty(7), Price(1), TimestampNs(4)).unwrap();
+        assert_eq!(out.state, OrderState::Filled);
+        assert_eq!(o.cum_notional_i64(), Some(3 * (i64::MAX / 4) + 7));
+        assert!(o.is_consistent());
+    }
+
+    #[test]
+    fn a_client_cancel_request_is_kept_until_answered() {
+        let mut o = order(10);
+        o.apply_venue_ack(7, TimestampNs(2)).unwrap();
+        let c2: ClOrdId = "C2".parse().unwrap();
+        o.request_client_cancel(c2, TimestampNs(3)).unwrap();
+        assert_eq!(o.cancel_request(), Some(c2));
+        o.apply_cancel_reject(TimestampNs(4)).unwrap();
+        assert_eq!(o.cancel_request(), None, "a refused cancel is forgotten");
+        o.request_cancel(TimestampNs(5)).unwrap();
+        assert_eq!(o.cancel_request(), None, "the core's own cancel has no request id");
+        o.apply_cancel_reject(TimestampNs(6)).unwrap();
+        o.request_client_cancel(c2, TimestampNs(7)).unwrap();
+        o.apply_cancel_ack(false, TimestampNs(8)).unwrap();
+        assert_eq!((o.state(), o.cancel_request()), (OrderState::Cancelled, Some(c2)));
+        assert!(o.is_consistent());
     }
 
     #[test]

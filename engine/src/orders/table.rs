@@ -8,7 +8,10 @@
 //!   `(SessionId, ClOrdId)`, through preallocated open-addressing maps with a fixed hash
 //!   ([`super::fixed_map`]).
 //! - **Deterministic iteration in `OrderId` order.** Live orders are also threaded on a
-//!   list kept sorted by id. The core assigns ids in increasing order, so an insert is an
+//!   list kept sorted by id, and each slot has a 16-byte summary (account, session,
+//!   instrument, state) beside it, so a walk in scope (mass cancel, kill switch) reads
+//!   two small arrays and touches an order only when it is in scope. The summary's state
+//!   is kept in step by [`OrderMut`], the only way to change an order in the table. The core assigns ids in increasing order, so an insert is an
 //!   O(1) append; an out-of-order insert (e.g. a snapshot restored in another order)
 //!   walks back from the tail to its place. Iteration, mass cancel and the digest follow
 //!   this list, so they never depend on slot placement.
@@ -26,8 +29,9 @@
 //!   report; their slot is reused. The journal keeps the history.
 
 use super::fixed_map::{ClKey, ExecKey, FixedMap};
-use super::order::{FillOutcome, Order, ReplaceOutcome, digest_cl_ord_id};
+use super::order::{FillOutcome, Order, OrderTerms, ReplaceOutcome, digest_cl_ord_id};
 use super::ring::Ring;
+use super::state::OrderState;
 use super::state::{IllegalTransition, OrderEvent};
 use crate::schema::{
     MassCancelScope, RejectCode, RejectInfo, ReplaceOrder, Scope, VenueFill, VenueReplaceAck,
@@ -88,6 +92,13 @@ impl OrderFilter {
         }
     }
 
+    #[inline]
+    fn matches_meta(&self, m: &SlotMeta) -> bool {
+        self.account.is_none_or(|a| a == m.account)
+            && self.instrument.is_none_or(|i| i == m.instrument)
+            && self.session.is_none_or(|s| s == m.session)
+    }
+
     /// True when `order` is in scope (working or not).
     #[inline]
     pub fn matches(&self, order: &Order) -> bool {
@@ -99,15 +110,74 @@ impl OrderFilter {
 }
 
 /// What a client order id key maps to.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 enum ClEntry {
     /// Used by the order in this slot.
     Live(u32),
     /// Retired, still in the history ring.
+    #[default]
     Recent,
 }
 
 const NIL: u32 = u32::MAX;
+
+/// What a walk needs of an order without reading it (see the module docs).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct SlotMeta {
+    account: AccountId,
+    session: SessionId,
+    instrument: InstrumentId,
+    state: OrderState,
+}
+
+impl SlotMeta {
+    const EMPTY: SlotMeta = SlotMeta {
+        account: AccountId(0),
+        session: SessionId(0),
+        instrument: InstrumentId(0),
+        state: OrderState::Cancelled,
+    };
+
+    fn of(order: &Order) -> SlotMeta {
+        let t = order.terms();
+        SlotMeta {
+            account: t.account,
+            session: t.session,
+            instrument: t.instrument,
+            state: order.state(),
+        }
+    }
+}
+
+/// An order of the table, borrowed to change it: when it goes, the table's summary of the
+/// order takes its state.
+#[derive(Debug)]
+pub struct OrderMut<'a> {
+    order: &'a mut Order,
+    state: &'a mut OrderState,
+}
+
+impl std::ops::Deref for OrderMut<'_> {
+    type Target = Order;
+    #[inline]
+    fn deref(&self) -> &Order {
+        self.order
+    }
+}
+
+impl std::ops::DerefMut for OrderMut<'_> {
+    #[inline]
+    fn deref_mut(&mut self) -> &mut Order {
+        self.order
+    }
+}
+
+impl Drop for OrderMut<'_> {
+    #[inline]
+    fn drop(&mut self) {
+        *self.state = self.order.state();
+    }
+}
 
 /// Links of the id-ordered list of live orders.
 #[derive(Clone, Copy, Debug)]
@@ -121,6 +191,8 @@ struct Link {
 pub struct OrderTable {
     config: OrderTableConfig,
     slots: Vec<Option<Order>>,
+    /// Per slot, what a walk filters on; the state is the order's (see [`OrderMut`]).
+    meta: Vec<SlotMeta>,
     links: Vec<Link>,
     /// Free slot indices; popped from the end.
     free: Vec<u32>,
@@ -151,6 +223,7 @@ impl OrderTable {
         OrderTable {
             config,
             slots: vec![None; n],
+            meta: vec![SlotMeta::EMPTY; n],
             links: vec![Link { prev: NIL, next: NIL }; n],
             free,
             head: NIL,
@@ -204,27 +277,66 @@ impl OrderTable {
     /// Adds a new order. Refuses a duplicate client order id, a full table
     /// (`ORDER_CAPACITY`), and an id already in the table (`ILLEGAL_TRANSITION` with the
     /// existing order's state and the Submit/Hold event: a core bug, never a panic).
-    pub fn insert(&mut self, order: Order) -> Result<&mut Order, RejectInfo> {
-        let id = order.id();
-        if let Some(slot) = self.by_id.get(&id) {
-            let state = self.slot(slot).state();
-            let event =
-                if order.terms().is_held_type() { OrderEvent::Hold } else { OrderEvent::Submit };
-            return Err(IllegalTransition { state, event }.reject());
-        }
-        let key = ClKey { session: order.terms().session, cl_ord_id: order.terms().cl_ord_id };
-        self.check_cl_ord_id(key.session, key.cl_ord_id)?;
-        let Some(slot) = self.free.pop() else {
+    pub fn insert(&mut self, order: Order) -> Result<OrderMut<'_>, RejectInfo> {
+        self.insert_with(order.terms(), || order)
+    }
+
+    /// As [`OrderTable::insert`] for the order `Order::new(terms, now)`, built in its
+    /// slot (an order is a few hundred bytes: the core's hot path does not copy it).
+    #[inline]
+    pub fn enter(
+        &mut self,
+        terms: OrderTerms,
+        now: TimestampNs,
+    ) -> Result<OrderMut<'_>, RejectInfo> {
+        self.insert_with(&terms, || Order::new(terms, now))
+    }
+
+    #[inline]
+    fn insert_with(
+        &mut self,
+        terms: &OrderTerms,
+        order: impl FnOnce() -> Order,
+    ) -> Result<OrderMut<'_>, RejectInfo> {
+        let id = terms.id;
+        let key = ClKey { session: terms.session, cl_ord_id: terms.cl_ord_id };
+        let Some(&slot) = self.free.last() else {
+            if let Some(existing) = self.by_id.get(&id) {
+                return Err(self.illegal(existing, terms));
+            }
+            self.check_cl_ord_id(key.session, key.cl_ord_id)?;
             return Err(RejectInfo::new(
                 RejectCode::OrderCapacity,
                 self.len() as i64,
                 self.capacity() as i64,
             ));
         };
-        let inserted = self.by_id.insert(id, slot) && self.by_cl.insert(key, ClEntry::Live(slot));
-        debug_assert!(inserted, "index maps are sized for a full table");
+        // One probe per index: each insert also finds an existing key.
+        match self.by_id.insert_new(id, slot) {
+            Ok(inserted) => debug_assert!(inserted, "index maps are sized for a full table"),
+            Err(existing) => return Err(self.illegal(existing, terms)),
+        }
+        match self.by_cl.insert_new(key, ClEntry::Live(slot)) {
+            Ok(inserted) => debug_assert!(inserted, "index maps are sized for a full table"),
+            Err(_) => {
+                self.by_id.remove(&id);
+                return Err(RejectInfo::bare(RejectCode::DuplicateClOrdId));
+            }
+        }
+        self.free.pop();
         self.link_sorted(slot, id);
-        Ok(self.slots[slot as usize].insert(order))
+        let order = self.slots[slot as usize].insert(order());
+        self.meta[slot as usize] = SlotMeta::of(order);
+        Ok(OrderMut { order, state: &mut self.meta[slot as usize].state })
+    }
+
+    /// `ILLEGAL_TRANSITION` (the state of the order in `existing`, Submit/Hold) for an
+    /// order with these terms whose id is in the table already: a core bug, never a panic.
+    #[cold]
+    fn illegal(&self, existing: u32, terms: &OrderTerms) -> RejectInfo {
+        let state = self.slot(existing).state();
+        let event = if terms.is_held_type() { OrderEvent::Hold } else { OrderEvent::Submit };
+        IllegalTransition { state, event }.reject()
     }
 
     /// Threads `slot` into the id-ordered list: O(1) when ids arrive in order.
@@ -268,9 +380,13 @@ impl OrderTable {
         self.slots[slot as usize].as_ref().expect("indexed slot holds an order")
     }
 
+    /// The order in `slot`, to change: see [`OrderMut`].
     #[inline]
-    fn slot_mut(&mut self, slot: u32) -> &mut Order {
-        self.slots[slot as usize].as_mut().expect("indexed slot holds an order")
+    fn slot_mut(&mut self, slot: u32) -> OrderMut<'_> {
+        OrderMut {
+            order: self.slots[slot as usize].as_mut().expect("indexed slot holds an order"),
+            state: &mut self.meta[slot as usize].state,
+        }
     }
 
     /// The order with this id.
@@ -282,7 +398,7 @@ impl OrderTable {
     /// The order with this id, to apply venue reports and requests. Replaces go through
     /// [`OrderTable::request_replace`] so the client order id index stays in step.
     #[inline]
-    pub fn get_mut(&mut self, id: OrderId) -> Option<&mut Order> {
+    pub fn get_mut(&mut self, id: OrderId) -> Option<OrderMut<'_>> {
         let slot = self.by_id.get(&id)?;
         Some(self.slot_mut(slot))
     }
@@ -313,11 +429,12 @@ impl OrderTable {
         }
         let unknown = RejectInfo::new(RejectCode::VenueUnknownOrder, fill.order_id.0 as i64, 0);
         let slot = self.by_id.get(&fill.order_id).ok_or(unknown)?;
-        let order = self.slot_mut(slot);
+        let mut order = self.slot_mut(slot);
         if order.terms().venue != fill.venue {
             return Err(unknown);
         }
         let outcome = order.apply_fill(fill.qty, fill.price, now)?;
+        drop(order);
         self.remember_exec(key);
         Ok(outcome)
     }
@@ -363,9 +480,10 @@ impl OrderTable {
     ) -> Result<&Order, RejectInfo> {
         let unknown = RejectInfo::new(RejectCode::VenueUnknownOrder, ack.order_id.0 as i64, 0);
         let slot = self.by_id.get(&ack.order_id).ok_or(unknown)?;
-        let order = self.slot_mut(slot);
+        let mut order = self.slot_mut(slot);
         let session = order.terms().session;
         let old = order.apply_replace_ack(ack.price, ack.qty, now)?;
+        drop(order);
         self.retire_cl(ClKey { session, cl_ord_id: old });
         Ok(self.slot(slot))
     }
@@ -378,9 +496,10 @@ impl OrderTable {
     ) -> Result<&Order, RejectInfo> {
         let unknown = RejectInfo::new(RejectCode::VenueUnknownOrder, id.0 as i64, 0);
         let slot = self.by_id.get(&id).ok_or(unknown)?;
-        let order = self.slot_mut(slot);
+        let mut order = self.slot_mut(slot);
         let session = order.terms().session;
         let refused = order.apply_replace_reject(now)?;
+        drop(order);
         self.retire_cl(ClKey { session, cl_ord_id: refused });
         Ok(self.slot(slot))
     }
@@ -427,10 +546,11 @@ impl OrderTable {
         let mut cursor = self.head;
         std::iter::from_fn(move || {
             while cursor != NIL {
-                let order = self.slot(cursor);
-                cursor = self.links[cursor as usize].next;
-                if order.is_working() && filter.matches(order) {
-                    return Some(order);
+                let slot = cursor as usize;
+                cursor = self.links[slot].next;
+                let m = &self.meta[slot];
+                if !m.state.is_terminal() && filter.matches_meta(m) {
+                    return Some(self.slot(slot as u32));
                 }
             }
             None
@@ -441,9 +561,17 @@ impl OrderTable {
     /// switch). An order `f` leaves terminal (a held order cancelled at once) is removed
     /// after `f` returns, as [`OrderTable::remove`] would: `f` must have emitted its final
     /// report. Returns how many orders `f` was called on. Allocation-free.
-    pub fn for_each_working_mut(
+    pub fn for_each_working_mut(&mut self, filter: OrderFilter, f: impl FnMut(&mut Order)) -> u32 {
+        self.for_each_working_mut_in(filter, |_| true, f)
+    }
+
+    /// As [`OrderTable::for_each_working_mut`], only for orders whose state `wants`: the
+    /// others are passed over without reading them (a kill switch skips the orders whose
+    /// cancel is out already).
+    pub fn for_each_working_mut_in(
         &mut self,
         filter: OrderFilter,
+        wants: impl Fn(OrderState) -> bool,
         mut f: impl FnMut(&mut Order),
     ) -> u32 {
         let mut visited = 0;
@@ -452,15 +580,18 @@ impl OrderTable {
             let slot = cursor;
             // Read the successor first: `slot` may be removed below.
             cursor = self.links[slot as usize].next;
-            let order = self.slot_mut(slot);
-            if !(order.is_working() && filter.matches(order)) {
+            let m = &self.meta[slot as usize];
+            if m.state.is_terminal() || !wants(m.state) || !filter.matches_meta(m) {
                 continue;
             }
+            let mut order = self.slot_mut(slot);
             let id = order.id();
-            f(order);
-            debug_assert_eq!(self.slot(slot).id(), id, "callback must not change the id");
+            f(&mut order);
+            debug_assert_eq!(order.id(), id, "callback must not change the id");
+            let working = order.is_working();
+            drop(order);
             visited += 1;
-            if !self.slot(slot).is_working() {
+            if !working {
                 self.remove_slot(slot);
             }
         }
@@ -501,6 +632,9 @@ impl OrderTable {
             live += 1;
             if !order.is_consistent() {
                 return Err("order invariant broken");
+            }
+            if self.meta[i] != SlotMeta::of(order) {
+                return Err("slot summary disagrees with its order");
             }
             if self.by_id.get(&order.id()) != Some(i as u32) {
                 return Err("id index disagrees with slab");

@@ -81,6 +81,19 @@ pub trait Gateway: Send + 'static {
     /// One output from the core. Must not block (see the module docs).
     fn on_output(&mut self, delivery: &Delivery, io: &mut GatewayIo);
 
+    /// True when the gateway wants a copy of every market-data command the core applies
+    /// (see [`tap`](super::tap)). Read once at start.
+    fn wants_market_data(&self) -> bool {
+        false
+    }
+
+    /// One market-data command the core has journaled and applied, in the core's order
+    /// (only for gateways that [want them](Gateway::wants_market_data)). Must not block,
+    /// like [`Gateway::on_output`].
+    fn on_market_data(&mut self, cmd: &Command, io: &mut GatewayIo) {
+        let _ = (cmd, io);
+    }
+
     /// Does a bounded amount of the gateway's own work (reading sockets, generating
     /// flow, publishing queued commands); returns how much it did (0 when idle).
     fn poll(&mut self, io: &mut GatewayIo) -> usize;

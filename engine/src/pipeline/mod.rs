@@ -27,6 +27,7 @@ pub mod clock;
 pub mod gateway;
 pub mod metrics;
 pub mod placement;
+pub mod tap;
 pub mod timer;
 pub mod wait;
 
@@ -194,7 +195,11 @@ impl<J: CommandJournal + Send + 'static> Pipeline<J> {
         let mut session_route: Vec<Option<u16>> = Vec::new();
         let mut venue_route: Vec<Option<u16>> = Vec::new();
         let mut outbound = Vec::with_capacity(gateways.len());
+        let mut taps: Vec<Option<tap::Tap>> = Vec::with_capacity(gateways.len());
         for (g, gw) in gateways.iter().enumerate() {
+            taps.push(
+                gw.wants_market_data().then(|| Arc::new(ArrayQueue::new(config.outbound_ring))),
+            );
             let routes = gw.routes();
             for (what, ids, table) in [
                 (
@@ -234,6 +239,7 @@ impl<J: CommandJournal + Send + 'static> Pipeline<J> {
         let (ready_tx, ready_rx) = std::sync::mpsc::channel::<Result<(), String>>();
         let core_loop = CoreLoop {
             outbound: outbound.clone(),
+            taps: taps.iter().flatten().cloned().collect(),
             session_route,
             venue_route,
             metrics: Arc::clone(&metrics),
@@ -279,7 +285,7 @@ impl<J: CommandJournal + Send + 'static> Pipeline<J> {
         }
 
         let mut gateway_threads = Vec::with_capacity(gateways.len());
-        for (g, (gw, ring)) in gateways.into_iter().zip(outbound).enumerate() {
+        for (g, ((gw, ring), tap)) in gateways.into_iter().zip(outbound).zip(taps).enumerate() {
             let name = gw.name().to_string();
             let io = GatewayIo::new(
                 producer.clone(),
@@ -293,6 +299,7 @@ impl<J: CommandJournal + Send + 'static> Pipeline<J> {
                 gateway: gw,
                 io,
                 outbound: ring,
+                tap,
                 metrics: Arc::clone(&metrics),
                 stopping: Arc::clone(&stopping),
                 abort: Arc::clone(&abort),
@@ -381,6 +388,8 @@ struct GatewayRunner {
     gateway: Box<dyn Gateway>,
     io: GatewayIo,
     outbound: Arc<ArrayQueue<Delivery>>,
+    /// The market-data tap, for gateways that asked for one.
+    tap: Option<tap::Tap>,
     metrics: Arc<PipelineMetrics>,
     stopping: Arc<AtomicBool>,
     abort: Arc<AtomicBool>,
@@ -411,7 +420,10 @@ impl GatewayRunner {
         // ring meanwhile so the core never waits on us for ever.
         self.gateway.on_stop(&mut self.io);
         self.io.close();
-        while !(self.metrics.core_done.load(Ordering::Acquire) && self.outbound.is_empty()) {
+        while !(self.metrics.core_done.load(Ordering::Acquire)
+            && self.outbound.is_empty()
+            && self.tap.as_ref().is_none_or(|t| t.is_empty()))
+        {
             if self.abort.load(Ordering::Acquire) {
                 break;
             }
@@ -432,6 +444,17 @@ impl GatewayRunner {
             }
             n += 1;
         }
+        if let Some(tap) = &self.tap {
+            let mut m = 0;
+            while m < DRAIN_BUDGET {
+                let Some(cmd) = tap.pop() else { break };
+                if deliver {
+                    self.gateway.on_market_data(&cmd, &mut self.io);
+                }
+                m += 1;
+            }
+            n += m;
+        }
         n
     }
 }
@@ -441,6 +464,8 @@ type InboundPoller = disruptor::EventPoller<InboundSlot, disruptor::MultiProduce
 /// The core thread's loop state.
 struct CoreLoop {
     outbound: Vec<Arc<ArrayQueue<Delivery>>>,
+    /// Market-data taps (see [`tap`]).
+    taps: Vec<tap::Tap>,
     session_route: Vec<Option<u16>>,
     venue_route: Vec<Option<u16>>,
     metrics: Arc<PipelineMetrics>,
@@ -587,6 +612,23 @@ impl CoreLoop {
             if market_data && is_venue_order(&out.body) {
                 let ns = self.clock.elapsed_ns(slot.ingress_raw, self.clock.raw());
                 self.metrics.tick_to_trade.record(ns);
+            }
+        }
+        if !self.taps.is_empty() && tap::is_feed(&slot.cmd.body) {
+            for t in &self.taps {
+                let mut wait = Idle::new(self.wait);
+                let mut counted = false;
+                while t.push(slot.cmd).is_err() {
+                    if !counted {
+                        counted = true;
+                        let w = &self.metrics.outbound_full_waits;
+                        w.store(w.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
+                    }
+                    if self.abort.load(Ordering::Acquire) {
+                        return Err(None);
+                    }
+                    wait.wait();
+                }
             }
         }
         Ok(seq + outputs.len() as u64)

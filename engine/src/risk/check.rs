@@ -1,4 +1,5 @@
-//! The ordered pre-trade checks shared by new orders and replaces.
+//! The ordered pre-trade checks shared by new orders, replaces and released (triggered)
+//! held orders.
 //!
 //! The order of evaluation is part of the contract (the first failing check names the
 //! reject); `docs/risk.md` lists it. The session and its throttle are checked by the
@@ -16,7 +17,33 @@ use super::order::{Accepted, RiskContext, StpAction};
 use crate::schema::{LimitKind, OrderFlags, RejectCode as C, RejectInfo, TradingState};
 use crate::{AccountId, InstrumentId, OrdType, Price, Qty, Side, TimestampNs};
 
-/// The terms under check, common to new orders and replaces.
+/// What is being checked: a new order, a replace, or a held order being released.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Entry {
+    /// A new order: nothing of it is counted yet.
+    New,
+    /// A replace of an order counted at (risk price, leaves): only the change in exposure
+    /// is checked, and only when it increases it.
+    Replace(Price, Qty),
+    /// A held order released to the venue, counted at (risk price, leaves) since it was
+    /// entered: checked like a new order against the limits in force now (its own
+    /// exposure and working-order count are not counted twice), without a throttle token
+    /// or a duplicate-order check (it is not a new message).
+    Release(Price, Qty),
+}
+
+impl Entry {
+    /// The exposure the order is counted at already, for a replace or a release.
+    #[inline]
+    fn counted(self) -> Option<(Price, Qty)> {
+        match self {
+            Entry::New => None,
+            Entry::Replace(p, q) | Entry::Release(p, q) => Some((p, q)),
+        }
+    }
+}
+
+/// The terms under check, common to new orders, replaces and releases.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Terms {
     pub(crate) account: AccountId,
@@ -31,15 +58,22 @@ pub(crate) struct Terms {
     /// Quantity that will be working (exposure).
     pub(crate) leaves: Qty,
     pub(crate) display_qty: Qty,
-    /// For a replace: the exposure the order has now (risk price, leaves), replaced by the
-    /// new terms. `None` for a new order.
-    pub(crate) replaces: Option<(Price, Qty)>,
+    /// New order, replace or release.
+    pub(crate) entry: Entry,
 }
 
 /// Saturates an `i128` into a `RejectInfo` number.
 #[inline]
 pub(crate) fn sat(v: i128) -> i64 {
     i64::try_from(v).unwrap_or(if v < 0 { i64::MIN } else { i64::MAX })
+}
+
+/// A limit as an `i128` bound: [`NO_LIMIT`] is no bound at all, so a value wider than
+/// `i64` (exposure and order value in valuation units are `i128`) is never refused by a
+/// limit that is not in force.
+#[inline]
+fn bound(limit: i64) -> i128 {
+    if limit == NO_LIMIT { i128::MAX } else { i128::from(limit) }
 }
 
 #[inline]
@@ -69,7 +103,7 @@ impl RiskEngine {
     ) -> Result<Accepted, RejectInfo> {
         // Reference data and identities.
         let i = t.instrument.index();
-        let Some(inst) = self.instruments.get(i).copied() else {
+        let Some(inst) = self.instruments.get(i) else {
             return Err(reject(C::UnknownInstrument, t.instrument.0, 0));
         };
         if !ctx.tradable {
@@ -113,6 +147,13 @@ impl RiskEngine {
             return Err(reject(C::QtyAboveMax, t.qty.0, inst.max_qty.0));
         }
         let notional = risk_price.notional(t.qty).abs();
+        // An execution report carries the cumulative notional as an `i64`: an order that
+        // could not be reported once completely filled at its risk price is refused, with
+        // the largest quantity that fits.
+        if notional > i128::from(i64::MAX) {
+            let max_qty = i128::from(i64::MAX) / i128::from(risk_price.0).abs();
+            return Err(reject(C::QtyExceedsMax, t.qty.0, max_qty));
+        }
         if notional < inst.min_notional {
             return Err(reject(C::NotionalBelowMin, notional, inst.min_notional));
         }
@@ -124,8 +165,8 @@ impl RiskEngine {
         if self.states.killed(a, session) {
             return Err(RejectInfo::bare(C::KillSwitch));
         }
-        let cell = *self.exposure.cell(a, i);
-        let removed_leaves = t.replaces.map_or(0, |(_, q)| q.0);
+        let cell = self.exposure.cell(a, i);
+        let removed_leaves = t.entry.counted().map_or(0, |(_, q)| q.0);
         let other_open = cell.open_lots(t.side) - removed_leaves;
         let reducing = reduces(cell.position_lots, other_open, t.side, t.leaves.0);
         match self.states.effective(a) {
@@ -135,9 +176,14 @@ impl RiskEngine {
             }
             _ => {}
         }
+        // Borrowed, not copied: a limit set is 128 bytes.
         let (cell_lim, acct_lim, firm_lim) =
-            (*self.limits.cell(a, i), self.limits.accounts[a], self.limits.firm);
-        if t.replaces.is_none() && cell_lim.get(LimitKind::Restricted) == 1 {
+            (self.limits.cell(a, i), &self.limits.accounts[a], &self.limits.firm);
+        let replace = matches!(t.entry, Entry::Replace(..));
+        // A replace is held to limits only where it increases the order's exposure; a new
+        // or released order must fit the limits in force as a whole.
+        let whole = !replace;
+        if !replace && cell_lim.get(LimitKind::Restricted) == 1 {
             return Err(reject(C::InstrumentRestricted, t.instrument.0, 0));
         }
         if t.flags.contains(OrderFlags::REDUCE_ONLY) && !reducing {
@@ -145,7 +191,7 @@ impl RiskEngine {
         }
 
         // Per-order size.
-        let levels: [&LimitSet; 3] = [&cell_lim, &acct_lim, &firm_lim];
+        let levels: [&LimitSet; 3] = [cell_lim, acct_lim, firm_lim];
         for set in levels {
             let max = set.get(LimitKind::MaxOrderQty);
             if t.qty.0 > max {
@@ -153,13 +199,13 @@ impl RiskEngine {
             }
         }
         let max = cell_lim.get(LimitKind::MaxOrderNotional);
-        if notional > i128::from(max) {
+        if notional > bound(max) {
             return Err(reject(C::NotionalExceedsMax, notional, max));
         }
         let order_value_units = order_value(risk_price, t.qty, inst.value_per_notional_unit);
-        for set in [&acct_lim, &firm_lim] {
+        for set in [acct_lim, firm_lim] {
             let max = set.get(LimitKind::MaxOrderNotional);
-            if order_value_units > i128::from(max) {
+            if order_value_units > bound(max) {
                 return Err(reject(C::NotionalExceedsMax, order_value_units, max));
             }
         }
@@ -190,14 +236,14 @@ impl RiskEngine {
             Side::Buy => {
                 let (before, after) = (pos + was, pos + other + leaves);
                 let max = cell_lim.get(LimitKind::MaxPositionLong);
-                if after > before && after > i128::from(max) {
+                if (whole || after > before) && after > bound(max) {
                     return Err(reject(C::PositionLongExceedsMax, after, max));
                 }
             }
             Side::Sell => {
                 let (before, after) = (was - pos, other + leaves - pos);
                 let max = cell_lim.get(LimitKind::MaxPositionShort);
-                if after > before && after > i128::from(max) {
+                if (whole || after > before) && after > bound(max) {
                     return Err(reject(C::PositionShortExceedsMax, after, max));
                 }
             }
@@ -205,40 +251,46 @@ impl RiskEngine {
 
         // Gross exposure and credit: open orders count at once; a replace counts its delta.
         let vpn = inst.value_per_notional_unit;
-        let removed_value = t.replaces.map_or(0, |(p, q)| order_value(p, q, vpn));
-        let delta = order_value(risk_price, t.leaves, vpn) - removed_value;
-        if delta > 0 {
+        let delta = match t.entry.counted() {
+            // A new order's leaves are its quantity: valued above already.
+            None => order_value_units,
+            Some((p, q)) => order_value(risk_price, t.leaves, vpn) - order_value(p, q, vpn),
+        };
+        if whole || delta > 0 {
             let aggregates =
-                [(&acct_lim, self.exposure.accounts[a]), (&firm_lim, self.exposure.firm)];
+                [(acct_lim, &self.exposure.accounts[a]), (firm_lim, &self.exposure.firm)];
             for (set, agg) in aggregates {
                 let max = set.get(LimitKind::MaxGrossExposure);
-                if agg.gross_value + delta > i128::from(max) {
+                if agg.gross_value + delta > bound(max) {
                     return Err(reject(C::GrossExposureExceedsMax, agg.gross_value + delta, max));
                 }
             }
             if t.side == Side::Buy {
                 for (set, agg) in aggregates {
                     let max = set.get(LimitKind::MaxCredit);
-                    if agg.credit_value + delta > i128::from(max) {
+                    if agg.credit_value + delta > bound(max) {
                         return Err(reject(C::CreditExceedsMax, agg.credit_value + delta, max));
                     }
                 }
             }
         }
 
-        if t.replaces.is_none() {
-            // Working-order count.
+        if whole {
+            // Working-order count: a released order is one of them already.
+            let this = i64::from(t.entry == Entry::New);
             let counts = [
-                (&cell_lim, cell.open_orders),
-                (&acct_lim, self.exposure.accounts[a].open_orders),
-                (&firm_lim, self.exposure.firm.open_orders),
+                (cell_lim, cell.open_orders),
+                (acct_lim, self.exposure.accounts[a].open_orders),
+                (firm_lim, self.exposure.firm.open_orders),
             ];
             for (set, open) in counts {
                 let max = set.get(LimitKind::MaxOpenOrders);
-                if i64::from(open) + 1 > max {
-                    return Err(reject(C::OpenOrdersExceedsMax, i64::from(open) + 1, max));
+                if i64::from(open) + this > max {
+                    return Err(reject(C::OpenOrdersExceedsMax, i64::from(open) + this, max));
                 }
             }
+        }
+        if t.entry == Entry::New {
             // Duplicate order.
             let window_ms = firm_lim.get(LimitKind::DuplicateWindowMs);
             if window_ms != NO_LIMIT && window_ms > 0 {
@@ -266,7 +318,7 @@ impl RiskEngine {
             }
         }
 
-        if t.replaces.is_none() {
+        if t.entry == Entry::New {
             self.duplicates.record(self.fingerprint(t), now);
         }
         Ok(Accepted { risk_price, stp })

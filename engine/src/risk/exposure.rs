@@ -145,6 +145,33 @@ impl Exposure {
         }
     }
 
+    /// Working orders changed by `lots` worth `value` and `orders` in number, the position
+    /// unchanged. The contribution moves by exactly the value (gross; credit for buys),
+    /// so the aggregates move without re-valuing the position as [`Self::update_cell`]
+    /// does.
+    #[inline]
+    fn change_open(
+        &mut self,
+        account: usize,
+        instrument: usize,
+        side: Side,
+        lots: i64,
+        value: i128,
+        orders: i32,
+    ) {
+        let idx = account * self.instruments() + instrument;
+        let cell = &mut self.cells[idx];
+        cell.add_open(side, lots, value);
+        debug_assert!(orders >= 0 || cell.open_orders > 0, "order closed that was never opened");
+        cell.open_orders = cell.open_orders.saturating_add_signed(orders);
+        let credit = if side == Side::Buy { value } else { 0 };
+        for agg in [&mut self.accounts[account], &mut self.firm] {
+            agg.gross_value += value;
+            agg.credit_value += credit;
+            agg.open_orders = agg.open_orders.saturating_add_signed(orders);
+        }
+    }
+
     /// A new working order.
     pub(crate) fn open(
         &mut self,
@@ -155,10 +182,7 @@ impl Exposure {
         leaves: Qty,
     ) {
         let value = order_value(price, leaves, self.vpn(instrument));
-        self.update_cell(account, instrument, |c| {
-            c.add_open(side, leaves.0, value);
-            c.open_orders += 1;
-        });
+        self.change_open(account, instrument, side, leaves.0, value, 1);
     }
 
     /// A working order's price or leaves changed.
@@ -172,9 +196,7 @@ impl Exposure {
     ) {
         let vpn = self.vpn(instrument);
         let (v0, v1) = (order_value(before.0, before.1, vpn), order_value(after.0, after.1, vpn));
-        self.update_cell(account, instrument, |c| {
-            c.add_open(side, after.1.0 - before.1.0, v1 - v0)
-        });
+        self.change_open(account, instrument, side, after.1.0 - before.1.0, v1 - v0, 0);
     }
 
     /// A fill of `qty` of an order whose risk price is `order_price`: its leaves shrink and
@@ -204,11 +226,7 @@ impl Exposure {
         leaves: Qty,
     ) {
         let value = order_value(price, leaves, self.vpn(instrument));
-        self.update_cell(account, instrument, |c| {
-            c.add_open(side, -leaves.0, -value);
-            debug_assert!(c.open_orders > 0, "order closed that was never opened");
-            c.open_orders = c.open_orders.saturating_sub(1);
-        });
+        self.change_open(account, instrument, side, -leaves.0, -value, -1);
     }
 
     /// The instrument's mark moved: re-value every position in it. O(accounts).

@@ -33,7 +33,7 @@ pub use config::{ConfigError, InstrumentRisk, NoReferenceRule, RiskConfig, StpMo
 pub use exposure::{AggregateExposure, CellExposure};
 pub use limits::NO_LIMIT;
 pub use order::{
-    Accepted, NewOrderRisk, OpenOrder, OwnResting, ReplaceRisk, RiskContext, StpAction,
+    Accepted, NewOrderRisk, OpenOrder, OwnResting, ReleaseRisk, ReplaceRisk, RiskContext, StpAction,
 };
 pub use state::LossBreach;
 
@@ -42,7 +42,7 @@ use crate::schema::{
     SetTradingState, TradingState,
 };
 use crate::{AccountId, InstrumentId, Price, Qty, SessionId, Side, TimestampNs};
-use check::Terms;
+use check::{Entry, Terms};
 use duplicate::DuplicateRing;
 use exposure::Exposure;
 use limits::Limits;
@@ -197,7 +197,7 @@ impl RiskEngine {
             qty: order.qty,
             leaves: order.qty,
             display_qty: order.display_qty,
-            replaces: None,
+            entry: Entry::New,
         };
         self.check_terms(now, s, &terms, ctx)
     }
@@ -228,7 +228,41 @@ impl RiskEngine {
             qty: order.qty,
             leaves: order.leaves,
             display_qty: order.display_qty,
-            replaces: Some((c.risk_price, c.leaves)),
+            entry: Entry::Replace(c.risk_price, c.leaves),
+        };
+        self.check_terms(now, s, &terms, ctx)
+    }
+
+    /// Checks a held order the core is releasing to its venue (a stop, stop-limit or
+    /// trailing stop that triggered), owned by `session`: every check of a new order
+    /// against the limits and states in force now, with the order as it goes to the venue
+    /// (a market order, or a limit at the stop-limit's price). Its own exposure and
+    /// working-order count, counted since entry, are not counted twice; no throttle token
+    /// is spent and the duplicate-order check does not apply (the core, not the client,
+    /// sends it). On success the core re-values the order with
+    /// [`Self::on_order_amended`] at [`Accepted::risk_price`].
+    pub fn check_release(
+        &mut self,
+        now: TimestampNs,
+        session: SessionId,
+        order: &ReleaseRisk,
+        ctx: &RiskContext,
+    ) -> Result<Accepted, RejectInfo> {
+        self.apply_reference(order.current.instrument, ctx);
+        let s = self.session_index(session)?;
+        let c = order.current;
+        let terms = Terms {
+            account: c.account,
+            instrument: c.instrument,
+            side: c.side,
+            ord_type: order.ord_type,
+            flags: order.flags,
+            price: order.price,
+            stop_price: Price(0),
+            qty: order.qty,
+            leaves: c.leaves,
+            display_qty: order.display_qty,
+            entry: Entry::Release(c.risk_price, c.leaves),
         };
         self.check_terms(now, s, &terms, ctx)
     }

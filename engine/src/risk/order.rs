@@ -65,6 +65,25 @@ pub struct ReplaceRisk {
     pub display_qty: Qty,
 }
 
+/// A held order being released to its venue: the order as risk counts it, and the terms
+/// it goes out with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ReleaseRisk {
+    /// The held order as risk counts it now (its risk price and leaves).
+    pub current: OpenOrder,
+    /// The type it goes to the venue as: `Market` (stop, trailing stop) or `Limit`
+    /// (stop-limit).
+    pub ord_type: OrdType,
+    /// Flags (reduce-only is checked).
+    pub flags: OrderFlags,
+    /// Limit price, ticks (a stop-limit's; zero for a market order).
+    pub price: Price,
+    /// Total quantity, lots.
+    pub qty: Qty,
+    /// Display quantity, lots.
+    pub display_qty: Qty,
+}
+
 /// A working order as risk's exposure counts it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct OpenOrder {

@@ -149,6 +149,10 @@ reject_codes! {
     TableCapacity = 502, "TABLE_CAPACITY", "", "max";
     /// Admin action names something unknown or carries an invalid value.
     AdminInvalid = 601, "ADMIN_INVALID", "value", "";
+    /// A fill that would take the order's cumulative notional past what an execution
+    /// report carries (`i64` ticks·lots); the fill is refused. Appended after 601: codes
+    /// are archived by declaration index.
+    VenueNotionalOverflow = 406, "VENUE_NOTIONAL_OVERFLOW", "notional", "max";
 }
 
 impl fmt::Display for RejectCode {

@@ -370,6 +370,7 @@ fn reject_codes_are_pinned() {
         ("ORDER_CAPACITY", 501),
         ("TABLE_CAPACITY", 502),
         ("ADMIN_INVALID", 601),
+        ("VENUE_NOTIONAL_OVERFLOW", 406),
     ];
     assert_eq!(RejectCode::ALL.len(), golden.len(), "a code was added: append it here too");
     for (tag, (code, (name, value))) in RejectCode::ALL.iter().zip(golden).enumerate() {

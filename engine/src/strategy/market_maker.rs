@@ -25,8 +25,8 @@ use crate::schema::OrderFlags;
 use crate::strategy::market::SCALE_X1E6;
 use crate::strategy::registry::{ParamSpec, parse_params};
 use crate::strategy::{
-    ClOrdIdSeq, InstrumentView, Intent, Intents, OrderUpdate, OrderUpdateKind, OwnFill, Strategy,
-    StrategyConfigError, StrategyContext,
+    ClOrdIdSeq, InstrumentView, Intent, Intents, MarketView, OrderUpdate, OrderUpdateKind, OwnFill,
+    Strategy, StrategyConfigError, StrategyContext,
 };
 use crate::{ClOrdId, InstrumentId, OrdType, Price, Qty, Side, TimeInForce, TimestampNs};
 
@@ -146,6 +146,11 @@ pub struct MarketMaker {
     ids: ClOrdIdSeq,
     /// Index 0 is the bid, 1 the ask.
     quotes: [Quote; 2],
+    /// The inputs of the last requote that had nothing to do (the instrument's market and
+    /// the position, `None` without a view); cleared by anything that changes the quotes.
+    /// Requoting is a pure function of those inputs and the quotes, so the same inputs
+    /// again would do nothing again: most book updates do not move the top of book.
+    idle_on: Option<Option<(MarketView, Qty)>>,
 }
 
 fn side_index(side: Side) -> usize {
@@ -156,6 +161,17 @@ fn side_index(side: Side) -> usize {
 }
 
 const SIDES: [Side; 2] = [Side::Buy, Side::Sell];
+
+/// `a.div_euclid(b)`, in 64-bit arithmetic when `a` fits (the common case: a constant
+/// divisor becomes a multiplication there, while a 128-bit division is a library call).
+#[inline]
+fn div_euclid(a: i128, b: i64) -> i128 {
+    debug_assert!(b > 0);
+    match i64::try_from(a) {
+        Ok(a) => i128::from(a.div_euclid(b)),
+        Err(_) => a.div_euclid(i128::from(b)),
+    }
+}
 
 impl MarketMaker {
     /// Registry name.
@@ -170,6 +186,7 @@ impl MarketMaker {
             instruments: [params.instrument],
             ids: ClOrdIdSeq::new(),
             quotes: [Quote::IDLE; 2],
+            idle_on: None,
         }
     }
 
@@ -213,8 +230,8 @@ impl MarketMaker {
             .clamp(-(p.max_skew_ticks as i128), p.max_skew_ticks as i128);
         let centre = micro as i128 - skew_ticks * scale;
         let half = p.half_spread_ticks as i128 * scale;
-        let bid_px = (centre - half).div_euclid(scale).min(ask.price.ticks() as i128 - 1);
-        let ask_px = -(-(centre + half)).div_euclid(scale);
+        let bid_px = div_euclid(centre - half, SCALE_X1E6).min(ask.price.ticks() as i128 - 1);
+        let ask_px = -div_euclid(-(centre + half), SCALE_X1E6);
         let ask_px = ask_px.max(bid.price.ticks() as i128 + 1);
         let max = p.max_position_lots as i128;
         let size = p.size_lots as i128;
@@ -230,13 +247,22 @@ impl MarketMaker {
 
     /// Brings both sides towards the desired quotes.
     fn requote(&mut self, ctx: &StrategyContext<'_>, out: &mut Intents) {
-        let desired = match ctx.view(self.params.instrument) {
+        let view = ctx.view(self.params.instrument);
+        let inputs = view.map(|v| (v.market, v.position));
+        if self.idle_on == Some(inputs) {
+            return;
+        }
+        let desired = match view {
             Some(view) => self.desired(view),
             None => [None, None],
         };
+        let (sent, dropped) = (out.len(), out.dropped_total());
         for (i, side) in SIDES.into_iter().enumerate() {
             self.reconcile(side, desired[i], out);
         }
+        // Nothing sent and nothing refused: nothing changed (an id is drawn only to send).
+        let idle = out.len() == sent && out.dropped_total() == dropped;
+        self.idle_on = idle.then_some(inputs);
     }
 
     fn reconcile(&mut self, side: Side, desired: Option<(Price, Qty)>, out: &mut Intents) {
@@ -317,6 +343,7 @@ impl Strategy for MarketMaker {
     }
 
     fn on_fill(&mut self, ctx: &StrategyContext<'_>, fill: &OwnFill, out: &mut Intents) {
+        self.idle_on = None;
         let q = &mut self.quotes[side_index(fill.side)];
         if fill.instrument == self.params.instrument && q.owns(fill.cl_ord_id) {
             q.filled_qty += fill.qty;
@@ -328,6 +355,7 @@ impl Strategy for MarketMaker {
     }
 
     fn on_order_update(&mut self, ctx: &StrategyContext<'_>, u: &OrderUpdate, out: &mut Intents) {
+        self.idle_on = None;
         let q = &mut self.quotes[side_index(u.side)];
         if u.instrument == self.params.instrument {
             apply_update(q, u);
@@ -393,4 +421,95 @@ fn apply_update(q: &mut Quote, u: &OrderUpdate) {
         }
     }
     debug_assert!(q.filled_qty <= q.total_qty, "filled beyond ordered: {q:?}");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::AccountId;
+    use crate::strategy::Strategy;
+    use proptest::prelude::*;
+
+    /// The idle memo never changes what the market maker does: against a twin that
+    /// forgets it before every call, on book updates drawn from a few views (so they
+    /// repeat), fills and answers to its own requests, the intents are the same.
+    #[test]
+    fn the_idle_memo_changes_nothing() {
+        let params = MarketMakerParams {
+            instrument: InstrumentId(0),
+            half_spread_ticks: 2,
+            size_lots: 5,
+            skew_ticks_per_lot: 1,
+            max_skew_ticks: 10,
+            max_position_lots: 20,
+            requote_threshold_ticks: 1,
+        };
+        let views = [
+            MarketView::two_sided((100, 5), (104, 5)),
+            MarketView::two_sided((100, 1), (104, 9)),
+            MarketView::two_sided((101, 5), (104, 5)),
+            MarketView { best_ask: None, ..MarketView::two_sided((100, 5), (104, 5)) },
+        ];
+        proptest!(|(steps in proptest::collection::vec((0usize..4, 0u8..6, 0i64..3), 1..200))| {
+            let (mut memo, mut fresh) = (MarketMaker::new(params), MarketMaker::new(params));
+            let (mut a, mut b) = (Intents::with_capacity(8), Intents::with_capacity(8));
+            let mut position = Qty(0);
+            for (v, event, n) in steps {
+                let view = InstrumentView { instrument: InstrumentId(0), market: views[v], position };
+                let ctx = StrategyContext { now: TimestampNs(1), account: AccountId(0), views: std::slice::from_ref(&view) };
+                fresh.idle_on = None;
+                // Answer the last intents as a venue might, then a book update.
+                let last: Vec<Intent> = a.as_slice().to_vec();
+                a.clear();
+                b.clear();
+                for intent in last {
+                    let (kind, cl_ord_id, orig, side, price, leaves) = match intent {
+                        Intent::New { cl_ord_id, side, price, qty, .. } => (OrderUpdateKind::Acked, cl_ord_id, None, side, price, qty),
+                        Intent::Replace { cl_ord_id, new_cl_ord_id, price, qty } => {
+                            let i = if memo.quotes[0].owns(cl_ord_id) { 0 } else { 1 };
+                            let side = if i == 0 { Side::Buy } else { Side::Sell };
+                            // As the core does: a replace to no more than is filled is refused.
+                            let kind = if qty <= memo.quotes[i].filled_qty {
+                                OrderUpdateKind::Rejected
+                            } else {
+                                OrderUpdateKind::Replaced
+                            };
+                            (kind, new_cl_ord_id, Some(cl_ord_id), side, price, qty)
+                        }
+                        Intent::Cancel { cl_ord_id, .. } => {
+                            let side = if memo.quotes[0].owns(cl_ord_id) { Side::Buy } else { Side::Sell };
+                            (OrderUpdateKind::Canceled, cl_ord_id, None, side, Price(0), Qty(0))
+                        }
+                    };
+                    let u = OrderUpdate { kind, cl_ord_id, orig_cl_ord_id: orig, instrument: InstrumentId(0), side, price, leaves_qty: leaves };
+                    if event == 5 {
+                        continue; // the venue has not answered yet
+                    }
+                    memo.on_order_update(&ctx, &u, &mut a);
+                    fresh.idle_on = None;
+                    fresh.on_order_update(&ctx, &u, &mut b);
+                }
+                // A venue never fills more than is left: no fill when nothing is.
+                if event == 4
+                    && let Some((id, price, leaves)) = memo.working(Side::Buy)
+                    && leaves.lots() > 0
+                {
+                    let qty = Qty(n.min(leaves.lots()).max(1));
+                    position += qty;
+                    let fill = OwnFill {
+                        cl_ord_id: id, instrument: InstrumentId(0), side: Side::Buy, price, qty,
+                        leaves_qty: leaves - qty, fee: 0, liquidity: crate::schema::Liquidity::Maker,
+                    };
+                    memo.on_fill(&ctx, &fill, &mut a);
+                    fresh.idle_on = None;
+                    fresh.on_fill(&ctx, &fill, &mut b);
+                }
+                memo.on_book(&ctx, InstrumentId(0), &mut a);
+                fresh.idle_on = None;
+                fresh.on_book(&ctx, InstrumentId(0), &mut b);
+                prop_assert_eq!(a.as_slice(), b.as_slice());
+                prop_assert_eq!(memo.quotes, fresh.quotes);
+            }
+        });
+    }
 }

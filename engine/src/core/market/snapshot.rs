@@ -38,6 +38,7 @@ impl Markets {
     /// Restores the markets written by [`Markets::snapshot_write`] into markets built from
     /// the same configuration.
     pub(crate) fn snapshot_read(&mut self, r: &mut Reader<'_>) -> Result<(), CodecError> {
+        self.invalidate_all();
         r.exact_count(self.markets.len(), "markets")?;
         for (slot, market) in self.markets.iter_mut().enumerate() {
             let at = r.offset();

@@ -37,6 +37,7 @@ impl Order {
             w.i64(p.qty.lots());
             w.i64(p.display_qty.lots());
         });
+        w.option(self.cancel_request, |w, id| w.cl_ord_id(&id));
         w.u64(self.updated_at.0);
         w.i64(self.risk_price.ticks());
     }
@@ -93,6 +94,7 @@ impl Order {
                     display_qty: Qty(r.i64()?),
                 })
             })?,
+            cancel_request: r.option(|r| r.cl_ord_id())?,
             updated_at: TimestampNs(r.u64()?),
             risk_price: Price(r.i64()?),
         };

@@ -6,7 +6,7 @@
 //! eviction continue exactly as in the original table. Slot placement may differ; nothing
 //! observable depends on it.
 
-use super::{ClEntry, NIL, OrderTable};
+use super::{ClEntry, NIL, OrderTable, SlotMeta};
 use crate::orders::fixed_map::{ClKey, ExecKey};
 use crate::orders::order::Order;
 use crate::snapshot_codec::{Bounds, CodecError, Reader, Writer};
@@ -117,6 +117,7 @@ impl OrderTable {
             return Err(Reader::out_of_range_at(at, "more orders than the table holds"));
         };
         let id = order.id();
+        self.meta[slot as usize] = SlotMeta::of(&order);
         self.slots[slot as usize] = Some(order);
         let mut inserted = self.by_id.insert(id, slot);
         for cl_ord_id in keys.into_iter().flatten() {

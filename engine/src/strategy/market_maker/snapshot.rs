@@ -75,6 +75,7 @@ impl MarketMaker {
         r.finish()?;
         self.ids = ids;
         self.quotes = quotes;
+        self.idle_on = None;
         Ok(())
     }
 }

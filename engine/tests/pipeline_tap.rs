@@ -1,0 +1,132 @@
+//! The market-data tap: a gateway that asks for it receives a copy of exactly the
+//! market-data commands the core applied, in the core's order, and nothing else; with a
+//! 2-slot tap and a slow consumer nothing is dropped (the core waits); a gateway that does
+//! not ask receives none.
+
+use keel_engine::core::Core;
+use keel_engine::core::testkit::{self, ALT, BTC};
+use keel_engine::pipeline::{
+    CoreStart, Delivery, Gateway, GatewayIo, Pipeline, PipelineConfig, PublishError, Routes,
+    WaitStrategy,
+};
+use keel_engine::port::{MemoryJournal, Recorded};
+use keel_engine::schema::{Command, CommandBody, L2Update, Timer};
+use keel_engine::{Price, Qty, SessionId, Side, TimestampNs};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+const N: u64 = 500;
+
+/// Publishes N level updates interleaved with timer ticks.
+struct Feed {
+    sent: u64,
+}
+
+fn level(i: u64) -> CommandBody {
+    CommandBody::L2Update(L2Update {
+        instrument: BTC,
+        venue: ALT,
+        side: if i % 2 == 0 { Side::Buy } else { Side::Sell },
+        price: Price(if i % 2 == 0 { 9_000 - (i % 50) as i64 } else { 11_000 + (i % 50) as i64 }),
+        qty: Qty(1 + (i % 9) as i64),
+        exchange_ts: TimestampNs(i),
+    })
+}
+
+impl Gateway for Feed {
+    fn name(&self) -> &str {
+        "feed"
+    }
+    fn routes(&self) -> Routes {
+        Routes::default()
+    }
+    fn on_output(&mut self, _: &Delivery, _: &mut GatewayIo) {}
+    fn poll(&mut self, io: &mut GatewayIo) -> usize {
+        let mut n = 0;
+        while self.sent < 2 * N && n < 16 {
+            let body = if self.sent % 2 == 0 {
+                level(self.sent / 2)
+            } else {
+                CommandBody::Timer(Timer {})
+            };
+            match io.try_publish(SessionId(3), body) {
+                Ok(_) => {
+                    self.sent += 1;
+                    n += 1;
+                }
+                Err(PublishError::Full | PublishError::Closed) => break,
+            }
+        }
+        n
+    }
+}
+
+/// Records what the tap hands it, slowly.
+struct Tapper {
+    wants: bool,
+    seen: Arc<Mutex<Vec<Command>>>,
+}
+
+impl Gateway for Tapper {
+    fn name(&self) -> &str {
+        if self.wants { "tapper" } else { "bystander" }
+    }
+    fn routes(&self) -> Routes {
+        Routes::default()
+    }
+    fn wants_market_data(&self) -> bool {
+        self.wants
+    }
+    fn on_market_data(&mut self, cmd: &Command, _: &mut GatewayIo) {
+        std::thread::yield_now();
+        self.seen.lock().unwrap().push(*cmd);
+    }
+    fn on_output(&mut self, _: &Delivery, _: &mut GatewayIo) {}
+    fn poll(&mut self, _: &mut GatewayIo) -> usize {
+        0
+    }
+}
+
+#[test]
+fn the_tap_carries_every_market_data_command_in_order_and_nothing_else() {
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let other = Arc::new(Mutex::new(Vec::new()));
+    let gateways: Vec<Box<dyn Gateway>> = vec![
+        Box::new(Feed { sent: 0 }),
+        Box::new(Tapper { wants: true, seen: Arc::clone(&seen) }),
+        Box::new(Tapper { wants: false, seen: Arc::clone(&other) }),
+    ];
+    let pipeline = Pipeline::start(
+        PipelineConfig {
+            inbound_ring: 64,
+            outbound_ring: 2,
+            wait: WaitStrategy::Park { spins: 16, yields: 4, park_us: 50 },
+            ..PipelineConfig::default()
+        },
+        gateways,
+        |_| {
+            let core = Core::new(&testkit::config()).map_err(|e| e.to_string())?;
+            Ok(CoreStart {
+                core,
+                journal: MemoryJournal::default(),
+                last_seq: 0,
+                startup: Vec::new(),
+            })
+        },
+    )
+    .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while (seen.lock().unwrap().len() as u64) < N {
+        assert!(Instant::now() < deadline, "tap delivered {} of {N}", seen.lock().unwrap().len());
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let exit = pipeline.join().unwrap();
+    let seen = seen.lock().unwrap();
+    let bodies: Vec<CommandBody> = seen.iter().map(|c| c.body).collect();
+    let expected: Vec<CommandBody> = (0..N).map(level).collect();
+    assert_eq!(bodies, expected, "every level update, in order, and no timer tick");
+    assert!(other.lock().unwrap().is_empty(), "a gateway that did not ask gets nothing");
+    let inputs =
+        exit.journal.records.iter().filter(|r| matches!(r, Recorded::Input(_))).count() as u64;
+    assert_eq!(inputs, 2 * N, "the tap journals nothing of its own");
+}

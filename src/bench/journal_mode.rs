@@ -1,0 +1,347 @@
+//! `keel bench journal`: append latency and throughput of `keel_journal::Journal`, then
+//! read and verify throughput of what was written, each beside a floor measured in the same
+//! run.
+//!
+//! - Append: `Journal::append` of a payload of `--record-bytes` (default: the archived size
+//!   of a typical command, a new order), one per operation, timed with two TSC reads.
+//!   Floor: a bare copy of the same bytes into a file mapping that is already mapped and
+//!   pre-faulted, advancing by the same frame stride (wrapping), timed the same way.
+//! - Verify: after closing (sealing) the journal, `Reader` over every record (CRC32C and
+//!   sequence continuity per record), and `inspect` (the same plus the BLAKE3 seal chain).
+//!   Floor: a bare sequential read (64-bit sum) of the same segment files, mapped.
+//!
+//! The journal lives in a fresh directory under `/dev/shm` when it exists (so the disk is
+//! not what is measured), else the system temporary directory, or `--dir`. Appends stop at
+//! `--max-mb` of journal data even if the duration is not over (stated in the report).
+
+use super::load::{Clock, Op, Pacing, TscClock, run_synchronous};
+use super::report::{Measurement, Report, Role, Throughput};
+use super::{BenchError, Common};
+use keel_journal::layout::frame_len_for;
+use keel_journal::{Config, Journal, Reader, RecordKind, inspect};
+use std::hint::black_box;
+use std::path::{Path, PathBuf};
+
+/// Options of `keel bench journal`.
+#[derive(Clone, Debug, clap::Args)]
+pub struct JournalArgs {
+    /// Payload bytes per record (default: the archived size of a new-order command).
+    #[arg(long)]
+    pub record_bytes: Option<usize>,
+    /// Segment size, MiB.
+    #[arg(long, default_value_t = 64)]
+    pub segment_mb: usize,
+    /// Stop appending once the journal holds this many MiB of records.
+    #[arg(long, default_value_t = 1024)]
+    pub max_mb: u64,
+    /// Directory for the journal (a fresh subdirectory is made; removed afterwards).
+    /// Default: /dev/shm if present, else the system temporary directory.
+    #[arg(long)]
+    pub dir: Option<PathBuf>,
+}
+
+/// The archived size of a typical input: a new order.
+pub fn typical_record_bytes() -> usize {
+    let cmd = keel_engine::schema::Command {
+        ts: keel_engine::TimestampNs(keel_engine::core::testkit::T0_NS),
+        session: keel_engine::core::testkit::CLIENT,
+        body: keel_engine::schema::CommandBody::NewOrder(keel_engine::core::testkit::limit(
+            "ORDER-000001",
+            keel_engine::Side::Buy,
+            9_980,
+            3,
+        )),
+    };
+    rkyv::to_bytes::<rkyv::rancor::Error>(&cmd).map_or(128, |b| b.len())
+}
+
+struct AppendOp {
+    journal: Journal,
+    payload: Vec<u8>,
+    frame: u64,
+    written: u64,
+    /// The size cap in force: half of `--max-mb` during the warm-up (so the measured part
+    /// always has room), all of it after.
+    cap: u64,
+    cap_total: u64,
+    error: Option<String>,
+}
+
+impl Op for AppendOp {
+    #[inline]
+    fn run(&mut self, i: u64) {
+        match self.journal.append(RecordKind::INPUT, i, &self.payload) {
+            Ok(seq) => {
+                black_box(seq);
+                self.written += self.frame;
+            }
+            Err(e) => self.error = Some(e.to_string()),
+        }
+    }
+
+    fn done(&self) -> bool {
+        self.written + self.frame > self.cap || self.error.is_some()
+    }
+
+    fn measuring(&mut self) {
+        self.cap = self.cap_total;
+    }
+}
+
+struct CopyOp {
+    map: memmap2::MmapMut,
+    payload: Vec<u8>,
+    frame: usize,
+    off: usize,
+}
+
+impl Op for CopyOp {
+    #[inline]
+    fn run(&mut self, _i: u64) {
+        let end = self.off + self.payload.len();
+        self.map[self.off..end].copy_from_slice(black_box(&self.payload));
+        self.off += self.frame;
+        if self.off + self.frame > self.map.len() {
+            self.off = 0;
+        }
+    }
+}
+
+/// A file of `len` bytes in `dir`, mapped and pre-faulted (every page written once).
+fn prefaulted_map(dir: &Path, len: usize) -> Result<memmap2::MmapMut, BenchError> {
+    let path = dir.join("floor-page");
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .open(&path)
+        .map_err(BenchError::io(format!("creating {}", path.display())))?;
+    file.set_len(len as u64).map_err(BenchError::io(format!("sizing {}", path.display())))?;
+    // SAFETY: a private file of this run that nothing else maps, truncates or writes while
+    // the map lives (it is removed with the directory afterwards).
+    let mut map = unsafe { memmap2::MmapMut::map_mut(&file) }
+        .map_err(BenchError::io(format!("mapping {}", path.display())))?;
+    for off in (0..len).step_by(4096) {
+        map[off] = 0;
+    }
+    Ok(map)
+}
+
+/// Bare sequential read of every segment file in `dir` (mapped): the verify floor.
+fn bare_read(dir: &Path, clock: &TscClock) -> Result<(u64, u64), BenchError> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map_err(BenchError::io(format!("listing {}", dir.display())))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            keel_journal::parse_segment_file_name(
+                &p.file_name().unwrap_or_default().to_string_lossy(),
+            )
+            .is_some()
+        })
+        .collect();
+    files.sort();
+    let mut maps = Vec::new();
+    for p in &files {
+        let f =
+            std::fs::File::open(p).map_err(BenchError::io(format!("opening {}", p.display())))?;
+        // SAFETY: the journal is closed; nothing writes these files while they are mapped.
+        let m = unsafe { memmap2::Mmap::map(&f) }
+            .map_err(BenchError::io(format!("mapping {}", p.display())))?;
+        maps.push(m);
+    }
+    let t0 = clock.now_ns();
+    let mut bytes = 0u64;
+    let mut sum = 0u64;
+    for m in &maps {
+        for chunk in m.chunks_exact(8) {
+            sum = sum.wrapping_add(u64::from_le_bytes(chunk.try_into().expect("8 bytes")));
+        }
+        bytes += m.len() as u64;
+    }
+    black_box(sum);
+    Ok((bytes, clock.now_ns() - t0))
+}
+
+/// Runs the mode.
+pub fn run(common: &Common, args: &JournalArgs) -> Result<Report, BenchError> {
+    let record_bytes = args.record_bytes.unwrap_or_else(typical_record_bytes);
+    let segment_size =
+        args.segment_mb.checked_mul(1 << 20).filter(|s| *s >= 1 << 20).ok_or_else(|| {
+            BenchError::Arg(format!("--segment-mb {}: must be at least 1", args.segment_mb))
+        })?;
+    if record_bytes == 0 || record_bytes > keel_journal::layout::max_payload_len(segment_size) {
+        return Err(BenchError::Arg(format!(
+            "--record-bytes {record_bytes}: must be 1..={} for {} MiB segments",
+            keel_journal::layout::max_payload_len(segment_size),
+            args.segment_mb
+        )));
+    }
+    let (scratch, where_text) = match &args.dir {
+        Some(d) => {
+            std::fs::create_dir_all(d)
+                .map_err(BenchError::io(format!("creating {}", d.display())))?;
+            let t = tempfile::Builder::new()
+                .prefix("keel-bench-journal-")
+                .tempdir_in(d)
+                .map_err(BenchError::io(format!("creating a directory in {}", d.display())))?;
+            let text = t.path().display().to_string();
+            (t, text)
+        }
+        None => super::scratch_dir("keel-bench-journal-")?,
+    };
+    let journal_dir = scratch.path().join("journal");
+    let floor_dir = scratch.path().join("floor");
+    std::fs::create_dir_all(&floor_dir)
+        .map_err(BenchError::io(format!("creating {}", floor_dir.display())))?;
+
+    let rate = common.rate.unwrap_or(0);
+    let pacing = Pacing::new(rate, common.warmup(), common.duration());
+    let wait = common.wait_strategy();
+    let pinning = common.pin_threads(&["bench"])?;
+    let clock = TscClock::new();
+    let frame = frame_len_for(record_bytes);
+    let payload: Vec<u8> = (0..record_bytes).map(|i| (i * 31 + 7) as u8).collect();
+
+    // Floor: same bytes, same stride, into a mapped pre-faulted segment-sized page run.
+    let mut copy = CopyOp {
+        map: prefaulted_map(&floor_dir, segment_size)?,
+        payload: payload.clone(),
+        frame,
+        off: 0,
+    };
+    let floor = run_synchronous(&clock, pacing, wait, &mut copy);
+    drop(copy);
+
+    let config = Config { segment_size, ..Config::default() };
+    let journal = Journal::open(&journal_dir, config.clone())
+        .map_err(|e| BenchError::Setup(format!("journal {}: {e}", journal_dir.display())))?;
+    let mut append = AppendOp {
+        journal,
+        payload,
+        frame: frame as u64,
+        written: 0,
+        cap: args.max_mb.saturating_mul(1 << 20) / 2,
+        cap_total: args.max_mb.saturating_mul(1 << 20),
+        error: None,
+    };
+    let run = run_synchronous(&clock, pacing, wait, &mut append);
+    if let Some(e) = append.error.take() {
+        return Err(BenchError::Setup(format!("journal append failed: {e}")));
+    }
+    let capped = append.done();
+    let records = append.journal.last_seq();
+    let roll_stalls = append.journal.roll_stalls();
+    append.journal.close().map_err(|e| BenchError::Setup(format!("closing the journal: {e}")))?;
+
+    // Verify: reader (CRC + continuity), inspect (plus the BLAKE3 chain), bare read.
+    let t0 = clock.now_ns();
+    let mut reader = Reader::open(&journal_dir)
+        .map_err(|e| BenchError::Setup(format!("reading the journal: {e}")))?;
+    let (mut read_records, mut read_bytes) = (0u64, 0u64);
+    while let Some(rec) =
+        reader.next().map_err(|e| BenchError::Setup(format!("reading the journal: {e}")))?
+    {
+        read_records += 1;
+        read_bytes += frame_len_for(rec.payload.len()) as u64;
+    }
+    let read_ns = clock.now_ns() - t0;
+    drop(reader);
+    let t0 = clock.now_ns();
+    let inspection = inspect(&journal_dir, true)
+        .map_err(|e| BenchError::Setup(format!("verifying the journal: {e}")))?;
+    let inspect_ns = clock.now_ns() - t0;
+    if !inspection.problems.is_empty() {
+        return Err(BenchError::Setup(format!(
+            "the journal written does not verify: {}",
+            inspection.problems.join("; ")
+        )));
+    }
+    let (bare_bytes, bare_ns) = bare_read(&journal_dir, &clock)?;
+
+    let subject = Measurement::from_recorder(
+        "journal_append",
+        Role::Subject,
+        format!("Journal::append of one {record_bytes}-byte payload ({frame}-byte frame: header, CRC32C, padding)"),
+        &run.recorder,
+        run.measured_ops,
+        run.elapsed_ns,
+    )
+    .count("records_total", records)
+    .count("warmup_records", run.warmup_ops)
+    .count("record_bytes", record_bytes as u64)
+    .count("frame_bytes", frame as u64)
+    .count("roll_stalls", roll_stalls)
+    .count("stopped_at_size_cap", u64::from(capped));
+    let floor_m = Measurement::from_recorder(
+        "floor_copy",
+        Role::Floor,
+        format!(
+            "bare copy of the same {record_bytes} bytes into an already-mapped, pre-faulted page (same stride)"
+        ),
+        &floor.recorder,
+        floor.measured_ops,
+        floor.elapsed_ns,
+    );
+    let floor_read = Throughput::new(
+        "floor_bare_read",
+        Role::Floor,
+        "sequential 64-bit sum over the same segment files, mapped",
+        read_records,
+        bare_bytes,
+        bare_ns,
+    );
+    let reader_t = Throughput::new(
+        "verify_read",
+        Role::Subject,
+        "Reader over every record: frame checks, CRC32C, sequence continuity",
+        read_records,
+        read_bytes,
+        read_ns,
+    )
+    .against(&floor_read);
+    let inspect_bytes: u64 = inspection.segments.iter().map(|s| s.used_bytes).sum();
+    let inspect_t = Throughput::new(
+        "verify_inspect",
+        Role::Subject,
+        "inspect: every record's CRC32C and continuity plus the BLAKE3 seal chain (segment file bytes)",
+        inspection.records(),
+        inspect_bytes,
+        inspect_ns,
+    )
+    .against(&floor_read);
+
+    let mut report = Report::new(
+        "journal",
+        "journal appends and verification against a bare copy into a mapped page and a bare read",
+        common,
+        &pinning,
+        1,
+    );
+    report.notes.push(format!(
+        "journal: {where_text}; {} MiB segments, flush every {} ms, size cap {} MiB",
+        args.segment_mb,
+        config.flush_interval.as_millis(),
+        args.max_mb
+    ));
+    report.notes.push(format!(
+        "record: {record_bytes}-byte payload ({}), {frame}-byte frame",
+        if args.record_bytes.is_some() {
+            "--record-bytes"
+        } else {
+            "archived size of a new-order command"
+        }
+    ));
+    if capped {
+        report.notes.push(format!(
+            "appends stopped at the {} MiB size cap before the duration ended",
+            args.max_mb
+        ));
+    }
+    report.measurements = vec![subject, floor_m];
+    report.add_ratio("journal_append", "floor_copy");
+    report.throughputs = vec![reader_t, inspect_t, floor_read];
+    // Keep the directory until here: the mapping and the files are gone with it.
+    drop(scratch);
+    Ok(report)
+}

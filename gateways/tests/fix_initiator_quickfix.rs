@@ -159,7 +159,8 @@ fn keel_trades_with_a_quickfix_acceptor_validating_fix44() {
     keel.send(replace("A1", "A", 4_950_000, 20));
     wait_report(&keel, "A1", ExecType::Replaced);
     keel.send(cancel("A2", "A1"));
-    wait_report(&keel, "A1", ExecType::Canceled);
+    // A requested cancel is reported under the request's id (11 = A2, 41 = A1).
+    wait_report(&keel, "A2", ExecType::Canceled);
     keel.send(limit("B", Side::Buy, 5_010_000, 1, TimeInForce::Gtc));
     wait_until("B filled", WAIT, || {
         keel.reports()
@@ -185,7 +186,7 @@ fn keel_trades_with_a_quickfix_acceptor_validating_fix44() {
     keel.wait_trading();
     assert!(keel.link.reconciled.load(Ordering::Relaxed) >= 1, "C was reconciled");
     keel.send(cancel("C1", "C"));
-    wait_report(&keel, "C", ExecType::Canceled);
+    wait_report(&keel, "C1", ExecType::Canceled);
     assert_eq!(keel.link.refused.load(Ordering::Relaxed), 0);
     let _ = keel.stop();
     wait_until("QuickFIX to see the second logout", WAIT, || {

@@ -50,8 +50,8 @@ fn orders_are_placed_amended_cancelled_and_filled_over_fix() {
     wait_report(&keel, "A1", ExecType::Replaced);
     keel.send(cancel("A2", "A1"));
     wait_report(&keel, "A2", ExecType::PendingCancel);
-    // (The core reports the cancel under the order's client id in force.)
-    wait_report(&keel, "A1", ExecType::Canceled);
+    // A requested cancel is reported under the request's id (11 = A2, 41 = A1).
+    wait_report(&keel, "A2", ExecType::Canceled);
     // A marketable IOC buy: fills against the venue's offers.
     keel.send(limit("B", Side::Buy, 5_010_000, 1, TimeInForce::Ioc));
     wait_until("B filled", WAIT, || {

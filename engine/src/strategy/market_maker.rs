@@ -466,8 +466,15 @@ mod tests {
                     let (kind, cl_ord_id, orig, side, price, leaves) = match intent {
                         Intent::New { cl_ord_id, side, price, qty, .. } => (OrderUpdateKind::Acked, cl_ord_id, None, side, price, qty),
                         Intent::Replace { cl_ord_id, new_cl_ord_id, price, qty } => {
-                            let side = if memo.quotes[0].owns(cl_ord_id) { Side::Buy } else { Side::Sell };
-                            (OrderUpdateKind::Replaced, new_cl_ord_id, Some(cl_ord_id), side, price, qty)
+                            let i = if memo.quotes[0].owns(cl_ord_id) { 0 } else { 1 };
+                            let side = if i == 0 { Side::Buy } else { Side::Sell };
+                            // As the core does: a replace to no more than is filled is refused.
+                            let kind = if qty <= memo.quotes[i].filled_qty {
+                                OrderUpdateKind::Rejected
+                            } else {
+                                OrderUpdateKind::Replaced
+                            };
+                            (kind, new_cl_ord_id, Some(cl_ord_id), side, price, qty)
                         }
                         Intent::Cancel { cl_ord_id, .. } => {
                             let side = if memo.quotes[0].owns(cl_ord_id) { Side::Buy } else { Side::Sell };
@@ -482,7 +489,11 @@ mod tests {
                     fresh.idle_on = None;
                     fresh.on_order_update(&ctx, &u, &mut b);
                 }
-                if event == 4 && let Some((id, price, leaves)) = memo.working(Side::Buy) {
+                // A venue never fills more than is left: no fill when nothing is.
+                if event == 4
+                    && let Some((id, price, leaves)) = memo.working(Side::Buy)
+                    && leaves.lots() > 0
+                {
                     let qty = Qty(n.min(leaves.lots()).max(1));
                     position += qty;
                     let fill = OwnFill {

@@ -4,6 +4,9 @@
 use keel_engine::{Instrument, InstrumentId, VenueId};
 use std::collections::HashMap;
 
+/// Up to this many instruments, symbols are looked up by comparison, not hashing.
+const LINEAR_MAX: usize = 16;
+
 /// Instruments and venues, looked up by their FIX names.
 #[derive(Clone, Debug, Default)]
 pub struct Dictionary {
@@ -26,6 +29,10 @@ impl Dictionary {
     /// The instrument called `symbol`.
     #[inline]
     pub fn by_symbol(&self, symbol: &[u8]) -> Option<&Instrument> {
+        // A few instruments: comparing is cheaper than hashing (SipHash) the symbol.
+        if self.instruments.len() <= LINEAR_MAX {
+            return self.instruments.iter().find(|i| i.symbol.as_bytes() == symbol);
+        }
         self.by_symbol.get(symbol).map(|&i| &self.instruments[i])
     }
 
@@ -43,5 +50,32 @@ impl Dictionary {
     #[inline]
     pub fn venue(&self, name: &[u8]) -> Option<VenueId> {
         self.venues.iter().find(|(_, n)| n.as_bytes() == name).map(|(id, _)| *id)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn symbols_are_found_both_ways() {
+        for n in [3usize, 40] {
+            let instruments = (0..n)
+                .map(|i| {
+                    Instrument::builder(InstrumentId(i as u32), &format!("S{i}")).build().unwrap()
+                })
+                .collect();
+            let d = Dictionary::new(instruments, vec![(VenueId(1), "SIM".into())]);
+            for i in 0..n {
+                assert_eq!(
+                    d.by_symbol(format!("S{i}").as_bytes()).unwrap().id,
+                    InstrumentId(i as u32)
+                );
+                assert_eq!(d.instrument(InstrumentId(i as u32)).unwrap().symbol, format!("S{i}"));
+            }
+            assert!(d.by_symbol(b"S").is_none());
+            assert_eq!(d.venue(b"SIM"), Some(VenueId(1)));
+            assert_eq!(d.venue(b"ALT"), None);
+        }
     }
 }

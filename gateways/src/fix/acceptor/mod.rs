@@ -29,6 +29,7 @@
 //! that does not take the bytes keeps them in the session's bounded output buffer; a
 //! client that lets it grow past `send_buffer_max_bytes` is disconnected.
 
+pub mod decimals;
 mod dictionary;
 pub mod order_entry;
 pub mod reports;
@@ -45,10 +46,8 @@ use crate::fix::tags::{msg_type as mt, tag};
 use crate::fix::time::Precision;
 use keel_engine::pipeline::{Delivery, Gateway, GatewayIo, PublishError, Routes};
 use keel_engine::schema::{CommandBody, OutputBody, SessionKind, SessionLogon, SessionLogout};
-use keel_engine::schema::{ExecType, OrdStatus};
-use keel_engine::{ClOrdId, OrderId, SessionId};
+use keel_engine::{ClOrdId, SessionId};
 use order_entry::{Decision, Sender, decide};
-use std::collections::HashMap;
 use std::collections::VecDeque;
 use std::io::{ErrorKind, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -119,8 +118,6 @@ pub enum AcceptorError {
 const PENDING_HIGH: usize = 256;
 /// Mass cancels awaiting their report.
 const MASS_PENDING_MAX: usize = 64;
-/// Cancel requests in flight tracked without reallocating (beyond, the map grows).
-const CANCELS_CAPACITY: usize = 4096;
 /// Bytes read per connection per poll (the receive buffer's free space, at most).
 const READS_PER_POLL: usize = 1;
 
@@ -172,9 +169,6 @@ pub struct FixAcceptor {
     body: Body,
     pending: VecDeque<(SessionId, CommandBody)>,
     mass_pending: Vec<(SessionId, ClOrdId, u8)>,
-    /// Cancel requests in flight, by order: the request's ClOrdID and the OrigClOrdID it
-    /// named, so that the Canceled report answers the request (see [`FixAcceptor::deliver`]).
-    cancels: HashMap<OrderId, (ClOrdId, ClOrdId)>,
     last_refusal_id: u64,
     scratch: Vec<u8>,
 }
@@ -249,7 +243,6 @@ impl FixAcceptor {
             body: Body::with_capacity(1024),
             pending: VecDeque::with_capacity(PENDING_HIGH + 8),
             mass_pending: Vec::with_capacity(MASS_PENDING_MAX),
-            cancels: HashMap::with_capacity(CANCELS_CAPACITY),
             last_refusal_id: 0,
             scratch: Vec::with_capacity(512),
         })
@@ -551,12 +544,6 @@ impl FixAcceptor {
     }
 
     /// Encodes an output for its session, stores it and writes it at once if possible.
-    ///
-    /// The core reports a cancelled order under the order's own ClOrdID; in FIX the
-    /// Canceled report answers the OrderCancelRequest, so it carries the request's ClOrdID
-    /// and the order's as OrigClOrdID. The gateway remembers the request from its
-    /// PendingCancel report and rewrites the Canceled one (an unsolicited cancel, with no
-    /// request, keeps the order's ClOrdID).
     fn deliver(&mut self, delivery: &Delivery, now_ns: u64) {
         let out = &delivery.output;
         let (session, msg_type) = match &out.body {
@@ -580,32 +567,9 @@ impl FixAcceptor {
         match &out.body {
             OutputBody::ExecReport(r) => {
                 let inst = self.dictionary.instrument(r.instrument);
-                let mut r = *r;
-                match (r.exec_type, r.orig_cl_ord_id) {
-                    (ExecType::PendingCancel, Some(orig)) => {
-                        self.cancels.insert(r.order_id, (r.cl_ord_id, orig));
-                    }
-                    (ExecType::Canceled, _) => {
-                        if let Some((request, orig)) = self.cancels.remove(&r.order_id) {
-                            r.cl_ord_id = request;
-                            r.orig_cl_ord_id = Some(orig);
-                        }
-                    }
-                    _ if matches!(
-                        r.ord_status,
-                        OrdStatus::Filled | OrdStatus::Rejected | OrdStatus::Expired
-                    ) =>
-                    {
-                        self.cancels.remove(&r.order_id);
-                    }
-                    _ => {}
-                }
-                reports::execution_report(body, &r, delivery.seq, out.ts.0, inst, precision);
+                reports::execution_report(body, r, delivery.seq, out.ts.0, inst, precision);
             }
             OutputBody::CancelReject(c) => {
-                if c.response_to == keel_engine::schema::CancelRejectTo::Cancel {
-                    self.cancels.remove(&c.order_id);
-                }
                 reports::order_cancel_reject(body, c, out.ts.0, precision)
             }
             OutputBody::MassCancelReport(m) => {

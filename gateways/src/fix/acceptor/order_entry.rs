@@ -23,8 +23,9 @@
 //! the engine's journal (the answer is in the session's message store). Everything the
 //! core decides (risk, order state) comes back as outputs and is journaled.
 
+use super::decimals;
 use super::dictionary::Dictionary;
-use crate::fix::message::{Message, Problem};
+use crate::fix::message::{Field, Message, Problem};
 use crate::fix::spec::{GroupSpec, MessageSpec, validate};
 use crate::fix::tags::{BusinessRejectReason, SessionRejectReason as R, msg_type as mt, tag};
 use keel_engine::instrument::ConvertError;
@@ -249,15 +250,80 @@ pub fn decide(msg: &Message<'_>, dict: &Dictionary, sender: Sender) -> Decision 
     }
 }
 
-fn cl_ord_id(msg: &Message<'_>, t: u32) -> Result<ClOrdId, Decision> {
-    let v = msg.get(t).unwrap_or_default();
+/// The values of the tags the order-entry messages use, found in one pass over the
+/// message (the spec has already refused repeated tags), so that each is then read in
+/// constant time instead of by a scan of the fields.
+struct Fields<'a> {
+    values: [Option<Field<'a>>; SLOTS],
+}
+
+const SLOTS: usize = 20;
+
+/// The slot of a tag in [`Fields`].
+#[inline]
+fn slot(t: u32) -> Option<usize> {
+    Some(match t {
+        tag::ACCOUNT => 0,
+        tag::CL_ORD_ID => 1,
+        tag::EXEC_INST => 2,
+        tag::HANDL_INST => 3,
+        tag::ORDER_ID => 4,
+        tag::ORDER_QTY => 5,
+        tag::ORD_TYPE => 6,
+        tag::ORIG_CL_ORD_ID => 7,
+        tag::PRICE => 8,
+        tag::SIDE => 9,
+        tag::SYMBOL => 10,
+        tag::TEXT => 11,
+        tag::TIME_IN_FORCE => 12,
+        tag::TRANSACT_TIME => 13,
+        tag::STOP_PX => 14,
+        tag::EX_DESTINATION => 15,
+        tag::MAX_FLOOR => 16,
+        tag::EXPIRE_TIME => 17,
+        tag::PEG_OFFSET_VALUE => 18,
+        tag::MASS_CANCEL_REQUEST_TYPE => 19,
+        _ => return None,
+    })
+}
+
+impl<'a> Fields<'a> {
+    fn of(msg: &Message<'a>) -> Fields<'a> {
+        let mut values = [None; SLOTS];
+        for field in msg.fields() {
+            if let Some(s) = slot(field.tag) {
+                values[s].get_or_insert(field);
+            }
+        }
+        Fields { values }
+    }
+
+    #[inline]
+    fn field(&self, t: u32) -> Option<Field<'a>> {
+        debug_assert!(slot(t).is_some(), "tag {t} has no slot");
+        slot(t).and_then(|s| self.values[s])
+    }
+
+    #[inline]
+    fn get(&self, t: u32) -> Option<&'a [u8]> {
+        self.field(t).map(|f| f.value)
+    }
+
+    #[inline]
+    fn require(&self, t: u32) -> Result<Field<'a>, Problem> {
+        self.field(t).ok_or(Problem::new(R::RequiredTagMissing, t))
+    }
+}
+
+fn cl_ord_id(f: &Fields<'_>, t: u32) -> Result<ClOrdId, Decision> {
+    let v = f.get(t).unwrap_or_default();
     ClOrdId::from_bytes(v).map_err(|e| out_of_range(t, &format!("{e} (tag {t})")))
 }
 
-fn account(msg: &Message<'_>, sender: Sender) -> Result<AccountId, Decision> {
-    match msg.field(tag::ACCOUNT) {
+fn account(f: &Fields<'_>, sender: Sender) -> Result<AccountId, Decision> {
+    match f.field(tag::ACCOUNT) {
         None => Ok(sender.account),
-        Some(f) => match f.u64() {
+        Some(a) => match a.u64() {
             Ok(n) if n <= u32::MAX as u64 => Ok(AccountId(n as u32)),
             _ => Err(reject(
                 Problem::new(R::IncorrectDataFormat, tag::ACCOUNT),
@@ -267,16 +333,16 @@ fn account(msg: &Message<'_>, sender: Sender) -> Result<AccountId, Decision> {
     }
 }
 
-fn side(msg: &Message<'_>) -> Result<Side, Decision> {
-    match msg.get(tag::SIDE) {
+fn side(f: &Fields<'_>) -> Result<Side, Decision> {
+    match f.get(tag::SIDE) {
         Some(b"1") => Ok(Side::Buy),
         Some(b"2") => Ok(Side::Sell),
         _ => Err(out_of_range(tag::SIDE, "Side must be 1 (buy) or 2 (sell)")),
     }
 }
 
-fn ord_type(msg: &Message<'_>) -> Result<(u8, OrdType), Decision> {
-    let t = match msg.get(tag::ORD_TYPE) {
+fn ord_type(f: &Fields<'_>) -> Result<(u8, OrdType), Decision> {
+    let t = match f.get(tag::ORD_TYPE) {
         Some([c]) => *c,
         _ => 0,
     };
@@ -299,34 +365,36 @@ fn ord_type(msg: &Message<'_>) -> Result<(u8, OrdType), Decision> {
 /// An exact price, quantity or offset; a convert error is a business refusal (the text).
 fn convert<T>(
     msg: &Message<'_>,
+    fields: &Fields<'_>,
     t: u32,
     f: impl Fn(Decimal) -> Result<T, ConvertError>,
 ) -> Result<Option<Result<T, String>>, Decision> {
-    let Some(field) = msg.field(t) else { return Ok(None) };
+    let Some(field) = fields.field(t) else { return Ok(None) };
     let d = field.decimal().map_err(|p| reject(p, problem_text(&p, msg)))?;
     Ok(Some(f(d).map_err(|e| format!("{e} (tag {t})"))))
 }
 
 fn new_order(msg: &Message<'_>, dict: &Dictionary, sender: Sender) -> Decision {
     try_field!(validate(msg, &NEW_ORDER_SINGLE), msg);
-    let id = match cl_ord_id(msg, tag::CL_ORD_ID) {
+    let f = Fields::of(msg);
+    let id = match cl_ord_id(&f, tag::CL_ORD_ID) {
         Ok(id) => id,
         Err(d) => return d,
     };
-    let side = match side(msg) {
+    let side = match side(&f) {
         Ok(s) => s,
         Err(d) => return d,
     };
-    let (ord_type_char, ord_type) = match ord_type(msg) {
+    let (ord_type_char, ord_type) = match ord_type(&f) {
         Ok(o) => o,
         Err(d) => return d,
     };
-    try_field!(msg.require(tag::TRANSACT_TIME).and_then(|f| f.timestamp()), msg);
-    let account = match account(msg, sender) {
+    try_field!(f.require(tag::TRANSACT_TIME).and_then(|x| x.timestamp()), msg);
+    let account = match account(&f, sender) {
         Ok(a) => a,
         Err(d) => return d,
     };
-    let tif = match msg.get(tag::TIME_IN_FORCE) {
+    let tif = match f.get(tag::TIME_IN_FORCE) {
         None | Some(b"0") => TimeInForce::Day,
         Some(b"1") => TimeInForce::Gtc,
         Some(b"3") => TimeInForce::Ioc,
@@ -341,7 +409,7 @@ fn new_order(msg: &Message<'_>, dict: &Dictionary, sender: Sender) -> Decision {
     };
     let mut flags = OrderFlags::NONE;
     let mut trailing_peg = false;
-    if let Some(v) = msg.get(tag::EXEC_INST) {
+    if let Some(v) = f.get(tag::EXEC_INST) {
         for part in v.split(|&b| b == b' ') {
             match part {
                 b"6" => flags = flags.with(OrderFlags::POST_ONLY),
@@ -356,7 +424,7 @@ fn new_order(msg: &Message<'_>, dict: &Dictionary, sender: Sender) -> Decision {
             }
         }
     }
-    if let Some(h) = msg.get(tag::HANDL_INST) {
+    if let Some(h) = f.get(tag::HANDL_INST) {
         if h != b"1" {
             return out_of_range(
                 tag::HANDL_INST,
@@ -368,21 +436,21 @@ fn new_order(msg: &Message<'_>, dict: &Dictionary, sender: Sender) -> Decision {
         Decision::RejectOrder(OrderRefusal {
             cl_ord_id: id,
             side,
-            symbol: msg.get(tag::SYMBOL).unwrap_or_default().to_vec(),
-            qty: msg.get(tag::ORDER_QTY).unwrap_or_default().to_vec(),
+            symbol: f.get(tag::SYMBOL).unwrap_or_default().to_vec(),
+            qty: f.get(tag::ORDER_QTY).unwrap_or_default().to_vec(),
             ord_type: ord_type_char,
             reason,
             text,
         })
     };
-    let symbol = msg.get(tag::SYMBOL).unwrap_or_default();
+    let symbol = f.get(tag::SYMBOL).unwrap_or_default();
     let Some(inst) = dict.by_symbol(symbol) else {
         return refuse(
             ORD_REJ_UNKNOWN_SYMBOL,
             format!("unknown symbol {:?}", String::from_utf8_lossy(symbol)),
         );
     };
-    let route = match msg.get(tag::EX_DESTINATION) {
+    let route = match f.get(tag::EX_DESTINATION) {
         None => Route::BestPrice,
         Some(name) => match dict.venue(name) {
             Some(v) => Route::Venue(v),
@@ -398,7 +466,7 @@ fn new_order(msg: &Message<'_>, dict: &Dictionary, sender: Sender) -> Decision {
     let needs_price = matches!(ord_type, OrdType::Limit | OrdType::StopLimit);
     let needs_stop = matches!(ord_type, OrdType::Stop | OrdType::StopLimit);
     let is_peg = ord_type == OrdType::TrailingStop;
-    let has = |t| msg.get(t).is_some();
+    let has = |t| f.get(t).is_some();
     let ref_id = id.as_bytes();
     if needs_price && !has(tag::PRICE) {
         return conditional(
@@ -439,13 +507,13 @@ fn new_order(msg: &Message<'_>, dict: &Dictionary, sender: Sender) -> Decision {
     if tif != TimeInForce::Gtd && has(tag::EXPIRE_TIME) {
         return out_of_range(tag::EXPIRE_TIME, "ExpireTime (126) is only for TimeInForce 6 (GTD)");
     }
-    let expire_at = match msg.field(tag::EXPIRE_TIME) {
-        Some(f) => TimestampNs(try_field!(f.timestamp(), msg)),
+    let expire_at = match f.field(tag::EXPIRE_TIME) {
+        Some(x) => TimestampNs(try_field!(x.timestamp(), msg)),
         None => TimestampNs(0),
     };
     macro_rules! exact {
         ($t:expr, $f:expr) => {
-            match convert(msg, $t, $f) {
+            match convert(msg, &f, $t, $f) {
                 Err(d) => return d,
                 Ok(None) => None,
                 Ok(Some(Ok(v))) => Some(v),
@@ -453,12 +521,12 @@ fn new_order(msg: &Message<'_>, dict: &Dictionary, sender: Sender) -> Decision {
             }
         };
     }
-    let qty = exact!(tag::ORDER_QTY, |d| inst.qty_from_decimal(d)).unwrap_or(Qty(0));
-    let price = exact!(tag::PRICE, |d| inst.price_from_decimal(d)).unwrap_or(Price(0));
-    let stop_price = exact!(tag::STOP_PX, |d| inst.price_from_decimal(d)).unwrap_or(Price(0));
-    let display_qty = exact!(tag::MAX_FLOOR, |d| inst.qty_from_decimal(d)).unwrap_or(Qty(0));
+    let qty = exact!(tag::ORDER_QTY, |d| decimals::qty(inst, d)).unwrap_or(Qty(0));
+    let price = exact!(tag::PRICE, |d| decimals::price(inst, d)).unwrap_or(Price(0));
+    let stop_price = exact!(tag::STOP_PX, |d| decimals::price(inst, d)).unwrap_or(Price(0));
+    let display_qty = exact!(tag::MAX_FLOOR, |d| decimals::qty(inst, d)).unwrap_or(Qty(0));
     let trail_ticks =
-        exact!(tag::PEG_OFFSET_VALUE, |d| inst.price_from_decimal(d.abs())).map_or(0, |p| p.0);
+        exact!(tag::PEG_OFFSET_VALUE, |d| decimals::price(inst, d.abs())).map_or(0, |p| p.0);
     Decision::Publish(CommandBody::NewOrder(NewOrder {
         cl_ord_id: id,
         account,
@@ -479,18 +547,19 @@ fn new_order(msg: &Message<'_>, dict: &Dictionary, sender: Sender) -> Decision {
 
 fn cancel(msg: &Message<'_>, sender: Sender) -> Decision {
     try_field!(validate(msg, &ORDER_CANCEL_REQUEST), msg);
-    let (id, orig) = match (cl_ord_id(msg, tag::CL_ORD_ID), cl_ord_id(msg, tag::ORIG_CL_ORD_ID)) {
+    let f = Fields::of(msg);
+    let (id, orig) = match (cl_ord_id(&f, tag::CL_ORD_ID), cl_ord_id(&f, tag::ORIG_CL_ORD_ID)) {
         (Ok(a), Ok(b)) => (a, b),
         (Err(d), _) | (_, Err(d)) => return d,
     };
-    if let Err(d) = side(msg) {
+    if let Err(d) = side(&f) {
         return d;
     }
-    try_field!(msg.require(tag::TRANSACT_TIME).and_then(|f| f.timestamp()), msg);
-    if let Some(f) = msg.field(tag::ORDER_QTY) {
-        try_field!(f.decimal(), msg);
+    try_field!(f.require(tag::TRANSACT_TIME).and_then(|x| x.timestamp()), msg);
+    if let Some(q) = f.field(tag::ORDER_QTY) {
+        try_field!(q.decimal(), msg);
     }
-    let account = match account(msg, sender) {
+    let account = match account(&f, sender) {
         Ok(a) => a,
         Err(d) => return d,
     };
@@ -503,19 +572,20 @@ fn cancel(msg: &Message<'_>, sender: Sender) -> Decision {
 
 fn replace(msg: &Message<'_>, dict: &Dictionary, sender: Sender) -> Decision {
     try_field!(validate(msg, &ORDER_CANCEL_REPLACE_REQUEST), msg);
-    let (id, orig) = match (cl_ord_id(msg, tag::CL_ORD_ID), cl_ord_id(msg, tag::ORIG_CL_ORD_ID)) {
+    let f = Fields::of(msg);
+    let (id, orig) = match (cl_ord_id(&f, tag::CL_ORD_ID), cl_ord_id(&f, tag::ORIG_CL_ORD_ID)) {
         (Ok(a), Ok(b)) => (a, b),
         (Err(d), _) | (_, Err(d)) => return d,
     };
-    if let Err(d) = side(msg) {
+    if let Err(d) = side(&f) {
         return d;
     }
-    let (ord_type_char, ord_type) = match ord_type(msg) {
+    let (ord_type_char, ord_type) = match ord_type(&f) {
         Ok(o) => o,
         Err(d) => return d,
     };
-    try_field!(msg.require(tag::TRANSACT_TIME).and_then(|f| f.timestamp()), msg);
-    if let Some(h) = msg.get(tag::HANDL_INST) {
+    try_field!(f.require(tag::TRANSACT_TIME).and_then(|x| x.timestamp()), msg);
+    if let Some(h) = f.get(tag::HANDL_INST) {
         if h != b"1" {
             return out_of_range(
                 tag::HANDL_INST,
@@ -523,7 +593,7 @@ fn replace(msg: &Message<'_>, dict: &Dictionary, sender: Sender) -> Decision {
             );
         }
     }
-    let account = match account(msg, sender) {
+    let account = match account(&f, sender) {
         Ok(a) => a,
         Err(d) => return d,
     };
@@ -535,13 +605,13 @@ fn replace(msg: &Message<'_>, dict: &Dictionary, sender: Sender) -> Decision {
             text,
         })
     };
-    let symbol = msg.get(tag::SYMBOL).unwrap_or_default();
+    let symbol = f.get(tag::SYMBOL).unwrap_or_default();
     let Some(inst) = dict.by_symbol(symbol) else {
         return refuse(format!("unknown symbol {:?}", String::from_utf8_lossy(symbol)));
     };
     let needs_price = matches!(ord_type, OrdType::Limit | OrdType::StopLimit);
     let needs_stop = matches!(ord_type, OrdType::Stop | OrdType::StopLimit);
-    let has = |t| msg.get(t).is_some();
+    let has = |t| f.get(t).is_some();
     if needs_price && !has(tag::PRICE) {
         return conditional(
             id.as_bytes(),
@@ -562,7 +632,7 @@ fn replace(msg: &Message<'_>, dict: &Dictionary, sender: Sender) -> Decision {
     }
     macro_rules! exact {
         ($t:expr, $f:expr) => {
-            match convert(msg, $t, $f) {
+            match convert(msg, &f, $t, $f) {
                 Err(d) => return d,
                 Ok(None) => None,
                 Ok(Some(Ok(v))) => Some(v),
@@ -570,10 +640,10 @@ fn replace(msg: &Message<'_>, dict: &Dictionary, sender: Sender) -> Decision {
             }
         };
     }
-    let qty = exact!(tag::ORDER_QTY, |d| inst.qty_from_decimal(d)).unwrap_or(Qty(0));
-    let price = exact!(tag::PRICE, |d| inst.price_from_decimal(d)).unwrap_or(Price(0));
-    let stop_price = exact!(tag::STOP_PX, |d| inst.price_from_decimal(d)).unwrap_or(Price(0));
-    let display_qty = exact!(tag::MAX_FLOOR, |d| inst.qty_from_decimal(d)).unwrap_or(Qty(0));
+    let qty = exact!(tag::ORDER_QTY, |d| decimals::qty(inst, d)).unwrap_or(Qty(0));
+    let price = exact!(tag::PRICE, |d| decimals::price(inst, d)).unwrap_or(Price(0));
+    let stop_price = exact!(tag::STOP_PX, |d| decimals::price(inst, d)).unwrap_or(Price(0));
+    let display_qty = exact!(tag::MAX_FLOOR, |d| decimals::qty(inst, d)).unwrap_or(Qty(0));
     Decision::Publish(CommandBody::ReplaceOrder(ReplaceOrder {
         cl_ord_id: id,
         orig_cl_ord_id: orig,
@@ -587,12 +657,13 @@ fn replace(msg: &Message<'_>, dict: &Dictionary, sender: Sender) -> Decision {
 
 fn mass_cancel(msg: &Message<'_>, dict: &Dictionary, sender: Sender) -> Decision {
     try_field!(validate(msg, &ORDER_MASS_CANCEL_REQUEST), msg);
-    let id = match cl_ord_id(msg, tag::CL_ORD_ID) {
+    let f = Fields::of(msg);
+    let id = match cl_ord_id(&f, tag::CL_ORD_ID) {
         Ok(id) => id,
         Err(d) => return d,
     };
-    try_field!(msg.require(tag::TRANSACT_TIME).and_then(|f| f.timestamp()), msg);
-    let request_type = match msg.get(tag::MASS_CANCEL_REQUEST_TYPE) {
+    try_field!(f.require(tag::TRANSACT_TIME).and_then(|x| x.timestamp()), msg);
+    let request_type = match f.get(tag::MASS_CANCEL_REQUEST_TYPE) {
         Some([c @ b'1'..=b'7']) => *c,
         _ => {
             return out_of_range(
@@ -607,12 +678,12 @@ fn mass_cancel(msg: &Message<'_>, dict: &Dictionary, sender: Sender) -> Decision
         reason,
         text,
     };
-    if msg.get(tag::SIDE).is_some() {
+    if f.get(tag::SIDE).is_some() {
         return refuse(MASS_REJ_NOT_SUPPORTED, "a mass cancel by Side is not supported".into());
     }
     let scope = match request_type {
         b'7' => {
-            if msg.get(tag::SYMBOL).is_some() {
+            if f.get(tag::SYMBOL).is_some() {
                 return out_of_range(
                     tag::SYMBOL,
                     "Symbol (55) is only for MassCancelRequestType 1",
@@ -621,7 +692,7 @@ fn mass_cancel(msg: &Message<'_>, dict: &Dictionary, sender: Sender) -> Decision
             MassCancelScope::Account
         }
         b'1' => {
-            let Some(symbol) = msg.get(tag::SYMBOL) else {
+            let Some(symbol) = f.get(tag::SYMBOL) else {
                 return conditional(
                     id.as_bytes(),
                     "Symbol (55) is required for MassCancelRequestType 1".into(),

@@ -14,6 +14,7 @@
 //! instrument's price precision plus four decimals (trailing zeros trimmed down to the
 //! price precision). Formatting writes into a reused [`Body`]: no allocation.
 
+use super::decimals;
 use super::order_entry::{CancelRefusal, OrderRefusal};
 use crate::fix::encode::Body;
 use crate::fix::tags::{BusinessRejectReason, tag};
@@ -168,14 +169,14 @@ impl std::fmt::Write for TextBuf {
 
 fn price(body: &mut Body, t: u32, inst: Option<&Instrument>, p: Price) {
     match inst {
-        Some(i) => body.decimal(t, &i.price_to_decimal(p)),
+        Some(i) => body.decimal(t, &decimals::price_decimal(i, p)),
         None => body.i64(t, p.0),
     };
 }
 
 fn qty(body: &mut Body, t: u32, inst: Option<&Instrument>, q: Qty) {
     match inst {
-        Some(i) => body.decimal(t, &i.qty_to_decimal(q)),
+        Some(i) => body.decimal(t, &decimals::qty_decimal(i, q)),
         None => body.i64(t, q.0),
     };
 }
@@ -187,7 +188,7 @@ pub fn avg_px(inst: &Instrument, cum_notional: i64, cum_qty: Qty) -> Decimal {
     }
     if cum_notional % cum_qty.0 == 0 {
         // A whole number of ticks (one fill, or fills at one price): exact, no division.
-        return inst.price_to_decimal(Price(cum_notional / cum_qty.0));
+        return decimals::price_decimal(inst, Price(cum_notional / cum_qty.0));
     }
     let places = inst.price_precision + 4;
     let ticks = Decimal::from(cum_notional) / Decimal::from(cum_qty.0);

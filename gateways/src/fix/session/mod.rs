@@ -17,6 +17,23 @@
 //!   (with credentials and ResetSeqNumFlag when configured); the answer comes back as
 //!   [`Received::LoggedOn`]. Reconnecting is the owner's business.
 //!
+//! # Driving a session
+//! The owner of a connection runs this loop (see [`FixClient`](super::client::FixClient)
+//! for a complete initiator, and the acceptor gateway for a non-blocking one):
+//! 1. on connect: [`Session::on_connect`];
+//! 2. bytes read from the socket go into an [`InBuffer`](super::inbound::InBuffer); each
+//!    frame it yields is decoded by a [`Decoder`](super::message::Decoder) and given to
+//!    [`Session::on_message`]; garbled input is dropped there and never reaches the
+//!    session;
+//! 3. the answer says what to do: process an application message ([`Received::App`]),
+//!    authenticate a Logon, or write what is pending and close;
+//! 4. application messages go out with [`Session::send_app`] (the body is the message's
+//!    fields after the standard header, encoded with [`Body`]);
+//! 5. often enough (every poll, or at least every few hundred milliseconds):
+//!    [`Session::on_timer`];
+//! 6. [`Session::outbound`] is written to the socket and [`Session::consume_outbound`]
+//!    told how much went; on close, [`Session::on_disconnect`].
+//!
 //! # Behaviour (FIX session-level test cases)
 //! - The first message of a connection must be a Logon; anything else disconnects
 //!   without an answer.

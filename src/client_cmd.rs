@@ -391,7 +391,7 @@ impl Terminal {
             .send(CancelOrder { cl_ord_id, orig_cl_ord_id: orig }.into())
             .map_err(|e| e.to_string())?;
         println!("{}", REPORT_HEADER);
-        // The final cancel names the order's own id; a refusal names the request's.
+        // The final cancel names the request and the order (`orig`); a refusal the request.
         let deadline = Instant::now() + self.timeout;
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
@@ -402,7 +402,8 @@ impl Terminal {
             match m.msg {
                 ServerMsg::CancelReject(r) if r.cl_ord_id == cl_ord_id => return Ok(()),
                 ServerMsg::CancelAck(a)
-                    if a.exec_type == ExecType::Canceled && a.cl_ord_id == orig =>
+                    if a.exec_type == ExecType::Canceled
+                        && (a.cl_ord_id == cl_ord_id || a.orig_cl_ord_id == Some(orig)) =>
                 {
                     return Ok(());
                 }

@@ -268,6 +268,11 @@ fn orders_are_acked_replaced_cancelled_filled_and_rejected_with_codes() {
         .unwrap();
     let ServerMsg::CancelAck(a) = done.msg else { unreachable!() };
     assert_eq!((a.ord_status, a.leaves_qty), (OrdStatus::Canceled, Qty(0)));
+    assert_eq!(
+        (a.cl_ord_id, a.orig_cl_ord_id),
+        (cl("X1"), Some(cl("P1b"))),
+        "the request, the order"
+    );
 
     // A marketable IOC buy: fills (and maybe an unsolicited cancel of the remainder).
     let mut ioc = limit("T1", Side::Buy, ask + 20, 1);

@@ -129,7 +129,7 @@ message! {
         order_id: OrderId,
         /// The cancel request's client id (or the order's, see above).
         cl_ord_id: ClOrdId,
-        /// The order's client order id, on pending-cancel; zeros on the final cancel.
+        /// The order's client order id.
         orig_cl_ord_id: Option<ClOrdId>,
         /// Instrument.
         instrument: InstrumentId,

@@ -69,7 +69,7 @@ pub enum MarketBook {
 impl MarketBook {
     /// Best bid and best ask (price, visible quantity): one dispatch for both sides.
     #[inline]
-    pub fn top(&self) -> (Option<(Price, Qty)>, Option<(Price, Qty)>) {
+    pub fn top(&self) -> (Option<Top>, Option<Top>) {
         match self {
             MarketBook::L2(b) => (b.best(Side::Buy), b.best(Side::Sell)),
             MarketBook::L3(b) => (b.best(Side::Buy), b.best(Side::Sell)),

@@ -7,7 +7,10 @@
 //!   the figure is the new order alone with 0..15 of the firm's orders working (the timer
 //!   is read twice per burst). `with_reject` times each new order together with the venue
 //!   reject that removes it (table always empty): new + reject. `burst16_200_working` is
-//!   `burst16` with 200 other orders of the firm resting in the instrument.
+//!   `burst16` with 200 other orders of the firm resting in the instrument;
+//!   `burst16_limits` is `burst16` with a limit of every per-order and exposure kind in
+//!   force at every level (`testkit::limits_in_force`), so the checks compare against
+//!   real numbers.
 //! - `core/md_update_requote`: an L2 update on `ALT` that moves BTC's microprice by 5 ticks,
 //!   so the reference market maker replaces both quotes: book update, strategy call, two
 //!   replaces through risk, four outputs. The venue's replace acks are applied untimed in
@@ -30,8 +33,8 @@
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use keel_engine::core::Core;
 use keel_engine::core::testkit::{
-    ALT, BTC, CLIENT, CountingSink, VENUE, config, config_with_market_maker, l2, limit, logons,
-    numeric_cl, random_commands, session_commands,
+    ADMIN, ALT, BTC, CLIENT, CountingSink, VENUE, config, config_with_market_maker, l2, limit,
+    limits_in_force, logons, numeric_cl, random_commands, session_commands,
 };
 use keel_engine::schema::{
     Command, CommandBody, NewOrder, Output, OutputBody, VenueReject, VenueReplaceAck,
@@ -98,9 +101,17 @@ impl Orders {
 }
 
 /// Times bursts of `BURST` new orders; the venue rejects them untimed.
-fn bench_burst(c: &mut Criterion, name: &str, resting: usize) {
+fn bench_burst(c: &mut Criterion, name: &str, resting: usize, limits: bool) {
     let (mut core, mut ts, _) = client_core(&config());
     let mut sink = CountingSink::default();
+    if limits {
+        for body in limits_in_force() {
+            ts += 1;
+            let mut out: Vec<Output> = Vec::new();
+            core.apply(&Command { ts: TimestampNs(ts), session: ADMIN, body }, &mut out);
+            assert!(matches!(out[0].body, OutputBody::AdminAck(a) if a.reject.is_none()));
+        }
+    }
     // Resting orders of the same account and instrument, acked, below the new orders.
     for n in 0..resting {
         ts += 1;
@@ -158,7 +169,7 @@ fn bench_burst(c: &mut Criterion, name: &str, resting: usize) {
 }
 
 fn bench_new_order(c: &mut Criterion) {
-    bench_burst(c, "core/new_order_through_risk/burst16", 0);
+    bench_burst(c, "core/new_order_through_risk/burst16", 0, false);
 
     // New order and the venue reject that removes it, timed together.
     {
@@ -182,7 +193,8 @@ fn bench_new_order(c: &mut Criterion) {
         black_box(sink.outputs);
     }
 
-    bench_burst(c, "core/new_order_through_risk/burst16_200_working", 200);
+    bench_burst(c, "core/new_order_through_risk/burst16_200_working", 200, false);
+    bench_burst(c, "core/new_order_through_risk/burst16_limits", 0, true);
 }
 
 fn bench_requote(c: &mut Criterion) {

@@ -10,15 +10,15 @@
 //!
 //! Scenarios: `new_order` (a limit order through risk to its venue order; the venue
 //! reject that removes it is not counted), `new_order_200` (the same with 200 of the
-//! firm's orders working), `requote` (an L2 update that makes the market maker replace
+//! firm's orders working), `new_order_limits` (with `limits_in_force`), `requote` (an L2 update that makes the market maker replace
 //! both quotes; the acks are not counted), `mixed` and `mixed_mm` (the seeded
 //! `random_commands` stress stream without and with the market maker), `session` and
 //! `session_mm` (the `session_commands` stream). The count of measured commands is
 //! printed, to divide the profiler's total by.
 
 use keel_engine::core::testkit::{
-    ALT, BTC, CLIENT, CountingSink, VENUE, ack, config, config_with_market_maker, l2, limit,
-    logons, numeric_cl, random_commands, session_commands,
+    ADMIN, ALT, BTC, CLIENT, CountingSink, VENUE, ack, config, config_with_market_maker, l2, limit,
+    limits_in_force, logons, numeric_cl, random_commands, session_commands,
 };
 use keel_engine::core::{Core, CoreConfig};
 use keel_engine::schema::VenueReplaceAck;
@@ -48,9 +48,15 @@ fn client_core(config: &CoreConfig) -> (Core, u64, Vec<Output>) {
     (core, ts, out)
 }
 
-fn new_orders(n: usize, resting: usize) -> u64 {
+fn new_orders(n: usize, resting: usize, limits: bool) -> u64 {
     let (mut core, mut ts, _) = client_core(&config());
     let mut sink = CountingSink::default();
+    if limits {
+        for body in limits_in_force() {
+            ts += 1;
+            core.apply(&Command { ts: TimestampNs(ts), session: ADMIN, body }, &mut sink);
+        }
+    }
     for i in 0..resting {
         ts += 1;
         let o = NewOrder {
@@ -149,8 +155,9 @@ fn main() {
     let scenario = args.next().unwrap_or_else(|| "new_order".into());
     let n: usize = args.next().map_or(20_000, |a| a.parse().expect("a count"));
     let count = match scenario.as_str() {
-        "new_order" => new_orders(n, 0),
-        "new_order_200" => new_orders(n, 200),
+        "new_order" => new_orders(n, 0, false),
+        "new_order_200" => new_orders(n, 200, false),
+        "new_order_limits" => new_orders(n, 0, true),
         "requote" => requote(n),
         "mixed" => mixed(random_commands(42, n), &config()),
         "mixed_mm" => mixed(random_commands(42, n), &config_with_market_maker()),

@@ -170,6 +170,33 @@ pub fn logons() -> [Command; 3] {
     ]
 }
 
+/// `SetLimit` commands (for [`ADMIN`]) that put a limit of every per-order and exposure
+/// kind in force at firm, account and account × instrument for [`ACCOUNT`] in [`BTC`],
+/// loose enough that the fixture's orders pass them: the checks then run against real
+/// numbers rather than "no limit". (Throttles and the duplicate window are left off:
+/// benchmarks send identical orders one nanosecond apart.)
+pub fn limits_in_force() -> Vec<CommandBody> {
+    let cell = LimitScope::AccountInstrument(ACCOUNT, BTC);
+    let account = LimitScope::Account(ACCOUNT);
+    let firm = LimitScope::Firm;
+    let set = |scope, kind, value| CommandBody::SetLimit(SetLimit { scope, kind, value });
+    let mut limits = Vec::new();
+    for scope in [cell, account, firm] {
+        limits.push(set(scope, LimitKind::MaxOrderQty, 1_000_000));
+        limits.push(set(scope, LimitKind::PriceCollarBps, 1_000));
+        limits.push(set(scope, LimitKind::MaxOpenOrders, 100_000));
+    }
+    limits.push(set(cell, LimitKind::MaxOrderNotional, 1_000_000_000_000));
+    limits.push(set(cell, LimitKind::MaxPositionLong, 1_000_000_000));
+    limits.push(set(cell, LimitKind::MaxPositionShort, 1_000_000_000));
+    for scope in [account, firm] {
+        limits.push(set(scope, LimitKind::MaxOrderNotional, 1_000_000_000_000_000));
+        limits.push(set(scope, LimitKind::MaxGrossExposure, 1_000_000_000_000_000_000));
+        limits.push(set(scope, LimitKind::MaxCredit, 1_000_000_000_000_000_000));
+    }
+    limits
+}
+
 /// A DAY limit order in BTC for [`ACCOUNT`], routed to `ALT`.
 pub fn limit(cl_ord_id: &str, side: Side, price: i64, qty: i64) -> NewOrder {
     NewOrder {

@@ -190,12 +190,15 @@ impl RiskEngine {
             return Err(reject(C::ReduceOnlyWouldIncrease, cell.position_lots, t.leaves.0));
         }
 
-        // Per-order size.
+        // Per-order size: against the gate first; the levels one by one only for the reject.
+        let gate = self.limits.gate(a, i);
         let levels: [&LimitSet; 3] = [cell_lim, acct_lim, firm_lim];
-        for set in levels {
-            let max = set.get(LimitKind::MaxOrderQty);
-            if t.qty.0 > max {
-                return Err(reject(C::QtyExceedsMax, t.qty.0, max));
+        if t.qty.0 > gate.max_order_qty {
+            for set in levels {
+                let max = set.get(LimitKind::MaxOrderQty);
+                if t.qty.0 > max {
+                    return Err(reject(C::QtyExceedsMax, t.qty.0, max));
+                }
             }
         }
         let max = cell_lim.get(LimitKind::MaxOrderNotional);
@@ -203,16 +206,17 @@ impl RiskEngine {
             return Err(reject(C::NotionalExceedsMax, notional, max));
         }
         let order_value_units = order_value(risk_price, t.qty, inst.value_per_notional_unit);
-        for set in [acct_lim, firm_lim] {
-            let max = set.get(LimitKind::MaxOrderNotional);
-            if order_value_units > bound(max) {
-                return Err(reject(C::NotionalExceedsMax, order_value_units, max));
+        if order_value_units > bound(gate.max_order_value) {
+            for set in [acct_lim, firm_lim] {
+                let max = set.get(LimitKind::MaxOrderNotional);
+                if order_value_units > bound(max) {
+                    return Err(reject(C::NotionalExceedsMax, order_value_units, max));
+                }
             }
         }
 
         // Price collar: the tightest in force, on limit prices only.
-        let collar_bps = levels.iter().map(|s| s.get(LimitKind::PriceCollarBps)).min();
-        let collar_bps = collar_bps.unwrap_or(NO_LIMIT);
+        let collar_bps = gate.collar_bps;
         if needs_limit && collar_bps != NO_LIMIT {
             match ctx.reference {
                 None if self.no_reference == NoReferenceRule::Reject => {
@@ -256,7 +260,7 @@ impl RiskEngine {
             None => order_value_units,
             Some((p, q)) => order_value(risk_price, t.leaves, vpn) - order_value(p, q, vpn),
         };
-        if whole || delta > 0 {
+        if (whole || delta > 0) && gate.exposure_limited {
             let aggregates =
                 [(acct_lim, &self.exposure.accounts[a]), (firm_lim, &self.exposure.firm)];
             for (set, agg) in aggregates {
@@ -275,7 +279,7 @@ impl RiskEngine {
             }
         }
 
-        if whole {
+        if whole && gate.open_orders_limited {
             // Working-order count: a released order is one of them already.
             let this = i64::from(t.entry == Entry::New);
             let counts = [

@@ -101,6 +101,44 @@ pub(crate) fn value_ok(kind: LimitKind, value: i64) -> bool {
     }
 }
 
+/// What the three levels in force over one account × instrument come to, for the checks'
+/// fast path: a check passes at once when it passes against these, and only when it does
+/// not are the levels read one by one for the exact reject. Derived from the limit sets
+/// (recomputed by every change to them), so never digested or snapshotted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Gate {
+    /// The smallest `MaxOrderQty` of cell, account and firm.
+    pub(crate) max_order_qty: i64,
+    /// The smaller `MaxOrderNotional` of account and firm (value units).
+    pub(crate) max_order_value: i64,
+    /// The smallest `PriceCollarBps` of cell, account and firm.
+    pub(crate) collar_bps: i64,
+    /// Some `MaxGrossExposure` or `MaxCredit` is in force at account or firm.
+    pub(crate) exposure_limited: bool,
+    /// Some `MaxOpenOrders` is in force at cell, account or firm.
+    pub(crate) open_orders_limited: bool,
+}
+
+impl Gate {
+    fn of(cell: &LimitSet, account: &LimitSet, firm: &LimitSet) -> Gate {
+        let min3 = |k| cell.get(k).min(account.get(k)).min(firm.get(k));
+        let set = |s: &LimitSet, k| s.get(k) != NO_LIMIT;
+        Gate {
+            max_order_qty: min3(LimitKind::MaxOrderQty),
+            max_order_value: account
+                .get(LimitKind::MaxOrderNotional)
+                .min(firm.get(LimitKind::MaxOrderNotional)),
+            collar_bps: min3(LimitKind::PriceCollarBps),
+            exposure_limited: [account, firm]
+                .iter()
+                .any(|s| set(s, LimitKind::MaxGrossExposure) || set(s, LimitKind::MaxCredit)),
+            open_orders_limited: [cell, account, firm]
+                .iter()
+                .any(|s| set(s, LimitKind::MaxOpenOrders)),
+        }
+    }
+}
+
 /// All limits, dense tables sized at start-up.
 #[derive(Clone, Debug)]
 pub(crate) struct Limits {
@@ -109,17 +147,46 @@ pub(crate) struct Limits {
     /// `accounts × instruments`, row-major by account.
     pub(crate) cells: Vec<LimitSet>,
     pub(crate) sessions: Vec<LimitSet>,
+    /// Per cell, as `cells`: see [`Gate`].
+    gates: Vec<Gate>,
     instruments: usize,
 }
 
 impl Limits {
     pub(crate) fn new(accounts: usize, instruments: usize, sessions: usize) -> Self {
+        let none = Gate::of(&LimitSet::NONE, &LimitSet::NONE, &LimitSet::NONE);
         Self {
             firm: LimitSet::NONE,
             accounts: vec![LimitSet::NONE; accounts],
             cells: vec![LimitSet::NONE; accounts * instruments],
             sessions: vec![LimitSet::NONE; sessions],
+            gates: vec![none; accounts * instruments],
             instruments,
+        }
+    }
+
+    /// The fast-path summary of one cell's limits.
+    #[inline]
+    pub(crate) fn gate(&self, account: usize, instrument: usize) -> &Gate {
+        &self.gates[account * self.instruments + instrument]
+    }
+
+    /// Recomputes the gates a change at `scope` touches.
+    fn refresh_gates(&mut self, scope: LimitScope) {
+        let n = self.instruments;
+        let (accounts, instruments) = match scope {
+            LimitScope::Firm => (0..self.accounts.len(), 0..n),
+            LimitScope::Account(a) => (a.index()..a.index() + 1, 0..n),
+            LimitScope::AccountInstrument(a, i) => {
+                (a.index()..a.index() + 1, i.index()..i.index() + 1)
+            }
+            LimitScope::Session(_) => return,
+        };
+        for a in accounts {
+            for i in instruments.clone() {
+                let cell = a * n + i;
+                self.gates[cell] = Gate::of(&self.cells[cell], &self.accounts[a], &self.firm);
+            }
         }
     }
 
@@ -172,6 +239,7 @@ impl Limits {
             },
         };
         slot.set(kind, value);
+        self.refresh_gates(scope);
         Ok(())
     }
 

@@ -277,8 +277,11 @@ impl RiskEngine {
 
     /// The context's reference price becomes the instrument's mark whatever the check
     /// decides, so exposure valuation never depends on whether an order was accepted.
+    #[inline]
     fn apply_reference(&mut self, instrument: InstrumentId, ctx: &RiskContext) {
-        if let Some(reference) = ctx.reference {
+        // Most orders see the mark of the order before: nothing to re-value.
+        let unchanged = self.exposure.marks.get(instrument.index()) == Some(&ctx.reference);
+        if let (Some(reference), false) = (ctx.reference, unchanged) {
             self.on_mark(instrument, reference);
         }
     }

@@ -173,8 +173,11 @@ fn pipeline_mode_report_is_well_formed() {
     assert!(count(t2t, "orders_received") >= count(t2t, "ticks_direct"));
     assert!(count(t2t, "answers_published") > 0, "the venue answered nothing");
     let targets = r["targets"].as_array().unwrap();
-    assert_eq!(targets.len(), 1);
-    assert!(targets[0]["met"].is_boolean());
+    assert_eq!(targets.len(), 2, "corrected and service-time targets");
+    for t in targets {
+        assert!(t["met"].is_boolean());
+        assert_eq!(t["met"].as_bool().unwrap(), t["ratio"].as_f64().unwrap() <= 3.0);
+    }
 }
 
 #[test]

@@ -96,3 +96,44 @@ fn bad_input_is_refused_with_its_place() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("latency \"constant:1x,2us\""), "{err}");
 }
+
+/// The documented run on real data (docs/backtest.md): needs python3, pip and the network,
+/// so it is ignored by default. `cargo test -p keel --test backtest_cli -- --ignored`.
+#[test]
+#[ignore = "downloads ob-analytics from PyPI"]
+fn real_bitstamp_capture_replays_without_a_refusal() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/fetch-ob-analytics");
+    let out = Command::new(script).args(["--out", "ob.csv"]).current_dir(d).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let args = [
+        "backtest",
+        "--data",
+        "ob.csv",
+        "--queue",
+        "fifo",
+        "--latency",
+        "recorded",
+        "--param",
+        "half_spread_ticks=1",
+        "--param",
+        "size_lots=1000000",
+        "--param",
+        "max_position_lots=10000000",
+        "--fee",
+        "0,3",
+        "--json",
+        "ob.json",
+        "--no-progress",
+    ];
+    ok(keel(&args, d));
+    let r = json(&d.join("ob.json"));
+    assert_eq!(r["data"]["events"], 112_904);
+    assert_eq!(r["data"]["refused_by_venue"], 0);
+    assert_eq!(r["data"]["refused_by_core"], serde_json::json!({}));
+    assert_eq!(
+        r["engine"]["state_digest"],
+        "e8ef33eeb27a5d2bd0e94fec9893635077f8659be23386dce0874759d75e784c"
+    );
+}

@@ -512,4 +512,14 @@ mod tests {
             }
         });
     }
+
+    #[test]
+    fn the_64_bit_rounding_equals_the_128_bit_one() {
+        let s = SCALE_X1E6 as i128;
+        let edges = [0, 1, -1, s - 1, s, s + 1, -s + 1, -s, -s - 1, 123_456_789, -987_654_321];
+        let wide = [i64::MAX as i128, i64::MIN as i128, i64::MAX as i128 + 1, i64::MIN as i128 - 1];
+        for x in edges.into_iter().chain(wide) {
+            assert_eq!(div_euclid(x, SCALE_X1E6), x.div_euclid(s), "{x}");
+        }
+    }
 }

@@ -37,7 +37,8 @@ pub enum ConvertError {
     },
 }
 
-/// Writes every event of `source` into a new journal at `out`, with `spec` beside it.
+/// Writes every event of `source` into a new journal at `out`, then `spec` (with the event
+/// count) beside it.
 /// Returns the number of events written.
 pub fn to_journal<S: EventSource + ?Sized>(
     source: &mut S,
@@ -54,7 +55,6 @@ pub fn to_journal<S: EventSource + ?Sized>(
         }
     }
     std::fs::create_dir_all(out).map_err(|e| fail(e.to_string()))?;
-    spec.write_sidecar(out).map_err(|e| fail(e.to_string()))?;
     let mut journal =
         Journal::open(out, journal_config(Config::default())).map_err(|e| fail(e.to_string()))?;
     let venue = spec.venue();
@@ -74,5 +74,7 @@ pub fn to_journal<S: EventSource + ?Sized>(
         }
     }
     journal.close().map_err(|e| fail(e.to_string()))?;
+    // Last: a directory without its description is not mistaken for a finished conversion.
+    spec.write_sidecar(out, Some(n)).map_err(|e| fail(e.to_string()))?;
     Ok(n)
 }

@@ -22,7 +22,7 @@ pub struct JournalSource {
     reader: Reader,
     origin: String,
     venue: VenueId,
-    records: u64,
+    events: u64,
     total_estimate: Option<u64>,
     other_venue: u64,
 }
@@ -33,14 +33,13 @@ impl JournalSource {
         let origin = dir.display().to_string();
         let reader = Reader::open_with_schema(dir, SCHEMA_HASH)
             .map_err(|e| DataError::Journal { origin: origin.clone(), problem: e.to_string() })?;
-        let total_estimate = std::fs::read_dir(dir)
+        // A converted journal's sidecar knows its size in events; records of other kinds
+        // make the count approximate for journals written by keel serve, which have none.
+        let total_estimate = super::spec::DataSpec::read_sidecar_with_events(dir)
             .ok()
-            .into_iter()
             .flatten()
-            .filter_map(|e| e.ok())
-            .filter_map(|e| keel_journal::parse_segment_file_name(&e.file_name().to_string_lossy()))
-            .max();
-        Ok(JournalSource { reader, origin, venue, records: 0, total_estimate, other_venue: 0 })
+            .and_then(|(_, events)| events);
+        Ok(JournalSource { reader, origin, venue, events: 0, total_estimate, other_venue: 0 })
     }
 
     /// Market-data commands of other venues that were skipped.
@@ -57,7 +56,6 @@ impl EventSource for JournalSource {
                 problem: e.to_string(),
             })?;
             let Some(record) = record else { return Ok(None) };
-            self.records += 1;
             if record.kind != RecordKind::INPUT {
                 continue;
             }
@@ -67,7 +65,10 @@ impl EventSource for JournalSource {
             })?;
             let Entry::Input { cmd, .. } = entry else { continue };
             match MdEvent::from_command(cmd.ts, &cmd.body) {
-                Some((venue, e)) if venue == self.venue => return Ok(Some(e)),
+                Some((venue, e)) if venue == self.venue => {
+                    self.events += 1;
+                    return Ok(Some(e));
+                }
                 Some(_) => self.other_venue += 1,
                 None => {}
             }
@@ -75,11 +76,11 @@ impl EventSource for JournalSource {
     }
 
     fn progress(&self) -> SourceProgress {
-        SourceProgress { done: self.records, total: self.total_estimate }
+        SourceProgress { done: self.events, total: self.total_estimate }
     }
 
     fn unit(&self) -> &'static str {
-        "records"
+        "events"
     }
 
     fn skipped(&self) -> u64 {

@@ -433,16 +433,18 @@ fn progress_bar<S: EventSource + ?Sized>(
     if progress == Progress::Never || !std::io::stderr().is_terminal() {
         return None;
     }
-    let total = source.progress().total?;
-    let bar = indicatif::ProgressBar::with_draw_target(
-        Some(total),
-        indicatif::ProgressDrawTarget::stderr(),
-    );
+    let total = source.progress().total;
+    let bar =
+        indicatif::ProgressBar::with_draw_target(total, indicatif::ProgressDrawTarget::stderr());
     let unit = source.unit();
-    let template = if unit == "bytes" {
-        "backtest {bar:40} {bytes}/{total_bytes} ({bytes_per_sec}, eta {eta})".to_string()
-    } else {
-        format!("backtest {{bar:40}} {{pos}}/{{len}} {unit} ({{per_sec}}, eta {{eta}})")
+    let template = match (total, unit) {
+        (Some(_), "bytes") => {
+            "backtest {bar:40} {bytes}/{total_bytes} ({bytes_per_sec}, eta {eta})".to_string()
+        }
+        (Some(_), unit) => {
+            format!("backtest {{bar:40}} {{pos}}/{{len}} {unit} ({{per_sec}}, eta {{eta}})")
+        }
+        (None, unit) => format!("backtest {{spinner}} {{pos}} {unit} ({{per_sec}})"),
     };
     if let Ok(style) = indicatif::ProgressStyle::with_template(&template) {
         bar.set_style(style);

@@ -49,9 +49,11 @@ pub struct DataSpec {
 const SIDECAR_VERSION: u32 = 1;
 
 #[derive(Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 struct Sidecar {
     keel_backtest_data: u32,
+    /// Events in the journal (for progress bars).
+    #[serde(default)]
+    events: Option<u64>,
     #[serde(flatten)]
     spec: DataSpec,
 }
@@ -155,10 +157,11 @@ impl DataSpec {
         Ok(out)
     }
 
-    /// Writes the sidecar into a journal directory.
-    pub fn write_sidecar(&self, dir: &Path) -> Result<(), SpecError> {
+    /// Writes the sidecar into a journal directory, with the number of events the journal
+    /// holds when known.
+    pub fn write_sidecar(&self, dir: &Path, events: Option<u64>) -> Result<(), SpecError> {
         let path = dir.join(SIDECAR_FILE);
-        let sidecar = Sidecar { keel_backtest_data: SIDECAR_VERSION, spec: self.clone() };
+        let sidecar = Sidecar { keel_backtest_data: SIDECAR_VERSION, events, spec: self.clone() };
         let text = serde_json::to_string_pretty(&sidecar).expect("a data description serializes");
         std::fs::write(&path, text + "\n").map_err(|e| SpecError::Sidecar {
             path: path.display().to_string(),
@@ -168,6 +171,13 @@ impl DataSpec {
 
     /// Reads the sidecar of a journal directory; `None` when there is none.
     pub fn read_sidecar(dir: &Path) -> Result<Option<DataSpec>, SpecError> {
+        Ok(Self::read_sidecar_with_events(dir)?.map(|(spec, _)| spec))
+    }
+
+    /// The sidecar's description and event count.
+    pub fn read_sidecar_with_events(
+        dir: &Path,
+    ) -> Result<Option<(DataSpec, Option<u64>)>, SpecError> {
         let path = dir.join(SIDECAR_FILE);
         let fail =
             |problem: String| SpecError::Sidecar { path: path.display().to_string(), problem };
@@ -184,7 +194,7 @@ impl DataSpec {
             )));
         }
         sidecar.spec.engine_instruments().map_err(|e| fail(e.to_string()))?;
-        Ok(Some(sidecar.spec))
+        Ok(Some((sidecar.spec, sidecar.events)))
     }
 }
 
@@ -369,7 +379,8 @@ mod tests {
             }],
         };
         assert_eq!(DataSpec::read_sidecar(dir.path()).unwrap(), None);
-        spec.write_sidecar(dir.path()).unwrap();
-        assert_eq!(DataSpec::read_sidecar(dir.path()).unwrap(), Some(spec));
+        spec.write_sidecar(dir.path(), Some(12)).unwrap();
+        assert_eq!(DataSpec::read_sidecar(dir.path()).unwrap(), Some(spec.clone()));
+        assert_eq!(DataSpec::read_sidecar_with_events(dir.path()).unwrap(), Some((spec, Some(12))));
     }
 }

@@ -26,6 +26,7 @@ use keel_gateways::binary::msg::orders::{
     CancelOrder, MassCancel, MassCancelScope, NewOrder, ReplaceOrder,
 };
 use keel_gateways::binary::msg::queries::{OrderListRequest, OrderStatus, PositionRequest};
+use keel_gateways::binary::msg::reports::OrderState;
 use keel_gateways::binary::msg::session::InstrumentInfo;
 use keel_gateways::binary::{ServerMsg, Stream};
 use rust_decimal::Decimal;
@@ -591,161 +592,76 @@ impl Terminal {
     }
 
     fn print_report(&self, m: &ServerMsg, seq: u64) {
-        let line = match m {
-            ServerMsg::OrderAck(r) => self.exec_line(
-                seq,
-                "ack",
-                r.exec_type,
-                r.order_id.0,
-                r.cl_ord_id,
-                r.instrument,
-                r.side,
-                r.ord_status,
-                r.price,
-                r.qty,
-                r.cum_qty,
-                r.cum_notional,
-                None,
-            ),
-            ServerMsg::OrderReject(r) => self.exec_line(
-                seq,
-                "reject",
-                r.exec_type,
-                r.order_id.0,
-                r.cl_ord_id,
-                r.instrument,
-                r.side,
-                r.ord_status,
-                r.price,
-                r.qty,
-                r.cum_qty,
-                r.cum_notional,
-                Some(r.reject),
-            ),
-            ServerMsg::Fill(r) => {
-                let info = self.info_of(r.instrument);
-                let mut l = self.exec_line(
-                    seq,
-                    "fill",
-                    r.exec_type,
-                    r.order_id.0,
-                    r.cl_ord_id,
-                    r.instrument,
-                    r.side,
-                    r.ord_status,
-                    r.price,
-                    r.qty,
-                    r.cum_qty,
-                    r.cum_notional,
-                    None,
-                );
-                l.push_str(&format!(
-                    "  last {} @ {}",
-                    qty_text(info.as_ref(), r.last_qty),
-                    px(info.as_ref(), r.last_px)
-                ));
-                l
-            }
-            ServerMsg::CancelAck(r) => self.exec_line(
-                seq,
-                "cancel",
-                r.exec_type,
-                r.order_id.0,
-                r.cl_ord_id,
-                r.instrument,
-                r.side,
-                r.ord_status,
-                r.price,
-                r.qty,
-                r.cum_qty,
-                r.cum_notional,
-                None,
-            ),
-            ServerMsg::ReplaceAck(r) => self.exec_line(
-                seq,
-                "replace",
-                r.exec_type,
-                r.order_id.0,
-                r.cl_ord_id,
-                r.instrument,
-                r.side,
-                r.ord_status,
-                r.price,
-                r.qty,
-                r.cum_qty,
-                r.cum_notional,
-                None,
-            ),
-            ServerMsg::UnsolicitedCancel(r) => {
-                let mut l = self.exec_line(
-                    seq,
-                    "unsolicited",
-                    r.exec_type,
-                    r.order_id.0,
-                    r.cl_ord_id,
-                    r.instrument,
-                    r.side,
-                    r.ord_status,
-                    r.price,
-                    r.qty,
-                    r.cum_qty,
-                    r.cum_notional,
-                    r.reject,
-                );
-                l.push_str(&format!("  ({:?})", r.reason).to_lowercase());
-                l
-            }
-            ServerMsg::CancelReject(r) => format!(
-                "{seq:<6} {:<12} {:<16} {:<8} {:<24} refused {} of {} (order {}): {}",
-                "cxl-reject",
-                "",
-                r.order_id,
-                r.cl_ord_id.as_str(),
-                format!("{:?}", r.response_to).to_lowercase(),
-                r.orig_cl_ord_id.as_str(),
-                status_name(r.ord_status),
-                r.reject
-            ),
-            ServerMsg::MassCancelAck(r) => match r.reject {
-                None => {
-                    format!("{seq:<6} mass cancel {}: {} orders", r.cl_ord_id.as_str(), r.affected)
+        let line = if let Some(o) = m.order_state() {
+            let (what, reject, tail) = match m {
+                ServerMsg::OrderReject(r) => ("reject", Some(r.reject), String::new()),
+                ServerMsg::Fill(r) => {
+                    let info = self.info_of(r.instrument);
+                    let last = format!(
+                        "  last {} @ {}",
+                        qty_text(info.as_ref(), r.last_qty),
+                        px(info.as_ref(), r.last_px)
+                    );
+                    ("fill", None, last)
                 }
-                Some(e) => format!("{seq:<6} mass cancel {} refused: {e}", r.cl_ord_id.as_str()),
-            },
-            _ => return,
+                ServerMsg::CancelAck(_) => ("cancel", None, String::new()),
+                ServerMsg::ReplaceAck(_) => ("replace", None, String::new()),
+                ServerMsg::UnsolicitedCancel(r) => {
+                    ("unsolicited", r.reject, format!("  ({:?})", r.reason).to_lowercase())
+                }
+                _ => ("ack", None, String::new()),
+            };
+            self.exec_line(seq, what, &o, reject) + &tail
+        } else {
+            match m {
+                ServerMsg::CancelReject(r) => format!(
+                    "{seq:<6} {:<12} {:<16} {:<8} {:<24} refused {} of {} (order {}): {}",
+                    "cxl-reject",
+                    "",
+                    r.order_id,
+                    r.cl_ord_id.as_str(),
+                    format!("{:?}", r.response_to).to_lowercase(),
+                    r.orig_cl_ord_id.as_str(),
+                    status_name(r.ord_status),
+                    r.reject
+                ),
+                ServerMsg::MassCancelAck(r) => match r.reject {
+                    None => format!(
+                        "{seq:<6} mass cancel {}: {} orders",
+                        r.cl_ord_id.as_str(),
+                        r.affected
+                    ),
+                    Some(e) => {
+                        format!("{seq:<6} mass cancel {} refused: {e}", r.cl_ord_id.as_str())
+                    }
+                },
+                _ => return,
+            }
         };
         println!("{line}");
     }
 
-    #[allow(clippy::too_many_arguments)]
+    /// One line for an execution message: the event, the order as it stands, the reject.
     fn exec_line(
         &self,
         seq: u64,
         what: &str,
-        exec: ExecType,
-        order_id: u64,
-        cl: ClOrdId,
-        instrument: InstrumentId,
-        side: Side,
-        status: OrdStatus,
-        price: Price,
-        qty: Qty,
-        cum_qty: Qty,
-        cum_notional: i64,
+        o: &OrderState,
         reject: Option<RejectInfo>,
     ) -> String {
-        let info = self.info_of(instrument);
+        let info = self.info_of(o.instrument);
         let mut l = format!(
-            "{seq:<6} {what:<12} {:<16} {order_id:<8} {:<24} {:<10} {:<5} {:>12} @ {:<12} {:<17} filled {} avg {}",
-            exec_name(exec),
-            cl.as_str(),
-            info.map_or(instrument.to_string(), |i| i.symbol.as_str().to_string()),
-            side_name(side),
-            qty_text(info.as_ref(), qty),
-            px(info.as_ref(), price),
-            status_name(status),
-            qty_text(info.as_ref(), cum_qty),
-            avg(info.as_ref(), cum_notional, cum_qty),
+            "{seq:<6} {what:<12} {:<16} {:<8} {:<24} {:<10} {:<5} {:>12} @ {:<12} {:<17} filled {} avg {}",
+            exec_name(o.exec_type),
+            o.order_id.0,
+            o.cl_ord_id.as_str(),
+            info.map_or(o.instrument.to_string(), |i| i.symbol.as_str().to_string()),
+            side_name(o.side),
+            qty_text(info.as_ref(), o.qty),
+            px(info.as_ref(), o.price),
+            status_name(o.ord_status),
+            qty_text(info.as_ref(), o.cum_qty),
+            avg(info.as_ref(), o.cum_notional, o.cum_qty),
         );
         if let Some(r) = reject {
             l.push_str(&format!("  {r}"));
@@ -758,16 +674,10 @@ const REPORT_HEADER: &str = "seq    report       event            order    cl_or
 
 /// The client order id a report is about.
 fn about(m: &ServerMsg) -> Option<ClOrdId> {
-    Some(match m {
-        ServerMsg::OrderAck(r) => r.cl_ord_id,
-        ServerMsg::OrderReject(r) => r.cl_ord_id,
-        ServerMsg::Fill(r) => r.cl_ord_id,
-        ServerMsg::CancelAck(r) => r.cl_ord_id,
-        ServerMsg::ReplaceAck(r) => r.cl_ord_id,
-        ServerMsg::UnsolicitedCancel(r) => r.cl_ord_id,
-        ServerMsg::CancelReject(r) => r.cl_ord_id,
-        _ => return None,
-    })
+    match m {
+        ServerMsg::CancelReject(r) => Some(r.cl_ord_id),
+        m => m.order_state().map(|o| o.cl_ord_id),
+    }
 }
 
 fn tick_size(i: &InstrumentInfo) -> Decimal {

@@ -68,16 +68,7 @@ fn limit(id: &str, side: Side, price: i64, qty: i64, tif: TimeInForce) -> Client
 }
 
 fn is_exec(m: &ServerMsg, id: &str, exec: ExecType) -> bool {
-    let id = cl(id);
-    match m {
-        ServerMsg::OrderAck(r) => r.cl_ord_id == id && r.exec_type == exec,
-        ServerMsg::Fill(r) => r.cl_ord_id == id && r.exec_type == exec,
-        ServerMsg::CancelAck(r) => r.cl_ord_id == id && r.exec_type == exec,
-        ServerMsg::ReplaceAck(r) => r.cl_ord_id == id && r.exec_type == exec,
-        ServerMsg::UnsolicitedCancel(r) => r.cl_ord_id == id && r.exec_type == exec,
-        ServerMsg::OrderReject(r) => r.cl_ord_id == id && r.exec_type == exec,
-        _ => false,
-    }
+    m.order_state().is_some_and(|o| o.cl_ord_id == cl(id) && o.exec_type == exec)
 }
 
 /// Every report (server sequence) received, in order.

@@ -177,15 +177,7 @@ fn wait_exec(c: &mut BinaryClient, id: &str, exec: ExecType) -> (Received, Vec<R
 }
 
 fn exec_of(m: &ServerMsg) -> Option<(ClOrdId, ExecType)> {
-    Some(match m {
-        ServerMsg::OrderAck(r) => (r.cl_ord_id, r.exec_type),
-        ServerMsg::OrderReject(r) => (r.cl_ord_id, r.exec_type),
-        ServerMsg::Fill(r) => (r.cl_ord_id, r.exec_type),
-        ServerMsg::CancelAck(r) => (r.cl_ord_id, r.exec_type),
-        ServerMsg::ReplaceAck(r) => (r.cl_ord_id, r.exec_type),
-        ServerMsg::UnsolicitedCancel(r) => (r.cl_ord_id, r.exec_type),
-        _ => return None,
-    })
+    m.order_state().map(|o| (o.cl_ord_id, o.exec_type))
 }
 
 /// Waits until the client sees a top of book with both sides; returns (bid, ask).

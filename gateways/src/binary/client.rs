@@ -461,17 +461,11 @@ impl BinaryClient {
 
 /// The client order id a report answers (the request's id), for the send-time table.
 fn answered(msg: &ServerMsg) -> Option<ClOrdId> {
-    Some(match msg {
-        ServerMsg::OrderAck(m) => m.cl_ord_id,
-        ServerMsg::OrderReject(m) => m.cl_ord_id,
-        ServerMsg::CancelAck(m) => m.cl_ord_id,
-        ServerMsg::ReplaceAck(m) => m.cl_ord_id,
-        ServerMsg::CancelReject(m) => m.cl_ord_id,
-        ServerMsg::MassCancelAck(m) => m.cl_ord_id,
-        ServerMsg::UnsolicitedCancel(m) => m.cl_ord_id,
-        ServerMsg::Fill(m) => m.cl_ord_id,
-        _ => return None,
-    })
+    match msg {
+        ServerMsg::CancelReject(m) => Some(m.cl_ord_id),
+        ServerMsg::MassCancelAck(m) => Some(m.cl_ord_id),
+        m => m.order_state().map(|o| o.cl_ord_id),
+    }
 }
 
 /// Spin, then yield, then sleep 50 µs: bounded CPU while waiting.

@@ -15,7 +15,7 @@ use super::msg::queries::{
     ListEnd, OrderListRequest, OrderStatus, PositionReport, PositionRequest,
 };
 use super::msg::reports::{
-    CancelAck, CancelReject, Fill, MassCancelAck, OrderAck, OrderReject, ReplaceAck,
+    CancelAck, CancelReject, Fill, MassCancelAck, OrderAck, OrderReject, OrderState, ReplaceAck,
     UnsolicitedCancel,
 };
 use super::msg::session::{Heartbeat, InstrumentInfo, Logon, LogonAck, Logout, LogoutReason};
@@ -304,6 +304,22 @@ direction_enum! {
         LogonAck, Heartbeat, Logout, InstrumentInfo, OrderAck, OrderReject, Fill, CancelAck,
         ReplaceAck, UnsolicitedCancel, CancelReject, MassCancelAck, OrderStatus,
         PositionReport, ListEnd, SubscribeAck, TopOfBook, Depth,
+    }
+}
+
+impl ServerMsg {
+    /// The order as it stands after the event, when this is one of the six execution
+    /// messages (ack, reject, fill, cancel, replace, unsolicited cancel).
+    pub fn order_state(&self) -> Option<OrderState> {
+        Some(match self {
+            ServerMsg::OrderAck(m) => m.into(),
+            ServerMsg::OrderReject(m) => m.into(),
+            ServerMsg::Fill(m) => m.into(),
+            ServerMsg::CancelAck(m) => m.into(),
+            ServerMsg::ReplaceAck(m) => m.into(),
+            ServerMsg::UnsolicitedCancel(m) => m.into(),
+            _ => return None,
+        })
     }
 }
 

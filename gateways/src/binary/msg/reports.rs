@@ -283,3 +283,64 @@ message! {
         transact_time: TimestampNs,
     }
 }
+
+/// The order as it stands after an event: the thirteen fields (offsets 16..144) that the
+/// six execution messages share, read from whichever of them arrived.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct OrderState {
+    /// Keel's order id.
+    pub order_id: OrderId,
+    /// The client order id the message is about (see each message).
+    pub cl_ord_id: ClOrdId,
+    /// The previous client order id, when the message carries one.
+    pub orig_cl_ord_id: Option<ClOrdId>,
+    /// Instrument.
+    pub instrument: InstrumentId,
+    /// Side.
+    pub side: Side,
+    /// Order type.
+    pub ord_type: OrdType,
+    /// What happened.
+    pub exec_type: ExecType,
+    /// The order's state after it.
+    pub ord_status: OrdStatus,
+    /// Limit price, ticks.
+    pub price: Price,
+    /// Order quantity, lots.
+    pub qty: Qty,
+    /// Quantity still working, lots.
+    pub leaves_qty: Qty,
+    /// Quantity filled so far, lots.
+    pub cum_qty: Qty,
+    /// Σ price × quantity of the fills, ticks·lots.
+    pub cum_notional: i64,
+    /// Core time of the event, UTC ns.
+    pub transact_time: TimestampNs,
+}
+
+/// Implements `From<&Message> for OrderState` for the execution messages.
+macro_rules! order_state_of {
+    ($($msg:ident),*) => {$(
+        impl From<&$msg> for OrderState {
+            fn from(m: &$msg) -> OrderState {
+                OrderState {
+                    order_id: m.order_id,
+                    cl_ord_id: m.cl_ord_id,
+                    orig_cl_ord_id: m.orig_cl_ord_id,
+                    instrument: m.instrument,
+                    side: m.side,
+                    ord_type: m.ord_type,
+                    exec_type: m.exec_type,
+                    ord_status: m.ord_status,
+                    price: m.price,
+                    qty: m.qty,
+                    leaves_qty: m.leaves_qty,
+                    cum_qty: m.cum_qty,
+                    cum_notional: m.cum_notional,
+                    transact_time: m.transact_time,
+                }
+            }
+        }
+    )*};
+}
+order_state_of!(OrderAck, OrderReject, Fill, CancelAck, ReplaceAck, UnsolicitedCancel);

@@ -10,89 +10,13 @@ mod support;
 use keel_gateways::fix::client::{ClientConfig, FixClient, NewOrder, OwnedMessage};
 use std::collections::BTreeMap;
 use std::process::Command;
-use std::time::{Duration, Instant};
 use support::*;
-
-const WAIT: Duration = Duration::from_secs(30);
-
-thread_local! {
-    static DATA: std::cell::RefCell<std::path::PathBuf> = std::cell::RefCell::new(std::path::PathBuf::new());
-}
-
-fn next_report(c: &mut FixClient, cl_ord_id: &str, seen: &mut Vec<OwnedMessage>) -> OwnedMessage {
-    let deadline = Instant::now() + WAIT;
-    loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        let m = c.next_app(left).unwrap().unwrap_or_else(|| {
-            let dir = DATA.with(|d| d.borrow().clone());
-            let out = Command::new(KEEL)
-                .args(["audit", "orders"])
-                .arg(&dir)
-                .args(["--session", "32"])
-                .output()
-                .unwrap();
-            panic!(
-                "no report for {cl_ord_id}; seen {seen:?}\naudit:\n{}",
-                String::from_utf8_lossy(&out.stdout)
-            )
-        });
-        seen.push(m.clone());
-        if m.msg_type() == "8" && m.get(11) == Some(cl_ord_id) {
-            return m;
-        }
-    }
-}
-
-fn wait_exec(
-    c: &mut FixClient,
-    cl: &str,
-    exec_type: &str,
-    seen: &mut Vec<OwnedMessage>,
-) -> OwnedMessage {
-    loop {
-        let m = next_report(c, cl, seen);
-        if m.get(150) == Some(exec_type) {
-            return m;
-        }
-    }
-}
-
-fn snake_exec(c: &str) -> &'static str {
-    match c {
-        "A" => "pending_new",
-        "0" => "new",
-        "F" => "trade",
-        "6" => "pending_cancel",
-        "4" => "canceled",
-        "E" => "pending_replace",
-        "5" => "replaced",
-        "8" => "rejected",
-        "C" => "expired",
-        other => panic!("unexpected ExecType {other}"),
-    }
-}
-
-fn snake_status(c: &str) -> &'static str {
-    match c {
-        "A" => "pending_new",
-        "0" => "new",
-        "1" => "partially_filled",
-        "2" => "filled",
-        "6" => "pending_cancel",
-        "4" => "canceled",
-        "E" => "pending_replace",
-        "8" => "rejected",
-        "C" => "expired",
-        other => panic!("unexpected OrdStatus {other}"),
-    }
-}
 
 #[test]
 fn a_fix_client_trades_through_keel_serve_and_the_audit_agrees() {
     let root = tempfile::tempdir().unwrap();
     let cfg = fix_config(root.path());
     let data = root.path().join("data");
-    DATA.with(|d| *d.borrow_mut() = data.clone());
     let mut child = spawn_serve(root.path(), &cfg, "fix", &["--duration", "180"]);
     let addr = fix_addr(root.path(), "fix");
     let mut c =
@@ -101,16 +25,16 @@ fn a_fix_client_trades_through_keel_serve_and_the_audit_agrees() {
 
     // Rest far below the market (BTC-USD mids around 50000), amend, cancel.
     c.send_new_order(&NewOrder::limit("E1", "BTC-USD", b'1', "0.002", "45000.00")).unwrap();
-    let ack = wait_exec(&mut c, "E1", "0", &mut seen);
+    let ack = wait_exec(&mut c, "E1", "0", &mut seen, &data);
     assert_eq!((ack.get(39), ack.get(151)), (Some("0"), Some("0.002")));
     c.send_replace("E2", "E1", "BTC-USD", b'1', "0.004", "45100.50").unwrap();
-    let replaced = wait_exec(&mut c, "E2", "5", &mut seen);
+    let replaced = wait_exec(&mut c, "E2", "5", &mut seen, &data);
     assert_eq!(
         (replaced.get(41), replaced.get(38), replaced.get(44)),
         (Some("E1"), Some("0.004"), Some("45100.50"))
     );
     c.send_cancel("E3", "E2", "BTC-USD", b'1').unwrap();
-    let canceled = wait_exec(&mut c, "E3", "4", &mut seen);
+    let canceled = wait_exec(&mut c, "E3", "4", &mut seen, &data);
     assert_eq!(
         (canceled.get(39), canceled.get(41), canceled.get(151)),
         (Some("4"), Some("E2"), Some("0.000"))
@@ -124,7 +48,7 @@ fn a_fix_client_trades_through_keel_serve_and_the_audit_agrees() {
     .unwrap();
     let mut fills = 0;
     loop {
-        let r = next_report(&mut c, "E4", &mut seen);
+        let r = next_report(&mut c, "E4", &mut seen, &data);
         match r.get(150).unwrap() {
             "F" => {
                 fills += 1;
@@ -137,7 +61,7 @@ fn a_fix_client_trades_through_keel_serve_and_the_audit_agrees() {
         }
     }
     assert!(fills > 0, "the simulated venue filled the marketable order");
-    c.logout(WAIT).expect("logout");
+    c.logout(REPORT_WAIT).expect("logout");
     let status = interrupt_and_wait(&mut child);
     assert!(status.success());
 

@@ -17,10 +17,8 @@ use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use support::*;
-
-const WAIT: Duration = Duration::from_secs(30);
 
 /// `keel venue --config cfg --listen 127.0.0.1:0`, output under `root`; returns the child
 /// and the address it printed.
@@ -66,65 +64,6 @@ fn point_at(cfg: &Path, venue: SocketAddr) {
     std::fs::write(cfg, format!("{text}\n[venue.fix]\nconnect = \"{venue}\"\n")).unwrap();
 }
 
-fn next_report(c: &mut FixClient, cl_ord_id: &str, seen: &mut Vec<OwnedMessage>) -> OwnedMessage {
-    let deadline = Instant::now() + WAIT;
-    loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        let m = c
-            .next_app(left)
-            .unwrap()
-            .unwrap_or_else(|| panic!("no report for {cl_ord_id}; seen {seen:?}"));
-        seen.push(m.clone());
-        if m.msg_type() == "8" && m.get(11) == Some(cl_ord_id) {
-            return m;
-        }
-    }
-}
-
-fn wait_exec(
-    c: &mut FixClient,
-    cl: &str,
-    exec_type: &str,
-    seen: &mut Vec<OwnedMessage>,
-) -> OwnedMessage {
-    loop {
-        let m = next_report(c, cl, seen);
-        if m.get(150) == Some(exec_type) {
-            return m;
-        }
-    }
-}
-
-fn snake_exec(c: &str) -> &'static str {
-    match c {
-        "A" => "pending_new",
-        "0" => "new",
-        "F" => "trade",
-        "6" => "pending_cancel",
-        "4" => "canceled",
-        "E" => "pending_replace",
-        "5" => "replaced",
-        "8" => "rejected",
-        "C" => "expired",
-        other => panic!("unexpected ExecType {other}"),
-    }
-}
-
-fn snake_status(c: &str) -> &'static str {
-    match c {
-        "A" => "pending_new",
-        "0" => "new",
-        "1" => "partially_filled",
-        "2" => "filled",
-        "6" => "pending_cancel",
-        "4" => "canceled",
-        "E" => "pending_replace",
-        "8" => "rejected",
-        "C" => "expired",
-        other => panic!("unexpected OrdStatus {other}"),
-    }
-}
-
 #[test]
 fn a_client_trades_through_keel_serve_with_keel_venue_over_fix_and_the_audit_agrees() {
     let root = tempfile::tempdir().unwrap();
@@ -144,16 +83,16 @@ fn a_client_trades_through_keel_serve_with_keel_venue_over_fix_and_the_audit_agr
     let mut seen = Vec::new();
     // Rest far below the market (BTC-USD mid 50000), amend, cancel.
     c.send_new_order(&NewOrder::limit("V1", "BTC-USD", b'1', "0.002", "45000.00")).unwrap();
-    let ack = wait_exec(&mut c, "V1", "0", &mut seen);
+    let ack = wait_exec(&mut c, "V1", "0", &mut seen, &data);
     assert_eq!((ack.get(39), ack.get(151)), (Some("0"), Some("0.002")));
     c.send_replace("V2", "V1", "BTC-USD", b'1', "0.004", "45100.50").unwrap();
-    let replaced = wait_exec(&mut c, "V2", "5", &mut seen);
+    let replaced = wait_exec(&mut c, "V2", "5", &mut seen, &data);
     assert_eq!(
         (replaced.get(41), replaced.get(38), replaced.get(44)),
         (Some("V1"), Some("0.004"), Some("45100.50"))
     );
     c.send_cancel("V3", "V2", "BTC-USD", b'1').unwrap();
-    let canceled = wait_exec(&mut c, "V3", "4", &mut seen);
+    let canceled = wait_exec(&mut c, "V3", "4", &mut seen, &data);
     assert_eq!(
         (canceled.get(39), canceled.get(41), canceled.get(151)),
         (Some("4"), Some("V2"), Some("0.000"))
@@ -166,7 +105,7 @@ fn a_client_trades_through_keel_serve_with_keel_venue_over_fix_and_the_audit_agr
     .unwrap();
     let mut filled_lots = 0.0;
     loop {
-        let r = next_report(&mut c, "V4", &mut seen);
+        let r = next_report(&mut c, "V4", &mut seen, &data);
         match r.get(150).unwrap() {
             "F" => {
                 let px: f64 = r.get(31).unwrap().parse().unwrap();
@@ -181,7 +120,7 @@ fn a_client_trades_through_keel_serve_with_keel_venue_over_fix_and_the_audit_agr
         }
     }
     assert!(filled_lots > 0.0, "the venue filled the marketable order over FIX");
-    c.logout(WAIT).expect("logout");
+    c.logout(REPORT_WAIT).expect("logout");
     assert!(interrupt_and_wait(&mut serve).success());
     assert!(interrupt_and_wait(&mut venue).success());
     let venue_out = std::fs::read_to_string(root.path().join("venue.out")).unwrap();

@@ -6,7 +6,8 @@ mod serve;
 
 pub use serve::*;
 
-use keel_gateways::fix::client::{FixClient, OwnedMessage};
+use keel_gateways::fix::client::{FixClient, NewOrder, OwnedMessage};
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -120,5 +121,106 @@ pub fn snake_status(c: &str) -> &'static str {
         "8" => "rejected",
         "C" => "expired",
         other => panic!("unexpected OrdStatus {other}"),
+    }
+}
+
+/// The standard client script, client order ids `{p}1`..`{p}4`: rest a BTC-USD buy far
+/// below the market (mids around 50000), amend it, cancel it, then take liquidity with an
+/// IOC buy well through the offer. Checks each answer; returns every application message
+/// received and the fills of the IOC order.
+pub fn rest_amend_cancel_take(
+    c: &mut FixClient,
+    p: &str,
+    journal: &Path,
+) -> (Vec<OwnedMessage>, Vec<OwnedMessage>) {
+    let id = |n: u8| format!("{p}{n}");
+    let mut seen = Vec::new();
+    c.send_new_order(&NewOrder::limit(&id(1), "BTC-USD", b'1', "0.002", "45000.00")).unwrap();
+    let ack = wait_exec(c, &id(1), "0", &mut seen, journal);
+    assert_eq!((ack.get(39), ack.get(151)), (Some("0"), Some("0.002")));
+    c.send_replace(&id(2), &id(1), "BTC-USD", b'1', "0.004", "45100.50").unwrap();
+    let replaced = wait_exec(c, &id(2), "5", &mut seen, journal);
+    assert_eq!(
+        (replaced.get(41), replaced.get(38), replaced.get(44)),
+        (Some(id(1).as_str()), Some("0.004"), Some("45100.50"))
+    );
+    c.send_cancel(&id(3), &id(2), "BTC-USD", b'1').unwrap();
+    let canceled = wait_exec(c, &id(3), "4", &mut seen, journal);
+    assert_eq!(
+        (canceled.get(39), canceled.get(41), canceled.get(151)),
+        (Some("4"), Some(id(2).as_str()), Some("0.000"))
+    );
+    c.send_new_order(&NewOrder {
+        tif: Some(b'3'),
+        ..NewOrder::limit(&id(4), "BTC-USD", b'1', "0.003", "55000.00")
+    })
+    .unwrap();
+    let mut fills = Vec::new();
+    loop {
+        let r = next_report(c, &id(4), &mut seen, journal);
+        match r.get(150).unwrap() {
+            "F" => {
+                let done = r.get(39) == Some("2");
+                fills.push(r);
+                if done {
+                    break;
+                }
+            }
+            "4" => break,
+            _ => {}
+        }
+    }
+    (seen, fills)
+}
+
+/// `keel audit orders --json` of session 32 tells the client's story report for report:
+/// each ExecutionReport in `seen` is in the audit under its ExecID (the journal sequence)
+/// with the same exec type, status, quantities and fill (and `account`, when given), and
+/// every report the audit lists reached the client.
+pub fn assert_audit_agrees(
+    cfg: &Path,
+    journal: &Path,
+    seen: &[OwnedMessage],
+    account: Option<u64>,
+) {
+    let out = Command::new(KEEL)
+        .args(["audit", "--config"])
+        .arg(cfg)
+        .args(["orders"])
+        .arg(journal)
+        .args(["--session", "32", "--json"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let mut by_seq: BTreeMap<u64, serde_json::Value> = BTreeMap::new();
+    for line in String::from_utf8(out.stdout).unwrap().lines() {
+        let v: serde_json::Value = serde_json::from_str(line).unwrap();
+        if v["event"] == "exec_report" {
+            by_seq.insert(v["seq"].as_u64().unwrap(), v);
+        }
+    }
+    let reports: Vec<&OwnedMessage> = seen.iter().filter(|m| m.msg_type() == "8").collect();
+    assert!(reports.len() >= 9, "{reports:?}");
+    for r in &reports {
+        let seq: u64 = r.get(17).unwrap().parse().expect("ExecID is a journal sequence");
+        let a =
+            by_seq.get(&seq).unwrap_or_else(|| panic!("ExecID {seq} is not in the audit: {r:?}"));
+        let ctx = format!("report {r:?}\naudit {a}");
+        assert_eq!(a["exec_type"], snake_exec(r.get(150).unwrap()), "{ctx}");
+        assert_eq!(a["status"], snake_status(r.get(39).unwrap()), "{ctx}");
+        assert_eq!(a["cum_qty"], r.get(14).unwrap(), "{ctx}");
+        assert_eq!(a["leaves_qty"], r.get(151).unwrap(), "{ctx}");
+        assert_eq!(a["qty"], r.get(38).unwrap(), "{ctx}");
+        if let Some(px) = r.get(31) {
+            assert_eq!(a["last_px"], px, "{ctx}");
+            assert_eq!(a["last_qty"], r.get(32).unwrap(), "{ctx}");
+        }
+        if let Some(account) = account {
+            assert_eq!(a["account"], account, "{ctx}");
+        }
+    }
+    let received: Vec<u64> = reports.iter().map(|r| r.get(17).unwrap().parse().unwrap()).collect();
+    for seq in by_seq.keys() {
+        assert!(received.contains(seq), "audit report {seq} never reached the client");
     }
 }

@@ -11,7 +11,7 @@
 mod support;
 
 use keel_engine::schema::{CommandBody, MarketStatus, SCHEMA_HASH};
-use keel_gateways::fix::client::{ClientConfig, FixClient, NewOrder, OwnedMessage};
+use keel_gateways::fix::client::{ClientConfig, FixClient};
 use keel_replay::log::{Entry, decode};
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -80,46 +80,12 @@ fn a_client_trades_through_keel_serve_with_keel_venue_over_fix_and_the_audit_agr
 
     let mut c =
         FixClient::connect(addr, ClientConfig::new("demo-fix", "KEEL", "demo")).expect("logon");
-    let mut seen = Vec::new();
-    // Rest far below the market (BTC-USD mid 50000), amend, cancel.
-    c.send_new_order(&NewOrder::limit("V1", "BTC-USD", b'1', "0.002", "45000.00")).unwrap();
-    let ack = wait_exec(&mut c, "V1", "0", &mut seen, &data);
-    assert_eq!((ack.get(39), ack.get(151)), (Some("0"), Some("0.002")));
-    c.send_replace("V2", "V1", "BTC-USD", b'1', "0.004", "45100.50").unwrap();
-    let replaced = wait_exec(&mut c, "V2", "5", &mut seen, &data);
-    assert_eq!(
-        (replaced.get(41), replaced.get(38), replaced.get(44)),
-        (Some("V1"), Some("0.004"), Some("45100.50"))
-    );
-    c.send_cancel("V3", "V2", "BTC-USD", b'1').unwrap();
-    let canceled = wait_exec(&mut c, "V3", "4", &mut seen, &data);
-    assert_eq!(
-        (canceled.get(39), canceled.get(41), canceled.get(151)),
-        (Some("4"), Some("V2"), Some("0.000"))
-    );
-    // Take liquidity: an IOC buy through the offer fills at the venue.
-    c.send_new_order(&NewOrder {
-        tif: Some(b'3'),
-        ..NewOrder::limit("V4", "BTC-USD", b'1', "0.003", "55000.00")
-    })
-    .unwrap();
-    let mut filled_lots = 0.0;
-    loop {
-        let r = next_report(&mut c, "V4", &mut seen, &data);
-        match r.get(150).unwrap() {
-            "F" => {
-                let px: f64 = r.get(31).unwrap().parse().unwrap();
-                assert!((49_000.0..=55_000.0).contains(&px), "filled near the mid: {px}");
-                filled_lots += r.get(32).unwrap().parse::<f64>().unwrap();
-                if r.get(39) == Some("2") {
-                    break;
-                }
-            }
-            "4" => break,
-            _ => {}
-        }
+    let (seen, fills) = rest_amend_cancel_take(&mut c, "V", &data);
+    assert!(!fills.is_empty(), "the venue filled the marketable order over FIX");
+    for r in &fills {
+        let px: f64 = r.get(31).unwrap().parse().unwrap();
+        assert!((49_000.0..=55_000.0).contains(&px), "filled near the mid: {px}");
     }
-    assert!(filled_lots > 0.0, "the venue filled the marketable order over FIX");
     c.logout(REPORT_WAIT).expect("logout");
     assert!(interrupt_and_wait(&mut serve).success());
     assert!(interrupt_and_wait(&mut venue).success());
@@ -153,41 +119,5 @@ fn a_client_trades_through_keel_serve_with_keel_venue_over_fix_and_the_audit_agr
     assert_eq!(kinds.get("l3"), None, "market data over FIX is L2");
 
     // `keel audit orders` tells the client's story, report for report.
-    let out = Command::new(KEEL)
-        .args(["audit", "--config"])
-        .arg(&cfg)
-        .args(["orders"])
-        .arg(&data)
-        .args(["--session", "32", "--json"])
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let mut by_seq: BTreeMap<u64, serde_json::Value> = BTreeMap::new();
-    for line in String::from_utf8(out.stdout).unwrap().lines() {
-        let v: serde_json::Value = serde_json::from_str(line).unwrap();
-        if v["event"] == "exec_report" {
-            by_seq.insert(v["seq"].as_u64().unwrap(), v);
-        }
-    }
-    let reports: Vec<&OwnedMessage> = seen.iter().filter(|m| m.msg_type() == "8").collect();
-    assert!(reports.len() >= 9, "{reports:?}");
-    for r in &reports {
-        let seq: u64 = r.get(17).unwrap().parse().expect("ExecID is a journal sequence");
-        let a =
-            by_seq.get(&seq).unwrap_or_else(|| panic!("ExecID {seq} is not in the audit: {r:?}"));
-        let ctx = format!("report {r:?}\naudit {a}");
-        assert_eq!(a["exec_type"], snake_exec(r.get(150).unwrap()), "{ctx}");
-        assert_eq!(a["status"], snake_status(r.get(39).unwrap()), "{ctx}");
-        assert_eq!(a["cum_qty"], r.get(14).unwrap(), "{ctx}");
-        assert_eq!(a["leaves_qty"], r.get(151).unwrap(), "{ctx}");
-        assert_eq!(a["qty"], r.get(38).unwrap(), "{ctx}");
-        if let Some(px) = r.get(31) {
-            assert_eq!(a["last_px"], px, "{ctx}");
-            assert_eq!(a["last_qty"], r.get(32).unwrap(), "{ctx}");
-        }
-    }
-    let received: Vec<u64> = reports.iter().map(|r| r.get(17).unwrap().parse().unwrap()).collect();
-    for seq in by_seq.keys() {
-        assert!(received.contains(seq), "audit report {seq} never reached the client");
-    }
+    assert_audit_agrees(&cfg, &data, &seen, None);
 }

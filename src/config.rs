@@ -708,6 +708,7 @@ impl Config {
             addr.parse::<std::net::SocketAddr>()
                 .map_err(|e| invalid("metrics.listen", format!("{addr:?}: {e}")))?;
         }
+        self.check_distinct_addresses()?;
         let log_json = match self.log.format.as_str() {
             "human" => false,
             "json" => true,
@@ -875,6 +876,29 @@ impl Config {
         }))
     }
 
+    /// The listeners of `keel serve` and the address `keel venue` listens on (`[venue.fix]
+    /// connect`, read from the same file) must differ: two of them on one port would make
+    /// the second bind fail at start-up, or `keel serve` dial itself. Port 0 (any free
+    /// port, as tests use) collides with nothing.
+    fn check_distinct_addresses(&self) -> Result<(), ConfigError> {
+        let addresses = [
+            ("fix.listen", &self.fix.listen),
+            ("binary.listen", &self.binary.listen),
+            ("metrics.listen", &self.metrics.listen),
+            ("venue.fix.connect", &self.venue.fix.connect),
+        ];
+        for (i, (key, addr)) in addresses.iter().enumerate() {
+            let any_port = addr.parse::<std::net::SocketAddr>().is_ok_and(|a| a.port() == 0);
+            if addr.is_empty() || any_port {
+                continue;
+            }
+            if let Some((other, _)) = addresses[..i].iter().find(|(_, a)| a == addr) {
+                return Err(invalid(*key, format!("{addr:?} is also {other}")));
+            }
+        }
+        Ok(())
+    }
+
     /// Checks the `[binary]` section; `None` when the listener is off.
     fn resolve_binary(&self) -> Result<Option<BinarySettings>, ConfigError> {
         let b = &self.binary;
@@ -988,6 +1012,24 @@ mod tests {
         let parsed = Config::parse(DEFAULT_TOML, "default").unwrap();
         assert_eq!(parsed, Config::default());
         parsed.resolve().unwrap();
+    }
+
+    #[test]
+    fn two_listeners_on_one_address_are_refused_by_name() {
+        let mut c = Config::default();
+        c.venue.fix.connect = c.binary.listen.clone();
+        let e = c.resolve().unwrap_err().to_string();
+        assert!(e.contains("venue.fix.connect") && e.contains("binary.listen"), "{e}");
+        let mut c = Config::default();
+        c.metrics.listen = c.fix.listen.clone();
+        let e = c.resolve().unwrap_err().to_string();
+        assert!(e.contains("metrics.listen") && e.contains("fix.listen"), "{e}");
+        // A listener that is off (empty) or on any free port collides with nothing.
+        let mut c = Config::default();
+        (c.binary.listen, c.fix.listen) = (String::new(), String::new());
+        c.resolve().unwrap();
+        (c.binary.listen, c.fix.listen) = ("127.0.0.1:0".into(), "127.0.0.1:0".into());
+        c.resolve().unwrap();
     }
 
     #[test]

@@ -49,7 +49,7 @@ pub struct VenueFixSection {
 impl Default for VenueFixSection {
     fn default() -> Self {
         VenueFixSection {
-            connect: "127.0.0.1:9879".into(),
+            connect: "127.0.0.1:9880".into(),
             sender_comp_id: "KEEL".into(),
             target_comp_id: "SIM".into(),
             username: "keel".into(),

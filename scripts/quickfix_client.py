@@ -15,6 +15,7 @@ session-level Reject), or when Keel rejects anything QuickFIX sent.
 """
 
 import queue
+import os
 import sys
 from decimal import Decimal
 import threading
@@ -246,4 +247,9 @@ def main():
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    code = main()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    # Leave without the interpreter's teardown: quickfix-py's wrapped engine objects can
+    # be destroyed in an order that crashes (SIGSEGV) after a clean stop.
+    os._exit(code)

@@ -231,9 +231,14 @@ def main():
     deadline = time.time() + 300
     while not os.path.exists(stop_file) and time.time() < deadline:
         time.sleep(0.05)
-    acceptor.stop()
+    # No acceptor.stop(): QuickFIX's SocketAcceptor::stop crashes (SIGSEGV) in a few
+    # percent of runs even with no session connected (reproduced with a bare acceptor
+    # that starts and stops). The test stops this venue only after Keel has logged out,
+    # so there is nothing left to say to anyone: flush what was recorded and leave.
+    app.events.flush()
     print("quickfix venue: stopped", flush=True)
 
 
 if __name__ == "__main__":
     main()
+    os._exit(0)  # without the interpreter's teardown of the running QuickFIX threads

@@ -123,7 +123,12 @@ impl QuickFix {
         let deadline = std::time::Instant::now() + WAIT;
         loop {
             if let Some(status) = self.child.try_wait().unwrap() {
-                assert!(status.success(), "the QuickFIX venue failed: {status}");
+                let err = std::fs::read_to_string(self.out.with_file_name("venue.err"));
+                let out = std::fs::read_to_string(&self.out);
+                assert!(
+                    status.success(),
+                    "the QuickFIX venue failed: {status}\nstdout: {out:?}\nstderr: {err:?}"
+                );
                 return;
             }
             assert!(std::time::Instant::now() < deadline, "the QuickFIX venue did not stop");

@@ -125,6 +125,9 @@ pub struct NewOrder<'a> {
     pub price: Option<&'a str>,
     /// TimeInForce (59).
     pub tif: Option<u8>,
+    /// ExDestination (100): the venue by name; without it Keel routes to the venue with
+    /// the best price, and refuses the order (NO_ROUTE) when no venue quotes the side.
+    pub ex_destination: Option<&'a str>,
 }
 
 impl<'a> NewOrder<'a> {
@@ -136,7 +139,16 @@ impl<'a> NewOrder<'a> {
         qty: &'a str,
         price: &'a str,
     ) -> Self {
-        NewOrder { cl_ord_id, symbol, side, qty, ord_type: b'2', price: Some(price), tif: None }
+        NewOrder {
+            cl_ord_id,
+            symbol,
+            side,
+            qty,
+            ord_type: b'2',
+            price: Some(price),
+            tif: None,
+            ex_destination: None,
+        }
     }
 }
 
@@ -451,6 +463,9 @@ impl FixClient {
         }
         if let Some(t) = o.tif {
             b.char(tag::TIME_IN_FORCE, t);
+        }
+        if let Some(v) = o.ex_destination {
+            b.str(tag::EX_DESTINATION, v.as_bytes());
         }
         let body = std::mem::take(&mut self.body);
         let r = self.send_raw(mt::NEW_ORDER_SINGLE, body.as_bytes());

@@ -3,9 +3,10 @@
 //! non-blocking from the load generator's loop).
 //!
 //! Each order is a NewOrderSingle: an IOC limit buy of one lot of the first instrument of
-//! the embedded default configuration, 1000 to 1063 ticks (far below any market: it never
-//! trades, and the venue cancels its remainder, so nothing accumulates at any rate), with
-//! the ClOrdID `f<connection nonce>-<id>` (unique across rounds and runs on the same
+//! the embedded default configuration on its first venue (ExDestination, as the binary
+//! adapter names the venue: routing by best price would refuse orders whenever no venue
+//! quotes the other side), 1000 to 1063 ticks (far below any market: it never trades, and
+//! the venue cancels its remainder, so nothing accumulates at any rate), with the ClOrdID `f<connection nonce>-<id>` (unique across rounds and runs on the same
 //! session). Its ack is the first answer naming it: an ExecutionReport with ExecType
 //! PendingNew (A, Keel accepted it and sent it to the venue) or Rejected (8), or a
 //! BusinessMessageReject (j) whose BusinessRejectRefID is the ClOrdID. Later reports about
@@ -42,6 +43,8 @@ const CL_ORD_ID_MAX: usize = 31;
 pub struct FixProtocol {
     comp_id: String,
     symbol: String,
+    /// ExDestination: the instrument's first venue, by name.
+    venue: String,
     qty: String,
     /// The order prices, as FIX decimals.
     prices: Vec<String>,
@@ -63,6 +66,14 @@ impl FixProtocol {
             BenchError::Setup("the configuration lists no instrument to order".into())
         })?;
         let comp_id = config.fix.as_ref().map_or_else(|| "KEEL".to_string(), |f| f.comp_id.clone());
+        let venue = inst
+            .venues
+            .first()
+            .and_then(|v| config.core.venues.iter().find(|c| c.id == *v))
+            .map(|v| v.name.clone())
+            .ok_or_else(|| {
+                BenchError::Setup(format!("the configuration lists no venue for {}", inst.symbol))
+            })?;
         let decimal = |mut d: Decimal, places: u32| {
             d.rescale(places);
             d.to_string()
@@ -75,6 +86,7 @@ impl FixProtocol {
         Ok(FixProtocol {
             comp_id,
             symbol: inst.symbol.clone(),
+            venue,
             qty: decimal(inst.lot_size, inst.qty_precision),
             prices,
         })
@@ -93,7 +105,8 @@ impl FixProtocol {
             .str(tag::ORDER_QTY, self.qty.as_bytes())
             .char(tag::ORD_TYPE, b'2')
             .str(tag::PRICE, self.prices[0].as_bytes())
-            .char(tag::TIME_IN_FORCE, b'3');
+            .char(tag::TIME_IN_FORCE, b'3')
+            .str(tag::EX_DESTINATION, self.venue.as_bytes());
         let header = Header {
             msg_type: mt::NEW_ORDER_SINGLE,
             sender: b"demo-fix",
@@ -218,6 +231,7 @@ impl WireClient for FixWireClient {
         let p = &self.proto;
         let order = NewOrder {
             tif: Some(b'3'),
+            ex_destination: Some(&p.venue),
             ..NewOrder::limit(
                 cl_ord_id,
                 &p.symbol,
@@ -269,6 +283,7 @@ mod tests {
         let p = FixProtocol::new().unwrap();
         assert_eq!(p.comp_id, "KEEL");
         assert_eq!(p.symbol, "BTC-USD");
+        assert_eq!(p.venue, "SIM");
         assert_eq!(p.qty, "0.001");
         assert_eq!(p.prices.first().map(String::as_str), Some("10.00"));
         assert_eq!(p.prices.last().map(String::as_str), Some("10.63"));

@@ -120,6 +120,12 @@ const PENDING_HIGH: usize = 256;
 const MASS_PENDING_MAX: usize = 64;
 /// Bytes read per connection per poll (the receive buffer's free space, at most).
 const READS_PER_POLL: usize = 1;
+/// How often the listener is asked for new connections, ns. Not on every poll: a
+/// non-blocking `accept` with nobody waiting still costs several µs in the kernel (Linux
+/// allocates the new socket before it looks at the queue), and that time was spent between
+/// every two reads of the connected clients' sockets. A new connection waits at most this
+/// long, before a logon that takes tens of ms anyway (Argon2).
+const ACCEPT_INTERVAL_NS: u64 = 1_000_000;
 
 struct Client {
     entry: ClientEntry,
@@ -165,6 +171,8 @@ pub struct FixAcceptor {
     clients: Vec<Client>,
     conns: Vec<Conn>,
     next_conn_id: u64,
+    /// When the listener was last asked ([`ACCEPT_INTERVAL_NS`]).
+    accepted_at_ns: Option<u64>,
     decoder: Decoder,
     body: Body,
     pending: VecDeque<(SessionId, CommandBody)>,
@@ -239,6 +247,7 @@ impl FixAcceptor {
             clients,
             conns: Vec::new(),
             next_conn_id: 1,
+            accepted_at_ns: None,
             decoder: Decoder::default(),
             body: Body::with_capacity(1024),
             pending: VecDeque::with_capacity(PENDING_HIGH + 8),
@@ -772,7 +781,11 @@ impl Gateway for FixAcceptor {
     fn poll(&mut self, io: &mut GatewayIo) -> usize {
         let now_ns = io.clock().now().0;
         let mut work = self.publish_pending(io);
-        work += self.accept(now_ns);
+        // (abs_diff: a clock stepped back must not stop the accepting.)
+        if self.accepted_at_ns.is_none_or(|t| now_ns.abs_diff(t) >= ACCEPT_INTERVAL_NS) {
+            self.accepted_at_ns = Some(now_ns);
+            work += self.accept(now_ns);
+        }
         for ci in 0..self.conns.len() {
             work += self.read_conn(ci, now_ns);
         }

@@ -209,24 +209,50 @@ fn wire_mode_binary_report_is_well_formed() {
         assert!(count(m, "measured") > 0, "{name}");
         assert_eq!(count(m, "unknown_acks") + count(m, "duplicate_acks"), 0, "{name}");
     }
+    assert_eq!(count(measurement(&r, "order_to_ack"), "rejected"), 0, "Keel accepted every order");
     // The floor's frames are a binary NewOrder's size.
     let notes = r["notes"].to_string();
     assert!(notes.contains("112-byte frames"), "{notes}");
 }
 
 #[test]
-fn wire_protocol_without_a_client_says_so() {
-    let p = "fix";
-    let out = keel(&["bench", "wire", "--protocol", p, "--duration", "0.1"]);
+fn wire_mode_fix_report_is_well_formed() {
+    let dir = tempfile::tempdir().unwrap();
+    let r = bench(&["wire", "--protocol", "fix"], &["--rate", "1000", "--rounds", "2"], dir.path());
+    for name in ["order_to_ack", "floor_tcp_echo"] {
+        let m = measurement(&r, name);
+        assert_eq!(count(m, "rounds"), 2);
+        assert_eq!(count(m, "unanswered"), 0, "{name}: every order was acknowledged");
+        assert_eq!(count(m, "acked_measured"), count(m, "measured"));
+        assert_eq!(u(m, "operations"), count(m, "measured"));
+        assert!(count(m, "measured") > 0, "{name}");
+        assert!(count(m, "sent") > count(m, "measured"), "warm-up orders were sent too");
+        assert_eq!(count(m, "unknown_acks") + count(m, "duplicate_acks"), 0, "{name}");
+    }
+    let subject = measurement(&r, "order_to_ack");
+    assert_eq!(count(subject, "rejected"), 0, "Keel accepted every order (PendingNew)");
+    let what = subject["what"].to_string();
+    assert!(what.contains("fix"), "{what}");
+    // The floor's frames are a FIX NewOrderSingle's size (about 190 bytes).
+    let notes = r["notes"].to_string();
+    let frame: usize = notes
+        .split("-byte frames")
+        .next()
+        .and_then(|head| head.rsplit(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no frame size in {notes}"));
+    assert!((120..256).contains(&frame), "{notes}");
+}
+
+#[test]
+fn unknown_wire_protocol_is_named() {
+    let out = keel(&["bench", "wire", "--protocol", "smoke-signals"]);
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
-        err.contains(&format!("--protocol {p}")) && err.contains("not available in this build yet"),
+        err.contains("--protocol smoke-signals") && err.contains("expected binary, fix or echo"),
         "{err}"
     );
-    let out = keel(&["bench", "wire", "--protocol", "smoke-signals"]);
-    assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("expected binary, fix or echo"));
 }
 
 #[test]

@@ -124,14 +124,6 @@ pub enum BenchError {
         /// The error.
         source: std::io::Error,
     },
-    /// The wire protocol has no client in this build.
-    #[error("--protocol {protocol}: {reason}")]
-    ProtocolUnavailable {
-        /// The protocol asked for.
-        protocol: String,
-        /// Why, and what to use instead.
-        reason: String,
-    },
 }
 
 impl BenchError {

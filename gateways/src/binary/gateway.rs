@@ -93,6 +93,12 @@ const FRAMES_PER_POLL: usize = 64;
 
 /// How long a closing connection may take to receive its `Logout`.
 const CLOSE_GRACE: Duration = Duration::from_millis(500);
+/// How often the listener is asked for new connections. Not on every poll: a non-blocking
+/// `accept` with nobody waiting still costs several µs in the kernel (Linux allocates the
+/// new socket before it looks at the queue); on every poll it was most of this thread's
+/// time, spent between two reads of the clients' sockets. A new connection waits at most
+/// this long.
+const ACCEPT_INTERVAL: Duration = Duration::from_millis(1);
 
 /// Items of a list answer waiting to be sent, per connection at most (beyond: slow
 /// consumer).
@@ -202,6 +208,8 @@ pub struct BinaryGateway {
     stats: Arc<Mutex<BinaryStats>>,
     local: BinaryStats,
     stats_at: Instant,
+    /// When the listener was last asked ([`ACCEPT_INTERVAL`]).
+    accepted_at: Option<Instant>,
 }
 
 impl BinaryGateway {
@@ -243,6 +251,7 @@ impl BinaryGateway {
             stats: Arc::new(Mutex::new(BinaryStats::default())),
             local: BinaryStats::default(),
             stats_at: now,
+            accepted_at: None,
             config,
         })
     }
@@ -914,7 +923,11 @@ impl Gateway for BinaryGateway {
     fn poll(&mut self, io: &mut GatewayIo) -> usize {
         let mut work = 0;
         let ready = self.publish_pending(io);
-        work += self.accept();
+        let now = Instant::now();
+        if self.accepted_at.is_none_or(|t| now.duration_since(t) >= ACCEPT_INTERVAL) {
+            self.accepted_at = Some(now);
+            work += self.accept();
+        }
         let now_ts = io.clock().now();
         if let Some(worker) = &self.worker {
             let mut results = Vec::new();
@@ -926,7 +939,6 @@ impl Gateway for BinaryGateway {
                 work += 1;
             }
         }
-        let now = Instant::now();
         let mut slots = std::mem::take(&mut self.slots);
         for slot in &mut slots {
             // While logons/logouts wait for room in the ring, no new input is read: a

@@ -125,6 +125,9 @@ pub struct NewOrder<'a> {
     pub price: Option<&'a str>,
     /// TimeInForce (59).
     pub tif: Option<u8>,
+    /// ExDestination (100): the venue by name; without it Keel routes to the venue with
+    /// the best price, and refuses the order (NO_ROUTE) when no venue quotes the side.
+    pub ex_destination: Option<&'a str>,
 }
 
 impl<'a> NewOrder<'a> {
@@ -136,7 +139,16 @@ impl<'a> NewOrder<'a> {
         qty: &'a str,
         price: &'a str,
     ) -> Self {
-        NewOrder { cl_ord_id, symbol, side, qty, ord_type: b'2', price: Some(price), tif: None }
+        NewOrder {
+            cl_ord_id,
+            symbol,
+            side,
+            qty,
+            ord_type: b'2',
+            price: Some(price),
+            tif: None,
+            ex_destination: None,
+        }
     }
 }
 
@@ -222,14 +234,93 @@ impl FixClient {
         &self.session
     }
 
-    fn flush(&mut self) -> Result<(), ClientError> {
-        let out = self.session.outbound();
-        if !out.is_empty() {
-            self.stream.write_all(out)?;
-            let n = out.len();
-            self.session.consume_outbound(n);
+    /// Writes the session's pending output. On a blocking socket this writes it all; on a
+    /// non-blocking one (see [`FixClient::set_nonblocking`]) what the socket does not take
+    /// now stays in the session's buffer for the next call. Returns the bytes written.
+    fn flush(&mut self) -> Result<usize, ClientError> {
+        let mut written = 0;
+        loop {
+            let out = self.session.outbound();
+            if out.is_empty() {
+                return Ok(written);
+            }
+            match self.stream.write(out) {
+                Ok(0) => return Err(std::io::Error::from(ErrorKind::WriteZero).into()),
+                Ok(n) => {
+                    self.session.consume_outbound(n);
+                    written += n;
+                }
+                Err(e) if e.kind() == ErrorKind::WouldBlock => return Ok(written),
+                Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                Err(e) => return Err(e.into()),
+            }
         }
+    }
+
+    /// Switches the socket between blocking (the default: [`FixClient::next_app`],
+    /// [`FixClient::wait_for`] and [`FixClient::logout`] wait on it) and non-blocking (for
+    /// [`FixClient::poll`], driven from the caller's own loop). In non-blocking mode the
+    /// `send_*` calls never wait: bytes the socket does not take at once are kept and
+    /// written by the next `send_*` or `poll`.
+    pub fn set_nonblocking(&mut self, nonblocking: bool) -> Result<(), ClientError> {
+        self.stream.set_read_timeout(None)?;
+        self.stream.set_nonblocking(nonblocking)?;
         Ok(())
+    }
+
+    /// Non-blocking mode: writes pending output, reads what has arrived, runs the session
+    /// (heartbeats, test requests, resends) and hands every application message to `f`
+    /// without copying it. Returns how much happened (bytes moved plus messages handled;
+    /// 0 when idle). Use [`FixClient::set_nonblocking`] first: on a blocking socket the
+    /// read waits.
+    pub fn poll(&mut self, f: &mut dyn FnMut(&Message<'_>)) -> Result<usize, ClientError> {
+        if let Some(e) = &self.ended {
+            return Err(ClientError::Ended(e.clone()));
+        }
+        let mut work = self.flush()?;
+        let spare = self.inbuf.spare();
+        match self.stream.read(spare) {
+            Ok(0) => {
+                self.ended.get_or_insert(EndReason::Disconnected);
+                self.session.on_disconnect();
+            }
+            Ok(n) => {
+                self.inbuf.filled(n);
+                work += n;
+            }
+            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::Interrupted) => {}
+            Err(e) => return Err(e.into()),
+        }
+        if self.inbuf.pending() > 0 {
+            work += self.handle_each(f);
+        }
+        // The session's clock: heartbeats and timeouts (cheap when nothing is due).
+        if let Some(r) = self.session.on_timer(now_ns()) {
+            self.ended.get_or_insert(r);
+        }
+        work += self.flush()?;
+        match &self.ended {
+            Some(e) => Err(ClientError::Ended(e.clone())),
+            None => Ok(work),
+        }
+    }
+
+    /// Handles buffered frames, every application message to `f`. Returns the frames.
+    fn handle_each(&mut self, f: &mut dyn FnMut(&Message<'_>)) -> usize {
+        let mut n = 0;
+        while let Some(next) = self.inbuf.next_frame() {
+            n += 1;
+            let Next::Frame(frame) = next else { continue };
+            let Ok(msg) = self.decoder.decode(frame) else { continue };
+            match self.session.on_message(now_ns(), &msg) {
+                Received::App => f(&msg),
+                Received::Disconnect(r) => {
+                    self.ended.get_or_insert(r);
+                }
+                _ => {}
+            }
+        }
+        n
     }
 
     /// Reads once (waiting at most until `deadline`) and handles what arrived.
@@ -254,7 +345,7 @@ impl FixClient {
         if let Some(r) = self.session.on_timer(now_ns()) {
             self.ended.get_or_insert(r);
         }
-        self.flush()
+        self.flush().map(|_| ())
     }
 
     /// Handles buffered frames; application messages go to `f` (true: consumed) and
@@ -372,6 +463,9 @@ impl FixClient {
         }
         if let Some(t) = o.tif {
             b.char(tag::TIME_IN_FORCE, t);
+        }
+        if let Some(v) = o.ex_destination {
+            b.str(tag::EX_DESTINATION, v.as_bytes());
         }
         let body = std::mem::take(&mut self.body);
         let r = self.send_raw(mt::NEW_ORDER_SINGLE, body.as_bytes());

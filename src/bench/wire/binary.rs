@@ -60,7 +60,14 @@ impl WireProtocol for BinaryProtocol {
         let mut prefix = [0u8; 24];
         let p = format!("b{nonce}-");
         prefix[..p.len()].copy_from_slice(p.as_bytes());
-        Ok(Box::new(BinaryWireClient { client, instrument, venue, prefix, prefix_len: p.len() }))
+        Ok(Box::new(BinaryWireClient {
+            client,
+            instrument,
+            venue,
+            prefix,
+            prefix_len: p.len(),
+            rejected: 0,
+        }))
     }
 
     fn target_p50_ratio(&self) -> Option<f64> {
@@ -82,6 +89,7 @@ struct BinaryWireClient {
     venue: VenueId,
     prefix: [u8; 24],
     prefix_len: usize,
+    rejected: u64,
 }
 
 impl BinaryWireClient {
@@ -129,12 +137,15 @@ impl WireClient for BinaryWireClient {
         let mut work = 0;
         while let Some(m) = self.client.poll().map_err(client_error)? {
             work += 1;
-            let first_answer = match m.msg {
-                ServerMsg::OrderAck(a) if a.exec_type == ExecType::PendingNew => Some(a.cl_ord_id),
-                ServerMsg::OrderReject(r) => Some(r.cl_ord_id),
-                _ => None,
+            let (first_answer, refused) = match m.msg {
+                ServerMsg::OrderAck(a) if a.exec_type == ExecType::PendingNew => {
+                    (Some(a.cl_ord_id), false)
+                }
+                ServerMsg::OrderReject(r) => (Some(r.cl_ord_id), true),
+                _ => (None, false),
             };
             if let Some(id) = first_answer.and_then(|cl| self.id_of(&cl)) {
+                self.rejected += u64::from(refused);
                 acked(id);
             }
         }

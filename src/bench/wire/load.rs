@@ -33,6 +33,8 @@ pub struct WireRun {
     pub unknown_acks: u64,
     /// Second acks of the same id.
     pub duplicate_acks: u64,
+    /// Orders whose ack was a refusal ([`WireClient::rejected`]).
+    pub rejected: u64,
     /// First measured due time to the last measured ack, ns.
     pub elapsed_ns: u64,
 }
@@ -48,6 +50,7 @@ impl WireRun {
             unanswered: 0,
             unknown_acks: 0,
             duplicate_acks: 0,
+            rejected: 0,
             elapsed_ns: 0,
         }
     }
@@ -61,6 +64,7 @@ impl WireRun {
         self.unanswered += o.unanswered;
         self.unknown_acks += o.unknown_acks;
         self.duplicate_acks += o.duplicate_acks;
+        self.rejected += o.rejected;
         self.elapsed_ns += o.elapsed_ns;
     }
 }
@@ -137,6 +141,7 @@ pub fn run_open_loop<C: Clock>(
         unanswered: total - acked_total,
         unknown_acks: unknown,
         duplicate_acks: duplicate,
+        rejected: client.rejected(),
         elapsed_ns: last_ack.saturating_sub(schedule.measure_start_ns()),
     })
 }

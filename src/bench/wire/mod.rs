@@ -4,8 +4,7 @@
 //!
 //! - [`WireProtocol`] / [`WireClient`]: what a protocol adapter provides (connect and log
 //!   on; send one order with an id; report which ids were acknowledged). [`binary`] is the
-//!   native binary protocol's; FIX's plugs in at [`protocol`], and until it exists
-//!   `--protocol fix` stops with an error that says so.
+//!   native binary protocol's, [`fix`] FIX 4.4's; [`protocol`] picks one by name.
 //! - [`load`]: the open-loop client loop (one thread: sends what is due, reads acks).
 //! - [`echo`]: the floor: an echo server thread on loopback and the echo client, frames of
 //!   the same size as the protocol's orders.
@@ -17,6 +16,7 @@
 
 pub mod binary;
 pub mod echo;
+pub mod fix;
 pub mod load;
 pub mod server;
 
@@ -93,6 +93,12 @@ pub trait WireClient {
     /// Writes pending bytes and reads what has arrived, without blocking; calls `acked`
     /// once per order acknowledged. Returns how much it did (0 when idle).
     fn poll(&mut self, acked: &mut dyn FnMut(u64)) -> Result<usize, WireError>;
+
+    /// Orders (warm-up included) whose acknowledgement was a refusal (the server's reject
+    /// is its answer, and counts as the ack; this says how many took that shorter path).
+    fn rejected(&self) -> u64 {
+        0
+    }
 }
 
 /// A wire protocol the load generator can speak.
@@ -128,14 +134,7 @@ pub fn protocol(
             message_bytes.unwrap_or(echo::DEFAULT_FRAME_BYTES),
         )?)),
         "binary" => Ok(Box::new(binary::BinaryProtocol)),
-        // FIX 4.4 (issue 7) provides its client library in `keel_gateways`; its
-        // `WireProtocol` adapter is added here.
-        "fix" => Err(BenchError::ProtocolUnavailable {
-            protocol: name.into(),
-            reason: "the FIX 4.4 client is not available in this build yet; \
-                     `--protocol echo` measures the load generator against a TCP echo"
-                .into(),
-        }),
+        "fix" => Ok(Box::new(fix::FixProtocol::new()?)),
         other => Err(BenchError::Arg(format!("--protocol {other}: expected binary, fix or echo"))),
     }
 }
@@ -182,6 +181,7 @@ fn measurement(name: &str, role: Role, what: &str, run: &WireRun, rounds: u64) -
         .count("acked_measured", run.acked_measured)
         .count("unanswered", run.unanswered)
         .count("unknown_acks", run.unknown_acks)
+        .count("rejected", run.rejected)
         .count("duplicate_acks", run.duplicate_acks)
 }
 

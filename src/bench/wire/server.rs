@@ -23,9 +23,10 @@ impl InProcessServer {
         config.metrics.listen = String::new();
         config.metrics.status_interval_s = 0;
         config.pipeline.wait = common.wait.clone();
-        // A free loopback port for the binary listener, so a `keel serve` already running
-        // on the default port does not stop the bench.
+        // Free loopback ports for the binary and FIX listeners, so a `keel serve` already
+        // running on the default ports does not stop the bench.
         config.binary.listen = free_loopback_port()?;
+        config.fix.listen = free_loopback_port()?;
         let resolved = config.resolve().map_err(|e| BenchError::Setup(e.to_string()))?;
         let started = serve_cmd::start(&resolved)
             .map_err(|e| BenchError::Setup(format!("starting keel serve in-process: {e}")))?;

@@ -16,7 +16,7 @@
 //! else: journaled, applied in sequence, answered with the core's `AdminAck` (and its
 //! reject code, if refused), which is the reply.
 
-use keel_engine::pipeline::{Delivery, Gateway, GatewayIo, PipelineMetrics, Routes};
+use keel_engine::pipeline::{Delivery, Gateway, GatewayIo, Pacer, PipelineMetrics, Routes};
 use keel_engine::schema::{
     CommandBody, KillSwitch, KillSwitchAction, LimitKind, LimitScope, OutputBody, RejectCode,
     Scope, SetLimit, SetTradingState, TradingState,
@@ -158,6 +158,8 @@ pub struct AdminGateway {
     path: PathBuf,
     session: SessionId,
     pending: Option<(UnixStream, Instant)>,
+    /// When the socket is asked for a connection (not on every poll: `pipeline::pacer`).
+    accepting: Pacer,
     metrics: Arc<OnceLock<Arc<PipelineMetrics>>>,
     durable: Arc<OnceLock<Durability>>,
 }
@@ -193,6 +195,7 @@ impl AdminGateway {
             path,
             session,
             pending: None,
+            accepting: Pacer::accept(),
             metrics: Arc::new(OnceLock::new()),
             durable: Arc::new(OnceLock::new()),
         })
@@ -282,6 +285,9 @@ impl Gateway for AdminGateway {
                 reply(stream, &json!({"ok": false, "error": "no answer from the core in time"}));
                 return 1;
             }
+            return 0;
+        }
+        if !self.accepting.due(io.clock().now().0) {
             return 0;
         }
         let Ok((stream, _)) = self.listener.accept() else { return 0 };

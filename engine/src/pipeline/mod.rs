@@ -26,6 +26,7 @@
 pub mod clock;
 pub mod gateway;
 pub mod metrics;
+pub mod pacer;
 pub mod placement;
 pub mod tap;
 pub mod timer;
@@ -34,6 +35,7 @@ pub mod wait;
 pub use clock::IngressClock;
 pub use gateway::{Delivery, Gateway, GatewayIo, InboundSlot, PublishError, Routes};
 pub use metrics::{LatencyHistogram, LimitValue, PipelineMetrics};
+pub use pacer::Pacer;
 pub use placement::{Placement, PlacementPlan};
 pub use timer::TimerGateway;
 pub use wait::{Idle, WaitStrategy};

@@ -42,7 +42,7 @@ use super::msg::session::{Heartbeat, InstrumentInfo, Logon, LogonAck, Logout, Lo
 use super::wire::{Body, DEPTH_LEVELS, Text};
 use keel_engine::book::BookCapacity;
 use keel_engine::core::FeedKind;
-use keel_engine::pipeline::{Delivery, Gateway, GatewayIo, PublishError, Routes};
+use keel_engine::pipeline::{Delivery, Gateway, GatewayIo, Pacer, PublishError, Routes};
 use keel_engine::schema::{
     self, CancelOrder, Command, CommandBody, NewOrder, ReplaceOrder, Route, SessionKind,
     SessionLogon, SessionLogout,
@@ -93,12 +93,6 @@ const FRAMES_PER_POLL: usize = 64;
 
 /// How long a closing connection may take to receive its `Logout`.
 const CLOSE_GRACE: Duration = Duration::from_millis(500);
-/// How often the listener is asked for new connections. Not on every poll: a non-blocking
-/// `accept` with nobody waiting still costs several µs in the kernel (Linux allocates the
-/// new socket before it looks at the queue); on every poll it was most of this thread's
-/// time, spent between two reads of the clients' sockets. A new connection waits at most
-/// this long.
-const ACCEPT_INTERVAL: Duration = Duration::from_millis(1);
 
 /// Items of a list answer waiting to be sent, per connection at most (beyond: slow
 /// consumer).
@@ -208,8 +202,8 @@ pub struct BinaryGateway {
     stats: Arc<Mutex<BinaryStats>>,
     local: BinaryStats,
     stats_at: Instant,
-    /// When the listener was last asked ([`ACCEPT_INTERVAL`]).
-    accepted_at: Option<Instant>,
+    /// When the listener is asked for connections (not on every poll: `pipeline::pacer`).
+    accepting: Pacer,
 }
 
 impl BinaryGateway {
@@ -251,7 +245,7 @@ impl BinaryGateway {
             stats: Arc::new(Mutex::new(BinaryStats::default())),
             local: BinaryStats::default(),
             stats_at: now,
-            accepted_at: None,
+            accepting: Pacer::accept(),
             config,
         })
     }
@@ -924,11 +918,10 @@ impl Gateway for BinaryGateway {
         let mut work = 0;
         let ready = self.publish_pending(io);
         let now = Instant::now();
-        if self.accepted_at.is_none_or(|t| now.duration_since(t) >= ACCEPT_INTERVAL) {
-            self.accepted_at = Some(now);
+        let now_ts = io.clock().now();
+        if self.accepting.due(now_ts.0) {
             work += self.accept();
         }
-        let now_ts = io.clock().now();
         if let Some(worker) = &self.worker {
             let mut results = Vec::new();
             while let Some(r) = worker.try_result() {

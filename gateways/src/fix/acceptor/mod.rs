@@ -47,7 +47,7 @@ use crate::fix::session::{EndReason, Received, Role, Session, SessionConfig};
 use crate::fix::store::{JournalStore, StoreConfig, StoreError};
 use crate::fix::tags::{msg_type as mt, tag};
 use crate::fix::time::Precision;
-use keel_engine::pipeline::{Delivery, Gateway, GatewayIo, PublishError, Routes};
+use keel_engine::pipeline::{Delivery, Gateway, GatewayIo, Pacer, PublishError, Routes};
 use keel_engine::schema::{CommandBody, OutputBody, SessionKind, SessionLogon, SessionLogout};
 use keel_engine::{ClOrdId, SessionId};
 use order_entry::{Decision, Sender, decide};
@@ -123,12 +123,6 @@ const PENDING_HIGH: usize = 256;
 const MASS_PENDING_MAX: usize = 64;
 /// Bytes read per connection per poll (the receive buffer's free space, at most).
 const READS_PER_POLL: usize = 1;
-/// How often the listener is asked for new connections, ns. Not on every poll: a
-/// non-blocking `accept` with nobody waiting still costs several µs in the kernel (Linux
-/// allocates the new socket before it looks at the queue), and that time was spent between
-/// every two reads of the connected clients' sockets. A new connection waits at most this
-/// long, before a logon that takes tens of ms anyway (Argon2).
-const ACCEPT_INTERVAL_NS: u64 = 1_000_000;
 
 struct Client {
     entry: ClientEntry,
@@ -174,8 +168,8 @@ pub struct FixAcceptor {
     clients: Vec<Client>,
     conns: Vec<Conn>,
     next_conn_id: u64,
-    /// When the listener was last asked ([`ACCEPT_INTERVAL_NS`]).
-    accepted_at_ns: Option<u64>,
+    /// When the listener is asked for connections (not on every poll: `pipeline::pacer`).
+    accepting: Pacer,
     /// `deliver` queued output since the last poll.
     delivered: bool,
     decoder: Decoder,
@@ -252,7 +246,7 @@ impl FixAcceptor {
             clients,
             conns: Vec::new(),
             next_conn_id: 1,
-            accepted_at_ns: None,
+            accepting: Pacer::accept(),
             delivered: false,
             decoder: Decoder::default(),
             body: Body::with_capacity(1024),
@@ -808,9 +802,7 @@ impl Gateway for FixAcceptor {
         let now_ns = io.clock().now().0;
         let mut work = self.write_delivered();
         work += self.publish_pending(io);
-        // (abs_diff: a clock stepped back must not stop the accepting.)
-        if self.accepted_at_ns.is_none_or(|t| now_ns.abs_diff(t) >= ACCEPT_INTERVAL_NS) {
-            self.accepted_at_ns = Some(now_ns);
+        if self.accepting.due(now_ns) {
             work += self.accept(now_ns);
         }
         for ci in 0..self.conns.len() {

@@ -66,6 +66,7 @@ use super::time::Precision;
 use crate::sim::{FlowConfig, SimInstrument, SimVenue, reason as sim_reason};
 use feed::{FeedEvent, L2Feed};
 use keel_engine::book::BookCapacity;
+use keel_engine::pipeline::{Idle, WaitStrategy, pacer::Pacer as AcceptPacer};
 use keel_engine::schema::{
     CancelRejectTo, CommandBody, Liquidity, OrderFlags, OutputBody, VenueCancel, VenueNewOrder,
     VenueReplace,
@@ -233,6 +234,8 @@ pub fn utc_now_ns() -> u64 {
 pub struct VenueServer {
     config: VenueServerConfig,
     listener: TcpListener,
+    /// When the listener is asked for a connection (not on every poll: `pipeline::pacer`).
+    accepting: AcceptPacer,
     local: SocketAddr,
     client: Option<Client>,
     session: Session<VenueStore>,
@@ -300,6 +303,7 @@ impl VenueServer {
         };
         Ok(VenueServer {
             listener,
+            accepting: AcceptPacer::accept(),
             local,
             client: None,
             session: Session::new(sc, store),
@@ -339,20 +343,16 @@ impl VenueServer {
         self.client.is_some() && self.session.is_logged_on()
     }
 
-    /// Runs [`VenueServer::poll`] until `stop` is set or `deadline` passes, sleeping
-    /// briefly when idle; then logs the client out (bounded wait).
+    /// Runs [`VenueServer::poll`] until `stop` is set or `deadline` passes, waiting per
+    /// the pipeline's laptop strategy when idle (spin, yield, then 50 µs naps); then logs
+    /// the client out (bounded wait).
     pub fn run(&mut self, stop: &AtomicBool, deadline: Option<Instant>) {
-        let mut idle_rounds = 0u32;
+        let mut idle = Idle::new(WaitStrategy::LAPTOP);
         while !stop.load(Ordering::Acquire) && deadline.is_none_or(|d| Instant::now() < d) {
             if self.poll(utc_now_ns()) > 0 {
-                idle_rounds = 0;
+                idle.reset();
             } else {
-                idle_rounds = idle_rounds.saturating_add(1);
-                if idle_rounds > 16 {
-                    std::thread::sleep(Duration::from_micros(200));
-                } else {
-                    std::thread::yield_now();
-                }
+                idle.wait();
             }
         }
         self.shutdown();
@@ -376,7 +376,7 @@ impl VenueServer {
     /// One round: accept, read and answer the client, generate flow, write. Returns how
     /// much was done (0 when idle).
     pub fn poll(&mut self, now_ns: u64) -> usize {
-        let mut work = self.accept(now_ns);
+        let mut work = if self.accepting.due(now_ns) { self.accept(now_ns) } else { 0 };
         work += self.poll_client(now_ns);
         work += self.flow(now_ns);
         self.write_out();

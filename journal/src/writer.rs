@@ -584,7 +584,7 @@ impl Journal {
             (p.add(REC_TS_OFF) as *mut u64).write(ts_ns.to_le());
             let covered =
                 std::slice::from_raw_parts(p.add(REC_PAYLOAD_LEN_OFF), frame - REC_PAYLOAD_LEN_OFF);
-            let crc = crc32c::crc32c(covered);
+            let crc = crate::crc::frame_crc(covered);
             (p.add(REC_CRC_OFF) as *mut u32).write(crc.to_le());
             (*(p as *const AtomicU32)).store((frame as u32).to_le(), Ordering::Release);
         }
@@ -612,7 +612,7 @@ impl Journal {
                 p.add(REC_PAYLOAD_LEN_OFF),
                 END_MARKER_LEN - REC_PAYLOAD_LEN_OFF,
             );
-            (p.add(REC_CRC_OFF) as *mut u32).write(crc32c::crc32c(covered).to_le());
+            (p.add(REC_CRC_OFF) as *mut u32).write(crate::crc::frame_crc(covered).to_le());
             (*(p as *const AtomicU32)).store((END_MARKER_LEN as u32).to_le(), Ordering::Release);
         }
         self.pos += END_MARKER_LEN;

@@ -101,6 +101,7 @@ fn run(name: &str, commands: Vec<Command>, config: &CoreConfig) {
 
     for pass in 0..3 {
         for verify in [true, false] {
+            let before = Usage::now();
             let r = recover(
                 dir.path(),
                 config,
@@ -111,13 +112,14 @@ fn run(name: &str, commands: Vec<Command>, config: &CoreConfig) {
                 },
             )
             .expect("recover");
+            let used = Usage::now().since(&before);
             assert_eq!(r.core.digest(), core.digest());
             assert!(r.outputs_match());
             let s = r.elapsed.as_secs_f64();
             let records_per_s = r.counts.records() as f64 / s;
             let inputs_per_s = r.counts.inputs() as f64 / s;
             println!(
-                "[{name}] pass {pass} verify_outputs={verify}: {} records ({} inputs, {} outputs) in {s:.3} s: {:.2} M records/s, {:.2} M inputs/s; ratio to read floor {:.2}, to core floor {:.2}",
+                "[{name}] pass {pass} verify_outputs={verify}: {} records ({} inputs, {} outputs) in {s:.3} s: {:.2} M records/s, {:.2} M inputs/s; ratio to read floor {:.2}, to core floor {:.2}; user {:.3} s, sys {:.3} s, {} minor faults",
                 r.counts.records(),
                 r.counts.inputs(),
                 r.counts.outputs(),
@@ -125,7 +127,39 @@ fn run(name: &str, commands: Vec<Command>, config: &CoreConfig) {
                 inputs_per_s / 1e6,
                 records_per_s / read_records_per_s,
                 inputs_per_s / core_inputs_per_s,
+                used.user_s,
+                used.sys_s,
+                used.minor_faults,
             );
+        }
+    }
+}
+
+/// CPU time and page faults of this process (the journal's threads are closed by the
+/// time recovery runs, so they are the replay's).
+struct Usage {
+    user_s: f64,
+    sys_s: f64,
+    minor_faults: i64,
+}
+
+impl Usage {
+    fn now() -> Usage {
+        // SAFETY: getrusage only writes the struct it is given.
+        let ru = unsafe {
+            let mut ru = std::mem::zeroed::<libc::rusage>();
+            libc::getrusage(libc::RUSAGE_SELF, &mut ru);
+            ru
+        };
+        let s = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 * 1e-6;
+        Usage { user_s: s(ru.ru_utime), sys_s: s(ru.ru_stime), minor_faults: ru.ru_minflt }
+    }
+
+    fn since(&self, before: &Usage) -> Usage {
+        Usage {
+            user_s: self.user_s - before.user_s,
+            sys_s: self.sys_s - before.sys_s,
+            minor_faults: self.minor_faults - before.minor_faults,
         }
     }
 }

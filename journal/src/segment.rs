@@ -226,6 +226,18 @@ impl Segment {
         })
     }
 
+    /// The payload of the frame at `off`, of `payload_len` bytes, without a bounds check.
+    ///
+    /// # Safety
+    /// [`Segment::check_frame`] must have found a valid frame at `off` with this payload
+    /// length: then the payload lies inside the segment and is published (immutable).
+    #[inline]
+    pub(crate) unsafe fn frame_payload(&self, off: usize, payload_len: usize) -> &[u8] {
+        debug_assert!(off + REC_HEADER_LEN + payload_len <= self.len);
+        // SAFETY: in bounds and immutable per the caller's guarantee.
+        unsafe { std::slice::from_raw_parts(self.base().add(off + REC_HEADER_LEN), payload_len) }
+    }
+
     /// msync `[off, end)` (widened to pages) with `MS_SYNC`.
     pub(crate) fn flush_range(&self, off: usize, end: usize) -> io::Result<()> {
         let page = page_size();

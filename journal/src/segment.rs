@@ -173,8 +173,11 @@ impl Segment {
     /// with one bounds check instead of field by field.
     #[inline]
     pub(crate) fn check_frame(&self, off: usize) -> Frame {
-        if off % 8 != 0 || off > self.len || REC_HEADER_LEN > self.len - off {
+        if off > self.len || REC_HEADER_LEN > self.len - off {
             return Frame::Invalid("frame header runs past the segment end");
+        }
+        if off % 8 != 0 {
+            return Frame::Invalid("frame offset not 8-aligned");
         }
         // SAFETY: in bounds (checked above) and 4-aligned (page-aligned base + 8-aligned
         // offset); the writer stores this word with a Release store through the same

@@ -269,6 +269,32 @@ mod tests {
     }
 
     #[test]
+    fn a_corrupted_tag_is_refused_and_a_good_record_decodes_to_itself() {
+        use keel_engine::core::command_kind_index;
+        type E = rkyv::rancor::Error;
+        let cmds = random_commands(5, 200);
+        let a = cmds[0];
+        let mut b = *cmds
+            .iter()
+            .find(|c| command_kind_index(&c.body) != command_kind_index(&a.body))
+            .expect("two kinds");
+        (b.ts, b.session) = (a.ts, a.session);
+        let good = rkyv::to_bytes::<E>(&a).unwrap();
+        let rec = Record { seq: 7, kind: RecordKind::INPUT, ts_ns: 0, payload: &good };
+        assert_eq!(decode_command(&rec).unwrap(), a);
+        // The body's tag: the first byte that differs between two commands of different
+        // kinds with the same header.
+        let other = rkyv::to_bytes::<E>(&b).unwrap();
+        let tag_at = good.iter().zip(other.iter()).position(|(x, y)| x != y).unwrap();
+        let mut bad = good.clone();
+        bad[tag_at] = 0xff;
+        let rec = Record { seq: 7, kind: RecordKind::INPUT, ts_ns: 0, payload: &bad };
+        let err = decode_command(&rec).unwrap_err();
+        assert_eq!((err.seq, err.expected), (7, "command"));
+        assert!(matches!(decode(&rec), Err(DecodeError { seq: 7, .. })));
+    }
+
+    #[test]
     fn a_payload_of_the_wrong_kind_is_refused_with_its_sequence() {
         let rec = Record { seq: 9, kind: RecordKind::INPUT, ts_ns: 0, payload: &[0xff; 8] };
         let err = decode(&rec).unwrap_err();

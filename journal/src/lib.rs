@@ -51,6 +51,7 @@
 //! journal.wait_durable(seq, Duration::from_secs(5)).unwrap();
 //! ```
 
+mod crc;
 pub mod error;
 mod flusher;
 pub mod layout;

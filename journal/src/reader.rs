@@ -66,6 +66,8 @@ pub struct Reader {
     next_seq: u64,
     /// Records below this are skipped (set by `seek`).
     from_seq: u64,
+    /// The record `advance_in_segment` moved past last.
+    last: Located,
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> ReadError + '_ {
@@ -91,6 +93,7 @@ impl Reader {
             pos: SEG_HEADER_LEN,
             next_seq: 0,
             from_seq: 0,
+            last: Located { off: 0, seq: 0, kind: RecordKind(0), ts_ns: 0, payload_len: 0 },
         };
         let (segs, _) = list_dir(dir).map_err(io(dir))?;
         if let Some((first, _)) = segs.first() {
@@ -179,8 +182,46 @@ impl Reader {
 
     /// Returns the next record, `Ok(None)` at the current end of the journal.
     #[allow(clippy::should_implement_trait)] // a lending iterator: records borrow the reader
+    #[inline]
     pub fn next(&mut self) -> Result<Option<Record<'_>>, ReadError> {
+        if self.advance_in_segment().is_some() {
+            let cur = self.cur.as_ref().expect("advanced in it");
+            // SAFETY: `advance_in_segment` just found a valid frame at `last.off` with this
+            // payload length.
+            let payload = unsafe { cur.seg.frame_payload(self.last.off, self.last.payload_len) };
+            let l = self.last;
+            return Ok(Some(Record { seq: l.seq, kind: l.kind, ts_ns: l.ts_ns, payload }));
+        }
         Ok(self.advance()?.map(|l| self.record_at(l)))
+    }
+
+    /// The common case of [`Reader::advance`], kept small so that it inlines into a
+    /// replay loop: the next frame is a valid record of the current segment with the
+    /// expected sequence and nothing is being skipped; it is left in `self.last`.
+    /// Anything else (end of the journal, segment end, damage, a seek's skipping) is left
+    /// to `advance`, which checks the frame again and says what it found.
+    #[inline]
+    fn advance_in_segment(&mut self) -> Option<()> {
+        let cur = self.cur.as_mut()?;
+        let Frame::Valid(h) = cur.seg.check_frame(self.pos) else { return None };
+        if h.kind == RecordKind::SEGMENT_END || h.seq != self.next_seq || h.seq < self.from_seq {
+            return None;
+        }
+        self.last = Located {
+            off: self.pos,
+            seq: h.seq,
+            kind: h.kind,
+            ts_ns: h.ts_ns,
+            payload_len: h.payload_len as usize,
+        };
+        self.pos += h.frame_len as usize;
+        self.next_seq += 1;
+        if (self.next_seq - cur.first_seq) % INDEX_STRIDE == 0
+            && cur.index.last().is_some_and(|(s, _)| *s < self.next_seq)
+        {
+            cur.index.push((self.next_seq, self.pos));
+        }
+        Some(())
     }
 
     pub(crate) fn record_at(&self, l: Located) -> Record<'_> {

@@ -129,7 +129,7 @@ pub struct Journal {
     roller_thread: Option<JoinHandle<()>>,
     scratch: Box<[MaybeUninit<u8>]>,
     report: RecoveryReport,
-    _lock: File,
+    _lock: DirLock,
 }
 
 fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> OpenError + '_ {
@@ -140,7 +140,28 @@ fn now_ns() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos() as u64).unwrap_or(0)
 }
 
-fn lock_dir(dir: &Path) -> Result<File, OpenError> {
+/// The exclusive lock on a journal directory (`flock` on `<dir>/LOCK`), released when
+/// dropped.
+///
+/// Released explicitly (`LOCK_UN`), not by closing the file: an flock belongs to the open
+/// file description, and a process that forks (any `Command::spawn` on another thread)
+/// gives the child a copy of every descriptor until the child execs. Closing only our
+/// descriptor would leave the lock held through that copy for as long as the child takes
+/// to exec, so a reopen right after a drop could fail with [`OpenError::Locked`] (seen
+/// under load in the journal's own tests). An explicit unlock releases it for every copy.
+struct DirLock {
+    file: File,
+}
+
+impl Drop for DirLock {
+    fn drop(&mut self) {
+        // SAFETY: flock on the valid fd this struct owns. Failure leaves the lock to be
+        // released at close, as before; there is nothing better to do in a destructor.
+        unsafe { libc::flock(std::os::fd::AsRawFd::as_raw_fd(&self.file), libc::LOCK_UN) };
+    }
+}
+
+fn lock_dir(dir: &Path) -> Result<DirLock, OpenError> {
     let path = dir.join("LOCK");
     let file = OpenOptions::new()
         .create(true)
@@ -148,14 +169,14 @@ fn lock_dir(dir: &Path) -> Result<File, OpenError> {
         .write(true)
         .open(&path)
         .map_err(io_err(&path))?;
-    // SAFETY: flock on a valid fd; the lock lives as long as the returned File.
+    // SAFETY: flock on a valid fd; the lock lives as long as the returned DirLock.
     let rc = unsafe {
         libc::flock(std::os::fd::AsRawFd::as_raw_fd(&file), libc::LOCK_EX | libc::LOCK_NB)
     };
     if rc != 0 {
         return Err(OpenError::Locked(dir.to_path_buf()));
     }
-    Ok(file)
+    Ok(DirLock { file })
 }
 
 /// `(first_seq, path)` of segment files, sorted.
@@ -584,7 +605,7 @@ impl Journal {
             (p.add(REC_TS_OFF) as *mut u64).write(ts_ns.to_le());
             let covered =
                 std::slice::from_raw_parts(p.add(REC_PAYLOAD_LEN_OFF), frame - REC_PAYLOAD_LEN_OFF);
-            let crc = crc32c::crc32c(covered);
+            let crc = crate::crc::frame_crc(covered);
             (p.add(REC_CRC_OFF) as *mut u32).write(crc.to_le());
             (*(p as *const AtomicU32)).store((frame as u32).to_le(), Ordering::Release);
         }
@@ -612,7 +633,7 @@ impl Journal {
                 p.add(REC_PAYLOAD_LEN_OFF),
                 END_MARKER_LEN - REC_PAYLOAD_LEN_OFF,
             );
-            (p.add(REC_CRC_OFF) as *mut u32).write(crc32c::crc32c(covered).to_le());
+            (p.add(REC_CRC_OFF) as *mut u32).write(crate::crc::frame_crc(covered).to_le());
             (*(p as *const AtomicU32)).store((END_MARKER_LEN as u32).to_le(), Ordering::Release);
         }
         self.pos += END_MARKER_LEN;

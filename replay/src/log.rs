@@ -16,6 +16,7 @@ use keel_engine::core::Core;
 use keel_engine::port::CommandJournal;
 use keel_engine::schema::{Command, Output, SCHEMA_HASH};
 use keel_journal::{AppendError, Config, Journal, Record, RecordKind};
+use rkyv::rancor::Failure;
 
 /// Journal settings for Keel's records: `config` with the schema hash set.
 pub fn journal_config(config: Config) -> Config {
@@ -167,23 +168,64 @@ pub struct DecodeError {
 
 /// Validates and decodes a record.
 pub fn decode(record: &Record<'_>) -> Result<Entry, DecodeError> {
-    let fail =
-        |expected, source| DecodeError { seq: record.seq, kind: record.kind, expected, source };
     match record.kind {
-        RecordKind::INPUT => {
-            let archived = record.access::<Command>().map_err(|e| fail("command", e))?;
-            let cmd = rkyv::deserialize::<Command, rkyv::rancor::Error>(archived)
-                .map_err(|e| fail("command", e))?;
-            Ok(Entry::Input { seq: record.seq, cmd })
-        }
-        RecordKind::OUTPUT => {
-            let archived = record.access::<Output>().map_err(|e| fail("output", e))?;
-            let out = rkyv::deserialize::<Output, rkyv::rancor::Error>(archived)
-                .map_err(|e| fail("output", e))?;
-            Ok(Entry::Output { seq: record.seq, out })
-        }
+        RecordKind::INPUT => Ok(Entry::Input { seq: record.seq, cmd: decode_command(record)? }),
+        RecordKind::OUTPUT => Ok(Entry::Output { seq: record.seq, out: decode_output(record)? }),
         kind => Ok(Entry::Other { seq: record.seq, kind }),
     }
+}
+
+/// Validates and decodes the command of an `INPUT` record (whatever its kind says).
+///
+/// Every record replay applies goes through here, so the common case takes rkyv's
+/// low-level API: the same checked access (bounds, alignment, enum tags, every field's
+/// invariants; the high-level validator only adds tracking of shared pointers, which
+/// [`Command`] does not have) with a zero-sized error. Only a record that fails is checked
+/// again with the high-level API, for an error that says what is wrong.
+#[inline]
+pub fn decode_command(record: &Record<'_>) -> Result<Command, DecodeError> {
+    decode_payload::<Command>(record, "command")
+}
+
+/// Validates and decodes the output of an `OUTPUT` record, like [`decode_command`].
+#[inline]
+pub fn decode_output(record: &Record<'_>) -> Result<Output, DecodeError> {
+    decode_payload::<Output>(record, "output")
+}
+
+#[inline]
+fn decode_payload<T>(record: &Record<'_>, expected: &'static str) -> Result<T, DecodeError>
+where
+    T: rkyv::Archive,
+    T::Archived: rkyv::Portable
+        + for<'b> rkyv::bytecheck::CheckBytes<rkyv::api::low::LowValidator<'b, Failure>>
+        + for<'b> rkyv::bytecheck::CheckBytes<rkyv::api::high::HighValidator<'b, rkyv::rancor::Error>>
+        + rkyv::Deserialize<T, rkyv::api::low::LowDeserializer<Failure>>
+        + rkyv::Deserialize<T, rkyv::api::high::HighDeserializer<rkyv::rancor::Error>>,
+{
+    if let Ok(archived) = rkyv::api::low::access::<T::Archived, Failure>(record.payload) {
+        if let Ok(value) = rkyv::api::low::deserialize::<T, Failure>(archived) {
+            return Ok(value);
+        }
+    }
+    decode_payload_slow(record, expected)
+}
+
+/// The high-level API on a record the fast path refused: the same checks, with an error
+/// that names the problem.
+#[cold]
+#[inline(never)]
+fn decode_payload_slow<T>(record: &Record<'_>, expected: &'static str) -> Result<T, DecodeError>
+where
+    T: rkyv::Archive,
+    T::Archived: rkyv::Portable
+        + for<'b> rkyv::bytecheck::CheckBytes<rkyv::api::high::HighValidator<'b, rkyv::rancor::Error>>
+        + rkyv::Deserialize<T, rkyv::api::high::HighDeserializer<rkyv::rancor::Error>>,
+{
+    let fail = |source| DecodeError { seq: record.seq, kind: record.kind, expected, source };
+    let archived =
+        rkyv::access::<T::Archived, rkyv::rancor::Error>(record.payload).map_err(fail)?;
+    rkyv::deserialize::<T, rkyv::rancor::Error>(archived).map_err(fail)
 }
 
 #[cfg(test)]
@@ -224,6 +266,32 @@ mod tests {
             });
         }
         assert_eq!(got, expected);
+    }
+
+    #[test]
+    fn a_corrupted_tag_is_refused_and_a_good_record_decodes_to_itself() {
+        use keel_engine::core::command_kind_index;
+        type E = rkyv::rancor::Error;
+        let cmds = random_commands(5, 200);
+        let a = cmds[0];
+        let mut b = *cmds
+            .iter()
+            .find(|c| command_kind_index(&c.body) != command_kind_index(&a.body))
+            .expect("two kinds");
+        (b.ts, b.session) = (a.ts, a.session);
+        let good = rkyv::to_bytes::<E>(&a).unwrap();
+        let rec = Record { seq: 7, kind: RecordKind::INPUT, ts_ns: 0, payload: &good };
+        assert_eq!(decode_command(&rec).unwrap(), a);
+        // The body's tag: the first byte that differs between two commands of different
+        // kinds with the same header.
+        let other = rkyv::to_bytes::<E>(&b).unwrap();
+        let tag_at = good.iter().zip(other.iter()).position(|(x, y)| x != y).unwrap();
+        let mut bad = good.clone();
+        bad[tag_at] = 0xff;
+        let rec = Record { seq: 7, kind: RecordKind::INPUT, ts_ns: 0, payload: &bad };
+        let err = decode_command(&rec).unwrap_err();
+        assert_eq!((err.seq, err.expected), (7, "command"));
+        assert!(matches!(decode(&rec), Err(DecodeError { seq: 7, .. })));
     }
 
     #[test]

@@ -131,6 +131,41 @@ fn second_writer_is_refused() {
 }
 
 #[test]
+fn the_lock_is_released_on_drop_while_a_forked_child_holds_a_copy_of_it() {
+    // Any thread's `Command::spawn` forks: until it execs, the child holds a copy of every
+    // descriptor, the lock's included. Closing ours used to leave the flock held through
+    // that copy, and a reopen right after a drop failed with `Locked` (the journal tests
+    // did, under load, while crash and tail tests spawned children). A child that never
+    // execs makes that window as wide as the test needs.
+    let dir = tempfile::tempdir().unwrap();
+    let mut j = Journal::open(dir.path(), config(1 << 16)).unwrap();
+    append_n(&mut j, 10);
+    // SAFETY: the child calls only async-signal-safe functions (pause) until it is killed.
+    let pid = unsafe { libc::fork() };
+    assert!(pid >= 0, "fork failed");
+    if pid == 0 {
+        loop {
+            // SAFETY: async-signal-safe; waits for the parent's SIGKILL.
+            unsafe { libc::pause() };
+        }
+    }
+    drop(j);
+    let reopened = Journal::open(dir.path(), config(1 << 16));
+    let second = reopened.as_ref().ok().map(|_| Journal::open(dir.path(), config(1 << 16)));
+    // SAFETY: `pid` is our child; kill and reap it before asserting anything.
+    unsafe {
+        libc::kill(pid, libc::SIGKILL);
+        libc::waitpid(pid, std::ptr::null_mut(), 0);
+    }
+    let j = reopened.expect("reopen while a forked child holds a copy of the lock descriptor");
+    assert_eq!(j.next_seq(), 11);
+    assert!(
+        matches!(second, Some(Err(OpenError::Locked(_)))),
+        "the reopened journal holds the lock again"
+    );
+}
+
+#[test]
 fn sync_and_wait_durable_publish_the_durable_sequence() {
     let dir = tempfile::tempdir().unwrap();
     let mut j = Journal::open(dir.path(), config(1 << 16)).unwrap();

@@ -59,6 +59,13 @@ impl<T> Ladder<T> {
     pub fn find(&self, price: Price) -> Result<usize, usize> {
         let k = self.key(price);
         let n = self.keys.len();
+        // The best level itself, or a new best, is the most common case of all: one
+        // comparison instead of the window count.
+        if let Some(&best) = self.keys.last()
+            && k >= best
+        {
+            return if k == best { Ok(n - 1) } else { Err(n) };
+        }
         let base = n.saturating_sub(TOP_WINDOW);
         if base > 0 && self.keys[base] > k {
             return self.keys[..base].binary_search(&k);

@@ -25,8 +25,8 @@ use crate::schema::OrderFlags;
 use crate::strategy::market::SCALE_X1E6;
 use crate::strategy::registry::{ParamSpec, parse_params};
 use crate::strategy::{
-    ClOrdIdSeq, InstrumentView, Intent, Intents, MarketView, OrderUpdate, OrderUpdateKind, OwnFill,
-    Strategy, StrategyConfigError, StrategyContext,
+    ClOrdIdSeq, InstrumentView, Intent, Intents, MarketCalls, MarketView, OrderUpdate,
+    OrderUpdateKind, OwnFill, Strategy, StrategyConfigError, StrategyContext,
 };
 use crate::{ClOrdId, InstrumentId, OrdType, Price, Qty, Side, TimeInForce, TimestampNs};
 
@@ -340,6 +340,13 @@ impl Strategy for MarketMaker {
         if instrument == self.params.instrument {
             self.requote(ctx, out);
         }
+    }
+
+    /// `on_book` is a requote: a function of the view and the quotes only, and a second
+    /// requote on the same view finds every side either pending or already as desired
+    /// (the two intents of a call always fit an emptied buffer). Trades are not read.
+    fn market_calls(&self) -> MarketCalls {
+        MarketCalls { unchanged_views: false, trades: false }
     }
 
     fn on_fill(&mut self, ctx: &StrategyContext<'_>, fill: &OwnFill, out: &mut Intents) {

@@ -28,7 +28,7 @@ mod market_maker;
 mod registry;
 mod taker;
 
-pub use api::Strategy;
+pub use api::{MarketCalls, Strategy};
 pub use context::{InstrumentView, StrategyContext};
 pub use events::{OrderUpdate, OrderUpdateKind, OwnFill};
 pub use intents::{ClOrdIdSeq, Intent, Intents};

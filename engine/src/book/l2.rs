@@ -183,6 +183,29 @@ mod tests {
     }
 
     #[test]
+    fn set_top_says_when_the_top_may_have_moved() {
+        let mut b = L2Book::new(BookCapacity { orders: 0, levels_per_side: 8 });
+        assert_eq!(b.set_top(Side::Buy, Price(99), Qty(5)), Ok(true), "first bid");
+        assert_eq!(b.set_top(Side::Buy, Price(97), Qty(5)), Ok(false), "behind the best");
+        assert_eq!(b.set_top(Side::Buy, Price(97), Qty(6)), Ok(false), "behind, updated");
+        assert_eq!(b.set_top(Side::Buy, Price(96), Qty(0)), Ok(false), "absent, deleted");
+        assert_eq!(b.set_top(Side::Buy, Price(99), Qty(4)), Ok(true), "best, updated");
+        assert_eq!(b.set_top(Side::Buy, Price(100), Qty(1)), Ok(true), "new best");
+        assert_eq!(b.set_top(Side::Buy, Price(97), Qty(0)), Ok(false), "behind, deleted");
+        assert_eq!(b.set_top(Side::Sell, Price(105), Qty(1)), Ok(true), "first ask");
+        assert_eq!(b.set_top(Side::Sell, Price(107), Qty(1)), Ok(false));
+        assert_eq!(b.set_top(Side::Buy, Price(100), Qty(0)), Ok(true), "best deleted");
+        // A new best bid through the asks removes them: the top moved on both sides.
+        assert_eq!(b.set_top(Side::Buy, Price(106), Qty(1)), Ok(true));
+        assert_eq!(b.best_ask(), Some((Price(107), Qty(1))));
+        assert_eq!(b.best_bid(), Some((Price(106), Qty(1))));
+        assert_eq!(
+            b.set_top(Side::Buy, Price(1), Qty(-1)),
+            Err(BookError::InvalidQty { qty: Qty(-1) })
+        );
+    }
+
+    #[test]
     fn full_side_is_a_typed_error_and_updates_still_work() {
         let mut b = L2Book::new(CAP);
         for p in 1..=3 {

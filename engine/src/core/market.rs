@@ -510,6 +510,35 @@ mod tests {
         }
     }
 
+    #[test]
+    fn the_top_epoch_moves_with_every_change_but_levels_behind_the_best() {
+        let mut m = markets();
+        let mut epoch = m.top_epoch();
+        let mut step = |m: &mut Markets, u: L2Update, moves: bool| {
+            m.apply_l2(&u).unwrap();
+            assert_eq!(m.top_epoch() != epoch, moves, "{u:?}");
+            epoch = m.top_epoch();
+        };
+        step(&mut m, l2(Side::Buy, 99, 5), true);
+        step(&mut m, l2(Side::Buy, 98, 5), false);
+        step(&mut m, l2(Side::Buy, 98, 0), false);
+        step(&mut m, l2(Side::Buy, 99, 7), true);
+        let before = m.top_epoch();
+        m.apply_trade(&MarketTrade {
+            instrument: I,
+            venue: V1,
+            price: Price(99),
+            qty: Qty(1),
+            aggressor: None,
+            exchange_ts: TimestampNs(2),
+        })
+        .unwrap();
+        assert_ne!(m.top_epoch(), before, "a trade changes the last trade a view shows");
+        let before = m.top_epoch();
+        m.apply_l3_add(&l3(1, Side::Sell, 101, 1)).unwrap();
+        assert_ne!(m.top_epoch(), before, "L3 changes always count");
+    }
+
     fn l3(id: u64, side: Side, price: i64, qty: i64) -> L3Add {
         L3Add {
             instrument: I,

@@ -129,6 +129,17 @@ impl ClOrdId {
         Self { len: len as u8, bytes }
     }
 
+    /// An id of decimal digits (a [`crate::strategy::ClOrdIdSeq`]'s text), which need no
+    /// check: they are printable ASCII and fewer than [`Self::CAPACITY`].
+    #[inline]
+    pub(crate) fn from_digits<const N: usize>(digits: &[u8; N]) -> Self {
+        const { assert!(N > 0 && N <= Self::CAPACITY) };
+        debug_assert!(digits.iter().all(u8::is_ascii_digit));
+        let mut bytes = [0u8; Self::CAPACITY];
+        bytes[..N].copy_from_slice(digits);
+        Self { len: N as u8, bytes }
+    }
+
     /// The zero-length id: not a valid client order id (construction refuses it); a
     /// placeholder for storage that is never read.
     pub const EMPTY: ClOrdId = ClOrdId { len: 0, bytes: [0; Self::CAPACITY] };

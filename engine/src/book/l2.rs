@@ -45,6 +45,15 @@ impl L2Book {
     /// is a no-op). A new level on a full side is refused with `LEVELS_FULL`, unchanged.
     #[inline]
     pub fn set(&mut self, side: Side, price: Price, qty: Qty) -> Result<(), BookError> {
+        self.set_top(side, price, qty).map(|_| ())
+    }
+
+    /// [`L2Book::set`], telling whether the top of book (best price or quantity of either
+    /// side) may have changed: `false` only when it certainly did not (a level behind the
+    /// best set or removed, an absent level deleted), which lets a strategy host skip
+    /// callers that only read the top.
+    #[inline]
+    pub fn set_top(&mut self, side: Side, price: Price, qty: Qty) -> Result<bool, BookError> {
         if qty.0 < 0 {
             return Err(BookError::InvalidQty { qty });
         }
@@ -52,28 +61,41 @@ impl L2Book {
             Side::Buy => (&mut self.bids, &mut self.asks),
             Side::Sell => (&mut self.asks, &mut self.bids),
         };
-        match own.find(price) {
+        // The best level is the last: a position at `len - 1` (before a removal, after an
+        // insert) is the top.
+        let top = match own.find(price) {
             Ok(pos) if qty.0 == 0 => {
+                let top = pos + 1 == own.len();
                 own.remove(pos);
-                return Ok(());
+                // Deleting a level never crosses the book.
+                return Ok(top);
             }
-            Ok(pos) => *own.val_mut(pos) = qty,
-            Err(_) if qty.0 == 0 => return Ok(()),
+            Ok(pos) => {
+                *own.val_mut(pos) = qty;
+                pos + 1 == own.len()
+            }
+            Err(_) if qty.0 == 0 => return Ok(false),
             Err(pos) => {
                 if own.is_full() {
                     return Err(BookError::LevelsFull { side, capacity: own.capacity() });
                 }
                 own.insert(pos, price, qty);
+                pos + 1 == own.len()
+            }
+        };
+        // Uncross: opposite levels this price trades through are stale. Only a new best
+        // level can cross.
+        let mut uncrossed = false;
+        if top {
+            while let Some(pos) = other.best() {
+                if !crosses(side, price, other.price(pos)) {
+                    break;
+                }
+                other.remove(pos);
+                uncrossed = true;
             }
         }
-        // Uncross: opposite levels this price trades through are stale.
-        while let Some(pos) = other.best() {
-            if !crosses(side, price, other.price(pos)) {
-                break;
-            }
-            other.remove(pos);
-        }
-        Ok(())
+        Ok(top || uncrossed)
     }
 
     /// Best bid price and quantity.
@@ -156,6 +178,29 @@ mod tests {
         assert_eq!(b.level_count(Side::Buy), 1);
         assert_eq!(
             b.set(Side::Buy, Price(1), Qty(-1)),
+            Err(BookError::InvalidQty { qty: Qty(-1) })
+        );
+    }
+
+    #[test]
+    fn set_top_says_when_the_top_may_have_moved() {
+        let mut b = L2Book::new(BookCapacity { orders: 0, levels_per_side: 8 });
+        assert_eq!(b.set_top(Side::Buy, Price(99), Qty(5)), Ok(true), "first bid");
+        assert_eq!(b.set_top(Side::Buy, Price(97), Qty(5)), Ok(false), "behind the best");
+        assert_eq!(b.set_top(Side::Buy, Price(97), Qty(6)), Ok(false), "behind, updated");
+        assert_eq!(b.set_top(Side::Buy, Price(96), Qty(0)), Ok(false), "absent, deleted");
+        assert_eq!(b.set_top(Side::Buy, Price(99), Qty(4)), Ok(true), "best, updated");
+        assert_eq!(b.set_top(Side::Buy, Price(100), Qty(1)), Ok(true), "new best");
+        assert_eq!(b.set_top(Side::Buy, Price(97), Qty(0)), Ok(false), "behind, deleted");
+        assert_eq!(b.set_top(Side::Sell, Price(105), Qty(1)), Ok(true), "first ask");
+        assert_eq!(b.set_top(Side::Sell, Price(107), Qty(1)), Ok(false));
+        assert_eq!(b.set_top(Side::Buy, Price(100), Qty(0)), Ok(true), "best deleted");
+        // A new best bid through the asks removes them: the top moved on both sides.
+        assert_eq!(b.set_top(Side::Buy, Price(106), Qty(1)), Ok(true));
+        assert_eq!(b.best_ask(), Some((Price(107), Qty(1))));
+        assert_eq!(b.best_bid(), Some((Price(106), Qty(1))));
+        assert_eq!(
+            b.set_top(Side::Buy, Price(1), Qty(-1)),
             Err(BookError::InvalidQty { qty: Qty(-1) })
         );
     }

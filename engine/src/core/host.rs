@@ -17,8 +17,8 @@ use super::{Emitter, OutputSink, State};
 use crate::positions::PositionBook;
 use crate::schema::{CommandBody, ExecReport, ExecType, OutputBody, Route};
 use crate::strategy::{
-    InstrumentView, Intents, Level, MarketView, OrderUpdate, OrderUpdateKind, OwnFill, Strategy,
-    StrategyContext,
+    InstrumentView, Intents, Level, MarketCalls, MarketView, OrderUpdate, OrderUpdateKind, OwnFill,
+    Strategy, StrategyContext,
 };
 use crate::{AccountId, InstrumentId, SessionId, Side, VenueId};
 
@@ -35,6 +35,11 @@ pub(super) struct Slot {
     account: AccountId,
     venue: VenueId,
     views: Vec<InstrumentView>,
+    /// The market-data calls the strategy waives.
+    calls: MarketCalls,
+    /// When the strategy's last call was an `on_book`: the markets' top epoch and the
+    /// fill count its views were refreshed at. `None` after any other call.
+    last_book: Option<(u64, u64)>,
 }
 
 /// Something to tell a strategy about its own orders.
@@ -183,7 +188,8 @@ impl Strategies {
             .collect();
         queue.by_session[session.index()] = self.slots.len() as u16;
         queue.hosting = true;
-        self.slots.push(Slot { strategy, session, account, venue, views });
+        let calls = strategy.market_calls();
+        self.slots.push(Slot { strategy, session, account, venue, views, calls, last_book: None });
     }
 
     pub(super) fn is_empty(&self) -> bool {
@@ -199,11 +205,18 @@ impl Strategies {
         out: &mut Emitter<'_, S>,
     ) {
         for s in 0..self.slots.len() {
+            // What the views would be refreshed at: equal values mean equal views (see
+            // `Markets::top_epoch`; positions change only by fills).
+            let seen = (state.markets.top_epoch(), out.counters.fills);
+            let slot = &self.slots[s];
             let wants = match trigger {
                 Trigger::None => false,
-                Trigger::Book(i) => self.slots[s].views.iter().any(|v| v.instrument == i),
+                Trigger::Book(i) => {
+                    slot.views.iter().any(|v| v.instrument == i)
+                        && (slot.calls.unchanged_views || slot.last_book != Some(seen))
+                }
                 Trigger::Trade(t) => {
-                    self.slots[s].views.iter().any(|v| v.instrument == t.instrument)
+                    slot.calls.trades && slot.views.iter().any(|v| v.instrument == t.instrument)
                 }
                 Trigger::Timer => true,
             };
@@ -216,6 +229,9 @@ impl Strategies {
                 Trigger::Timer => strategy.on_timer(ctx, ctx.now, intents),
                 Trigger::None => {}
             });
+            if let Trigger::Book(_) = trigger {
+                self.slots[s].last_book = Some(seen);
+            }
             self.submit(s, state, out);
         }
         let mut delivered = 0;
@@ -240,6 +256,7 @@ impl Strategies {
         f: impl FnOnce(&mut dyn Strategy, &StrategyContext<'_>, &mut Intents),
     ) {
         let slot = &mut self.slots[s];
+        slot.last_book = None;
         refresh_views(&mut slot.views, slot.account, slot.venue, &state.markets, &state.positions);
         let ctx = StrategyContext { now: state.now, account: slot.account, views: &slot.views };
         f(slot.strategy.as_mut(), &ctx, &mut self.intents);

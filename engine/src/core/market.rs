@@ -169,6 +169,12 @@ pub struct Markets {
     /// snapshotted). Market data is most of the traffic and orders need the reference:
     /// invalidating costs a store, recomputing only happens when an order asks.
     reference: Vec<Cell<CachedReference>>,
+    /// Counts changes that may have moved what a strategy's view shows of some market (top
+    /// of book, last trade): every change through [`Self::get_mut`] or
+    /// [`Self::invalidate_all`], except L2 updates behind the best level. Derived and
+    /// in-process only (never digested or snapshotted): a strategy host compares it with
+    /// the value at its last refresh to know that nothing it shows has moved.
+    top_epoch: u64,
 }
 
 /// A cached reference price.
@@ -222,6 +228,7 @@ impl Markets {
             venue_col: dense_index(venues.iter().map(|v| v.0.index())),
             markets,
             reference: vec![Cell::new(CachedReference::Stale); instruments.len()],
+            top_epoch: 0,
         }
     }
 
@@ -243,11 +250,30 @@ impl Markets {
         instrument: InstrumentId,
         venue: VenueId,
     ) -> Result<&mut VenueMarket, MarketError> {
+        self.top_epoch = self.top_epoch.wrapping_add(1);
+        self.get_mut_behind_top(instrument, venue)
+    }
+
+    /// [`Self::get_mut`] for a change the caller reports to [`Self::top_epoch`] itself
+    /// (it knows whether the top moved).
+    #[inline]
+    fn get_mut_behind_top(
+        &mut self,
+        instrument: InstrumentId,
+        venue: VenueId,
+    ) -> Result<&mut VenueMarket, MarketError> {
         let unknown = MarketError::UnknownBook { instrument, venue };
         let row = lookup(&self.instrument_row, instrument.index()).ok_or(unknown)?;
         let col = lookup(&self.venue_col, venue.index()).ok_or(unknown)?;
         self.reference[row].set(CachedReference::Stale);
         self.markets[row * self.venues.len() + col].as_mut().ok_or(unknown)
+    }
+
+    /// See the field's docs: equal values mean no market's top of book or last trade has
+    /// changed in between.
+    #[inline]
+    pub(crate) fn top_epoch(&self) -> u64 {
+        self.top_epoch
     }
 
     /// The venues that list an instrument, in configuration order.
@@ -264,9 +290,16 @@ impl Markets {
 
     /// Applies an L2 level update.
     pub fn apply_l2(&mut self, u: &L2Update) -> Result<(), MarketError> {
-        let m = self.get_mut(u.instrument, u.venue)?;
+        let m = self.get_mut_behind_top(u.instrument, u.venue)?;
         match &mut m.book {
-            MarketBook::L2(b) => Ok(b.set(u.side, u.price, u.qty)?),
+            MarketBook::L2(b) => {
+                // A refused update changes nothing; one behind the best level leaves the
+                // top as it was.
+                if b.set_top(u.side, u.price, u.qty)? {
+                    self.top_epoch = self.top_epoch.wrapping_add(1);
+                }
+                Ok(())
+            }
             MarketBook::L3(_) => {
                 Err(MarketError::WrongFeed { venue: u.venue, expected: FeedKind::L3 })
             }
@@ -369,6 +402,7 @@ impl Markets {
 
     /// Forgets every cached reference (after a change to many markets at once).
     pub(crate) fn invalidate_all(&mut self) {
+        self.top_epoch = self.top_epoch.wrapping_add(1);
         self.reference.iter().for_each(|r| r.set(CachedReference::Stale));
     }
 
@@ -474,6 +508,35 @@ mod tests {
             qty: Qty(qty),
             exchange_ts: TimestampNs(1),
         }
+    }
+
+    #[test]
+    fn the_top_epoch_moves_with_every_change_but_levels_behind_the_best() {
+        let mut m = markets();
+        let mut epoch = m.top_epoch();
+        let mut step = |m: &mut Markets, u: L2Update, moves: bool| {
+            m.apply_l2(&u).unwrap();
+            assert_eq!(m.top_epoch() != epoch, moves, "{u:?}");
+            epoch = m.top_epoch();
+        };
+        step(&mut m, l2(Side::Buy, 99, 5), true);
+        step(&mut m, l2(Side::Buy, 98, 5), false);
+        step(&mut m, l2(Side::Buy, 98, 0), false);
+        step(&mut m, l2(Side::Buy, 99, 7), true);
+        let before = m.top_epoch();
+        m.apply_trade(&MarketTrade {
+            instrument: I,
+            venue: V1,
+            price: Price(99),
+            qty: Qty(1),
+            aggressor: None,
+            exchange_ts: TimestampNs(2),
+        })
+        .unwrap();
+        assert_ne!(m.top_epoch(), before, "a trade changes the last trade a view shows");
+        let before = m.top_epoch();
+        m.apply_l3_add(&l3(1, Side::Sell, 101, 1)).unwrap();
+        assert_ne!(m.top_epoch(), before, "L3 changes always count");
     }
 
     fn l3(id: u64, side: Side, price: i64, qty: i64) -> L3Add {

@@ -18,9 +18,15 @@ pub trait Strategy {
     /// [`StrategyContext::views`]. Fixed for the strategy's lifetime.
     fn instruments(&self) -> &[InstrumentId];
 
-    /// The top of book of `instrument` changed (called once per applied book command, not
-    /// during a snapshot).
+    /// The book of `instrument` changed (called once per applied book command, not during
+    /// a snapshot; see [`Strategy::market_calls`] for the calls a strategy may waive).
     fn on_book(&mut self, ctx: &StrategyContext<'_>, instrument: InstrumentId, out: &mut Intents);
+
+    /// Which market-data calls this strategy waives, because they could not change what it
+    /// does. Read once when the core hosts it. The default waives nothing.
+    fn market_calls(&self) -> MarketCalls {
+        MarketCalls::EVERY
+    }
 
     /// A market trade printed on one of the strategy's instruments.
     fn on_trade(&mut self, ctx: &StrategyContext<'_>, trade: &MarketTrade, out: &mut Intents) {
@@ -55,4 +61,26 @@ pub trait Strategy {
     /// future call. On error (bytes that do not decode) says what is wrong; the strategy
     /// is then not to be used.
     fn restore(&mut self, bytes: &[u8]) -> Result<(), String>;
+}
+
+/// Market-data calls a strategy waives (see [`Strategy::market_calls`]). Waiving is an
+/// optimisation the strategy vouches for: a waived call must be one that would have done
+/// nothing (no intent, no change of state that could ever matter).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MarketCalls {
+    /// Call [`Strategy::on_book`] even when nothing its views show has changed since its
+    /// previous call, and that call was an `on_book` (a book update behind the best level,
+    /// with no fill and no other callback in between). Waive it (`false`) only when
+    /// `on_book` reads nothing but the views and the strategy's own state — not `ctx.now`,
+    /// not how often it is called — and calling it twice in a row with the same views does
+    /// nothing the second time.
+    pub unchanged_views: bool,
+    /// Call [`Strategy::on_trade`]. Waive it (`false`) when the strategy keeps the default,
+    /// empty, `on_trade`.
+    pub trades: bool,
+}
+
+impl MarketCalls {
+    /// Every call: the default.
+    pub const EVERY: MarketCalls = MarketCalls { unchanged_views: true, trades: true };
 }

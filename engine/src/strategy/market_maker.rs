@@ -25,8 +25,8 @@ use crate::schema::OrderFlags;
 use crate::strategy::market::SCALE_X1E6;
 use crate::strategy::registry::{ParamSpec, parse_params};
 use crate::strategy::{
-    ClOrdIdSeq, InstrumentView, Intent, Intents, MarketView, OrderUpdate, OrderUpdateKind, OwnFill,
-    Strategy, StrategyConfigError, StrategyContext,
+    ClOrdIdSeq, InstrumentView, Intent, Intents, Level, MarketCalls, MarketView, OrderUpdate,
+    OrderUpdateKind, OwnFill, Strategy, StrategyConfigError, StrategyContext,
 };
 use crate::{ClOrdId, InstrumentId, OrdType, Price, Qty, Side, TimeInForce, TimestampNs};
 
@@ -218,13 +218,55 @@ impl MarketMaker {
 
     /// The desired (price, qty) per side, bid first, from the market and the position.
     fn desired(&self, view: &InstrumentView) -> [Option<(Price, Qty)>; 2] {
-        let p = &self.params;
         let (Some(micro), Some((bid, ask))) =
             (view.market.microprice_x1e6_ticks(), view.market.top())
         else {
             return [None, None];
         };
-        let position = view.position.lots() as i128;
+        let position = view.position.lots();
+        // The same exact integer arithmetic in 64 bits whenever every step fits (always,
+        // but for prices, positions or parameters near the limits of `i64`): 128-bit
+        // multiplications and comparisons were half the cost of a requote.
+        self.desired_i64(micro, bid, ask, position)
+            .unwrap_or_else(|| self.desired_i128(micro, bid, ask, position))
+    }
+
+    /// [`Self::desired_i128`] in 64-bit arithmetic; `None` when a step would overflow.
+    #[inline]
+    fn desired_i64(
+        &self,
+        micro: i64,
+        bid: Level,
+        ask: Level,
+        position: i64,
+    ) -> Option<[Option<(Price, Qty)>; 2]> {
+        let p = &self.params;
+        let skew_ticks =
+            position.checked_mul(p.skew_ticks_per_lot)?.clamp(-p.max_skew_ticks, p.max_skew_ticks);
+        let centre = micro.checked_sub(skew_ticks.checked_mul(SCALE_X1E6)?)?;
+        let half = p.half_spread_ticks.checked_mul(SCALE_X1E6)?;
+        let bid_px =
+            centre.checked_sub(half)?.div_euclid(SCALE_X1E6).min(ask.price.ticks().checked_sub(1)?);
+        let ask_px = -centre.checked_add(half)?.checked_neg()?.div_euclid(SCALE_X1E6);
+        let ask_px = ask_px.max(bid.price.ticks().checked_add(1)?);
+        let (max, size) = (p.max_position_lots, p.size_lots);
+        let quote = |px: i64, room: i64| {
+            let qty = size.min(room);
+            (qty > 0).then_some((Price(px), Qty(qty)))
+        };
+        Some([quote(bid_px, max.checked_sub(position)?), quote(ask_px, max.checked_add(position)?)])
+    }
+
+    /// The desired quotes (see the module docs), exact for every input.
+    fn desired_i128(
+        &self,
+        micro: i64,
+        bid: Level,
+        ask: Level,
+        position: i64,
+    ) -> [Option<(Price, Qty)>; 2] {
+        let p = &self.params;
+        let position = position as i128;
         let scale = SCALE_X1E6 as i128;
         let skew_ticks = (position * p.skew_ticks_per_lot as i128)
             .clamp(-(p.max_skew_ticks as i128), p.max_skew_ticks as i128);
@@ -342,6 +384,13 @@ impl Strategy for MarketMaker {
         }
     }
 
+    /// `on_book` is a requote: a function of the view and the quotes only, and a second
+    /// requote on the same view finds every side either pending or already as desired
+    /// (the two intents of a call always fit an emptied buffer). Trades are not read.
+    fn market_calls(&self) -> MarketCalls {
+        MarketCalls { unchanged_views: false, trades: false }
+    }
+
     fn on_fill(&mut self, ctx: &StrategyContext<'_>, fill: &OwnFill, out: &mut Intents) {
         self.idle_on = None;
         let q = &mut self.quotes[side_index(fill.side)];
@@ -429,6 +478,7 @@ mod tests {
     use crate::AccountId;
     use crate::strategy::Strategy;
     use proptest::prelude::*;
+    use proptest::strategy::Strategy as _;
 
     /// The idle memo never changes what the market maker does: against a twin that
     /// forgets it before every call, on book updates drawn from a few views (so they
@@ -511,6 +561,69 @@ mod tests {
                 prop_assert_eq!(memo.quotes, fresh.quotes);
             }
         });
+    }
+
+    /// Small values and values near the limits of `i64`, so both the fast path and its
+    /// overflow fallback are exercised.
+    fn any_i64() -> impl proptest::strategy::Strategy<Value = i64> {
+        prop_oneof![
+            -1_000_000i64..1_000_000,
+            any::<i64>(),
+            (0i64..3).prop_map(|k| i64::MAX - k),
+            (0i64..3).prop_map(|k| i64::MIN + k),
+        ]
+    }
+
+    proptest! {
+        /// The 64-bit desired quotes, whenever they are computed, equal the 128-bit ones.
+        #[test]
+        fn the_64_bit_quotes_equal_the_128_bit_ones(
+            micro in any_i64(),
+            (bid, ask) in (any_i64(), any_i64()),
+            position in any_i64(),
+            half in 0i64..1_000_000_000,
+            size in 1i64..1_000_000_000_000,
+            skew in 0i64..1_000_000_000,
+            max_skew in 0i64..1_000_000_000,
+            max_pos in 1i64..1_000_000_000_000,
+        ) {
+            let mm = MarketMaker::new(MarketMakerParams {
+                instrument: InstrumentId(0),
+                half_spread_ticks: half,
+                size_lots: size,
+                skew_ticks_per_lot: skew,
+                max_skew_ticks: max_skew,
+                max_position_lots: max_pos,
+                requote_threshold_ticks: 1,
+            });
+            let level = |price| Level { price: Price(price), qty: Qty(1) };
+            let (b, a) = (level(bid), level(ask));
+            if let Some(fast) = mm.desired_i64(micro, b, a, position) {
+                prop_assert_eq!(fast, mm.desired_i128(micro, b, a, position));
+            }
+        }
+    }
+
+    #[test]
+    fn the_64_bit_quotes_are_taken_on_ordinary_inputs() {
+        let mm = MarketMaker::new(MarketMakerParams {
+            instrument: InstrumentId(0),
+            half_spread_ticks: 1,
+            size_lots: 10,
+            skew_ticks_per_lot: 1,
+            max_skew_ticks: 5,
+            max_position_lots: 20,
+            requote_threshold_ticks: 1,
+        });
+        let level = |price| Level { price: Price(price), qty: Qty(1) };
+        let (bid, ask) = (level(9_990), level(10_020));
+        let fast = mm.desired_i64(10_000_400_000, bid, ask, -3);
+        assert_eq!(fast, Some(mm.desired_i128(10_000_400_000, bid, ask, -3)));
+        assert_eq!(
+            fast,
+            Some([Some((Price(10_002), Qty(10))), Some((Price(10_005), Qty(10)))]),
+            "short 3: centre 10 003.4, bid floor(10 002.4), ask ceil(10 004.4)"
+        );
     }
 
     #[test]

@@ -16,6 +16,10 @@
 //!   caller's pre-sized [`Intents`]; ids come from a [`ClOrdIdSeq`].
 //! - **Honest bookkeeping**: [`Intents::push`] refuses intents when the buffer is full; a
 //!   strategy records an order as sent only when the push succeeded.
+//! - **Waived calls are no-ops**: a strategy may waive market-data calls that could not
+//!   change what it does ([`Strategy::market_calls`]: an `on_book` whose views are the
+//!   same as at its own previous `on_book`, trades it does not read); the core then skips
+//!   them, which must leave its behaviour exactly as if they had been made.
 //!
 //! Strategies are built by name at start-up with [`build_strategy`].
 
@@ -28,7 +32,7 @@ mod market_maker;
 mod registry;
 mod taker;
 
-pub use api::Strategy;
+pub use api::{MarketCalls, Strategy};
 pub use context::{InstrumentView, StrategyContext};
 pub use events::{OrderUpdate, OrderUpdateKind, OwnFill};
 pub use intents::{ClOrdIdSeq, Intent, Intents};

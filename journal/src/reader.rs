@@ -7,6 +7,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::error::{Location, ReadError};
+use crate::layout::FrameHeader;
 use crate::layout::{REC_HEADER_LEN, RecordKind, SEG_HEADER_LEN, SegmentHeader};
 use crate::segment::{Frame, Segment, segment_file_name};
 use crate::writer::list_dir;
@@ -54,6 +55,29 @@ struct OpenSegment {
     first_seq: u64,
     /// `(seq, offset)` of every `INDEX_STRIDE`-th record seen so far.
     index: Vec<(u64, usize)>,
+}
+
+impl OpenSegment {
+    /// Moves `pos` and `next_seq` past the valid record `h` found at `pos`, extends the
+    /// sparse index when the record after it starts a stride, and returns where `h` is.
+    #[inline]
+    fn step_over(&mut self, h: &FrameHeader, pos: &mut usize, next_seq: &mut u64) -> Located {
+        let l = Located {
+            off: *pos,
+            seq: h.seq,
+            kind: h.kind,
+            ts_ns: h.ts_ns,
+            payload_len: h.payload_len as usize,
+        };
+        *pos += h.frame_len as usize;
+        *next_seq += 1;
+        if (*next_seq - self.first_seq) % INDEX_STRIDE == 0
+            && self.index.last().is_some_and(|(s, _)| *s < *next_seq)
+        {
+            self.index.push((*next_seq, *pos));
+        }
+        l
+    }
 }
 
 /// Iterates records in sequence order.
@@ -207,20 +231,7 @@ impl Reader {
         if h.kind == RecordKind::SEGMENT_END || h.seq != self.next_seq || h.seq < self.from_seq {
             return None;
         }
-        self.last = Located {
-            off: self.pos,
-            seq: h.seq,
-            kind: h.kind,
-            ts_ns: h.ts_ns,
-            payload_len: h.payload_len as usize,
-        };
-        self.pos += h.frame_len as usize;
-        self.next_seq += 1;
-        if (self.next_seq - cur.first_seq) % INDEX_STRIDE == 0
-            && cur.index.last().is_some_and(|(s, _)| *s < self.next_seq)
-        {
-            cur.index.push((self.next_seq, self.pos));
-        }
+        self.last = cur.step_over(&h, &mut self.pos, &mut self.next_seq);
         Some(())
     }
 
@@ -273,20 +284,7 @@ impl Reader {
                     if h.seq != self.next_seq {
                         return Err(location(format!("sequence gap: found seq {}", h.seq)));
                     }
-                    let l = Located {
-                        off: self.pos,
-                        seq: h.seq,
-                        kind: h.kind,
-                        ts_ns: h.ts_ns,
-                        payload_len: h.payload_len as usize,
-                    };
-                    self.pos += h.frame_len as usize;
-                    self.next_seq += 1;
-                    if (self.next_seq - cur.first_seq) % INDEX_STRIDE == 0
-                        && cur.index.last().is_some_and(|(s, _)| *s < self.next_seq)
-                    {
-                        cur.index.push((self.next_seq, self.pos));
-                    }
+                    let l = cur.step_over(&h, &mut self.pos, &mut self.next_seq);
                     if h.seq >= self.from_seq {
                         return Ok(Some(l));
                     }

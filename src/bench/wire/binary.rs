@@ -12,7 +12,7 @@
 //! Credentials: `demo-bin` / `demo` (the embedded default's client), or
 //! `KEEL_BENCH_USER` and `KEEL_PASSWORD` for another `protocol = "binary"` client.
 
-use super::{WireClient, WireError, WireProtocol};
+use super::{ORDER_ID_MAX, OrderIds, WireClient, WireError, WireProtocol, credentials};
 use crate::config::Resolved;
 use keel_engine::schema::{ExecType, OrderFlags};
 use keel_engine::{ClOrdId, InstrumentId, OrdType, Price, Qty, Side, TimeInForce, VenueId};
@@ -46,26 +46,18 @@ impl WireProtocol for BinaryProtocol {
         addr: SocketAddr,
         timeout: Duration,
     ) -> Result<Box<dyn WireClient>, WireError> {
-        let user = std::env::var("KEEL_BENCH_USER").unwrap_or_else(|_| "demo-bin".into());
-        let password = std::env::var("KEEL_PASSWORD").unwrap_or_else(|_| "demo".into());
+        let (user, password) = credentials("demo-bin");
         let mut config = ClientConfig::new(addr, &user, &password);
         config.timeout = timeout;
         config.last_server_seq = NO_REPLAY;
         let client = BinaryClient::connect(&config).map_err(client_error)?;
         let instrument = client.instruments().first().map_or(InstrumentId(0), |i| i.instrument);
         let venue = client.instruments().first().map_or(VenueId(0), |i| i.venue);
-        let nonce = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_micros() as u64);
-        let mut prefix = [0u8; 24];
-        let p = format!("b{nonce}-");
-        prefix[..p.len()].copy_from_slice(p.as_bytes());
         Ok(Box::new(BinaryWireClient {
             client,
             instrument,
             venue,
-            prefix,
-            prefix_len: p.len(),
+            ids: OrderIds::new('b'),
             rejected: 0,
         }))
     }
@@ -87,33 +79,18 @@ struct BinaryWireClient {
     client: BinaryClient,
     instrument: InstrumentId,
     venue: VenueId,
-    prefix: [u8; 24],
-    prefix_len: usize,
+    ids: OrderIds,
     rejected: u64,
-}
-
-impl BinaryWireClient {
-    /// `prefix` + decimal `id`, without allocating.
-    fn cl_ord_id(&self, id: u64) -> ClOrdId {
-        let mut buf = [0u8; 44];
-        buf[..self.prefix_len].copy_from_slice(&self.prefix[..self.prefix_len]);
-        let digits = ClOrdId::from_u64(id);
-        let n = self.prefix_len + digits.as_bytes().len();
-        buf[self.prefix_len..n].copy_from_slice(digits.as_bytes());
-        ClOrdId::from_bytes(&buf[..n]).expect("a nonce and a number fit 31 printable bytes")
-    }
-
-    /// The order id in a client order id this connection made.
-    fn id_of(&self, cl: &ClOrdId) -> Option<u64> {
-        let b = cl.as_bytes().strip_prefix(&self.prefix[..self.prefix_len])?;
-        std::str::from_utf8(b).ok()?.parse().ok()
-    }
 }
 
 impl WireClient for BinaryWireClient {
     fn send_order(&mut self, id: u64) -> Result<(), WireError> {
         let order = NewOrder {
-            cl_ord_id: self.cl_ord_id(id),
+            cl_ord_id: {
+                let mut buf = [0u8; ORDER_ID_MAX];
+                let n = self.ids.write(id, &mut buf);
+                ClOrdId::from_bytes(&buf[..n]).expect("a nonce and a number are printable")
+            },
             instrument: self.instrument,
             venue: self.venue,
             side: Side::Buy,
@@ -144,7 +121,7 @@ impl WireClient for BinaryWireClient {
                 ServerMsg::OrderReject(r) => (Some(r.cl_ord_id), true),
                 _ => (None, false),
             };
-            if let Some(id) = first_answer.and_then(|cl| self.id_of(&cl)) {
+            if let Some(id) = first_answer.and_then(|cl| self.ids.id_of(cl.as_bytes())) {
                 self.rejected += u64::from(refused);
                 acked(id);
             }

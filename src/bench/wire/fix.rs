@@ -17,7 +17,7 @@
 //! client (the same variables as `--protocol binary`). Every logon resets the sequence
 //! numbers (ResetSeqNumFlag=Y), so a round's session starts clean.
 
-use super::{WireClient, WireError, WireProtocol};
+use super::{ORDER_ID_MAX, OrderIds, WireClient, WireError, WireProtocol, credentials};
 use crate::bench::BenchError;
 use crate::config::{Config, Resolved};
 use keel_gateways::fix::client::{ClientConfig, ClientError, FixClient, NewOrder};
@@ -27,7 +27,6 @@ use keel_gateways::fix::store::MemoryStore;
 use keel_gateways::fix::tags::{msg_type as mt, tag};
 use keel_gateways::fix::time::Precision;
 use rust_decimal::Decimal;
-use std::io::Write as _;
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -35,8 +34,6 @@ use std::time::Duration;
 const PRICES: i64 = 64;
 /// The lowest price, ticks.
 const PRICE_TICKS_MIN: i64 = 1_000;
-/// ClOrdID bytes at most (Keel's limit).
-const CL_ORD_ID_MAX: usize = 31;
 
 /// The FIX adapter: what each order says, from the embedded default configuration.
 #[derive(Clone, Debug)]
@@ -142,8 +139,7 @@ impl WireProtocol for FixProtocol {
         addr: SocketAddr,
         timeout: Duration,
     ) -> Result<Box<dyn WireClient>, WireError> {
-        let user = std::env::var("KEEL_BENCH_USER").unwrap_or_else(|_| "demo-fix".into());
-        let password = std::env::var("KEEL_PASSWORD").unwrap_or_else(|_| "demo".into());
+        let (user, password) = credentials("demo-fix");
         let mut config = ClientConfig::new(&user, &self.comp_id, &password);
         config.logon_timeout = timeout;
         // No resends on loopback: keep no copies of sent orders (a ResendRequest would be
@@ -151,17 +147,10 @@ impl WireProtocol for FixProtocol {
         let mut client = FixClient::connect_with_store(addr, config, MemoryStore::with_limit(0))
             .map_err(client_error)?;
         client.set_nonblocking(true).map_err(client_error)?;
-        let nonce = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_micros() as u64);
-        let mut prefix = [0u8; 24];
-        let p = format!("f{nonce}-");
-        prefix[..p.len()].copy_from_slice(p.as_bytes());
         Ok(Box::new(FixWireClient {
             client,
             proto: self.clone(),
-            prefix,
-            prefix_len: p.len(),
+            ids: OrderIds::new('f'),
             error: None,
             rejected: 0,
         }))
@@ -185,28 +174,10 @@ fn client_error(e: ClientError) -> WireError {
 struct FixWireClient {
     client: FixClient,
     proto: FixProtocol,
-    prefix: [u8; 24],
-    prefix_len: usize,
+    ids: OrderIds,
     /// An answer this client cannot accept, seen inside `poll`'s callback.
     error: Option<String>,
     rejected: u64,
-}
-
-impl FixWireClient {
-    /// `prefix` + decimal `id` into `buf`, without allocating; returns its length.
-    fn cl_ord_id(&self, id: u64, buf: &mut [u8; CL_ORD_ID_MAX]) -> usize {
-        buf[..self.prefix_len].copy_from_slice(&self.prefix[..self.prefix_len]);
-        let mut rest = &mut buf[self.prefix_len..];
-        let room = rest.len();
-        write!(rest, "{id}").expect("a nonce and a u64 fit 31 bytes");
-        self.prefix_len + room - rest.len()
-    }
-}
-
-/// The order id in a ClOrdID made with `prefix`.
-fn id_of(prefix: &[u8], cl_ord_id: &[u8]) -> Option<u64> {
-    let digits = cl_ord_id.strip_prefix(prefix)?;
-    std::str::from_utf8(digits).ok()?.parse().ok()
 }
 
 /// The ClOrdID a message answers first, if it is a first answer to an order, and whether
@@ -225,8 +196,8 @@ fn first_answer<'a>(m: &Message<'a>) -> Option<(&'a [u8], bool)> {
 
 impl WireClient for FixWireClient {
     fn send_order(&mut self, id: u64) -> Result<(), WireError> {
-        let mut buf = [0u8; CL_ORD_ID_MAX];
-        let n = self.cl_ord_id(id, &mut buf);
+        let mut buf = [0u8; ORDER_ID_MAX];
+        let n = self.ids.write(id, &mut buf);
         let cl_ord_id = std::str::from_utf8(&buf[..n]).expect("ASCII");
         let p = &self.proto;
         let order = NewOrder {
@@ -245,13 +216,13 @@ impl WireClient for FixWireClient {
     }
 
     fn poll(&mut self, acked: &mut dyn FnMut(u64)) -> Result<usize, WireError> {
-        let prefix = &self.prefix[..self.prefix_len];
+        let ids = self.ids;
         let (error, rejected) = (&mut self.error, &mut self.rejected);
         let work = self
             .client
             .poll(&mut |m| {
-                let answer = first_answer(m)
-                    .and_then(|(cl, refused)| id_of(prefix, cl).map(|id| (id, refused)));
+                let answer =
+                    first_answer(m).and_then(|(cl, refused)| ids.id_of(cl).map(|id| (id, refused)));
                 if let Some((id, refused)) = answer {
                     *rejected += u64::from(refused);
                     acked(id);
@@ -289,14 +260,5 @@ mod tests {
         assert_eq!(p.prices.last().map(String::as_str), Some("10.63"));
         // A NewOrderSingle of about 190 bytes, as the acceptor sees it.
         assert!((120..256).contains(&p.order_bytes()), "{}", p.order_bytes());
-    }
-
-    #[test]
-    fn cl_ord_ids_round_trip_to_ids() {
-        let prefix = b"f1763800000000000-";
-        assert_eq!(id_of(prefix, b"f1763800000000000-42"), Some(42));
-        assert_eq!(id_of(prefix, b"f1763800000000001-42"), None);
-        assert_eq!(id_of(prefix, b"f1763800000000000-"), None);
-        assert_eq!(id_of(prefix, b"f1763800000000000-4x"), None);
     }
 }

@@ -297,3 +297,77 @@ pub fn run(common: &Common, args: &WireArgs) -> Result<Report, BenchError> {
     }
     Ok(report)
 }
+
+/// The client order ids of one load-generator connection: `<tag><nonce>-<id>`, the nonce
+/// the connection's start in µs, so a rerun against the same server never repeats an id
+/// (a duplicate would be refused by risk), and an answer's id maps back to the order.
+#[derive(Clone, Copy, Debug)]
+pub struct OrderIds {
+    prefix: [u8; 24],
+    prefix_len: usize,
+}
+
+/// Longest client order id the adapters make, bytes (both protocols allow 31).
+pub const ORDER_ID_MAX: usize = 31;
+
+impl OrderIds {
+    /// Ids for a new connection, prefixed with `tag`.
+    pub fn new(tag: char) -> OrderIds {
+        let nonce = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_micros() as u64);
+        OrderIds::with_prefix(&format!("{tag}{nonce}-"))
+    }
+
+    fn with_prefix(p: &str) -> OrderIds {
+        let mut prefix = [0u8; 24];
+        prefix[..p.len()].copy_from_slice(p.as_bytes());
+        OrderIds { prefix, prefix_len: p.len() }
+    }
+
+    /// Writes the id of order `id` into `buf` without allocating; returns its length. With
+    /// the 18-byte prefix (`tag`, 16 nonce digits, `-`) any `id` below 10^13 fits: a run
+    /// would need ten million orders a second for 11 days to reach it.
+    pub fn write(&self, id: u64, buf: &mut [u8; ORDER_ID_MAX]) -> usize {
+        use std::io::Write;
+        buf[..self.prefix_len].copy_from_slice(&self.prefix[..self.prefix_len]);
+        let mut rest = &mut buf[self.prefix_len..];
+        let room = rest.len();
+        write!(rest, "{id}").expect("a nonce and a u64 fit 31 bytes");
+        self.prefix_len + room - rest.len()
+    }
+
+    /// The order an id of this connection names (`None` for anyone else's id).
+    pub fn id_of(&self, cl_ord_id: &[u8]) -> Option<u64> {
+        let digits = cl_ord_id.strip_prefix(&self.prefix[..self.prefix_len])?;
+        std::str::from_utf8(digits).ok()?.parse().ok()
+    }
+}
+
+/// The load generator's credentials: `KEEL_BENCH_USER` (else `default_user`) and
+/// `KEEL_PASSWORD` (else the demo password).
+pub fn credentials(default_user: &str) -> (String, String) {
+    let user = std::env::var("KEEL_BENCH_USER").unwrap_or_else(|_| default_user.into());
+    let password = std::env::var("KEEL_PASSWORD").unwrap_or_else(|_| "demo".into());
+    (user, password)
+}
+
+#[cfg(test)]
+mod order_id_tests {
+    use super::*;
+
+    #[test]
+    fn ids_round_trip_and_foreign_ids_are_not_ours() {
+        let ids = OrderIds::with_prefix("f1763800000000000-");
+        let mut buf = [0u8; ORDER_ID_MAX];
+        let n = ids.write(42, &mut buf);
+        assert_eq!(&buf[..n], b"f1763800000000000-42");
+        assert_eq!(ids.id_of(&buf[..n]), Some(42));
+        let n = ids.write(9_999_999_999_999, &mut buf);
+        assert_eq!((n, ids.id_of(&buf[..n])), (ORDER_ID_MAX, Some(9_999_999_999_999)));
+        assert_eq!(ids.id_of(b"f1763800000000001-42"), None);
+        assert_eq!(ids.id_of(b"f1763800000000000-"), None);
+        assert_eq!(ids.id_of(b"f1763800000000000-4x"), None);
+        assert!(OrderIds::new('b').id_of(b"b1-1").is_none());
+    }
+}

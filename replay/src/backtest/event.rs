@@ -9,8 +9,8 @@
 //! `keel backtest convert` replays the same events a CSV file describes.
 
 use keel_engine::schema::{
-    CommandBody, L2Update, L3Add, L3Delete, L3Execute, L3Modify, MarketStatus, MarketTrade,
-    SnapshotMark, SnapshotPhase, VenueStatus,
+    Command, CommandBody, L2Update, L3Add, L3Delete, L3Execute, L3Modify, MarketStatus,
+    MarketTrade, SnapshotMark, SnapshotPhase, VenueStatus,
 };
 use keel_engine::{InstrumentId, Price, Qty, Side, TimestampNs, VenueId};
 
@@ -104,6 +104,29 @@ impl MdEvent {
             kind,
             side: None,
         }
+    }
+
+    /// Makes `cmd` the command the core applies for this event on `venue`, stamped `ts`
+    /// (the session is left as it is). Equal to `Command { ts, session, body:
+    /// self.to_body(venue) }`, but when `cmd` already holds an L2 update (the common
+    /// case in a backtest, which reuses one command for every event) only its fields are
+    /// written: building a fresh 128-byte body and moving it in cost ~60 instructions an
+    /// event.
+    #[inline]
+    pub fn write_command(&self, ts: TimestampNs, venue: VenueId, cmd: &mut Command) {
+        cmd.ts = ts;
+        if self.kind == MdKind::L2
+            && let CommandBody::L2Update(u) = &mut cmd.body
+        {
+            u.instrument = self.instrument;
+            u.venue = venue;
+            u.side = self.side.unwrap_or(Side::Buy);
+            u.price = self.price;
+            u.qty = self.qty;
+            u.exchange_ts = self.exchange_ts;
+            return;
+        }
+        cmd.body = self.to_body(venue);
     }
 
     /// The command body the core applies for this event on `venue`. Events that need a
@@ -313,6 +336,21 @@ mod tests {
         status.local_ts = TimestampNs(5);
         status.qty = Qty(1);
         events.push(status);
+        // One command reused in turn for every event, as the backtest loop does.
+        let mut cmd = Command {
+            ts: TimestampNs(0),
+            session: keel_engine::SessionId(9),
+            body: MdEvent::new(MdKind::L2, InstrumentId(0)).to_body(venue),
+        };
+        for e in events.iter().chain(events.iter().rev()) {
+            e.write_command(TimestampNs(e.local_ts.0 + 1), venue, &mut cmd);
+            let want = Command {
+                ts: TimestampNs(e.local_ts.0 + 1),
+                session: keel_engine::SessionId(9),
+                body: e.to_body(venue),
+            };
+            assert_eq!(cmd, want, "{e:?}");
+        }
         for e in events {
             let body = e.to_body(venue);
             assert_eq!(MdEvent::from_command(e.local_ts, &body), Some((venue, e)), "{e:?}");

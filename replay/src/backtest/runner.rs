@@ -307,6 +307,13 @@ impl Backtest {
         self.start(first_ns);
         self.venue_clock = first_ns;
         let mut last_ns = first_ns;
+        // The command of the market-data event arriving at the core, rewritten in place
+        // for each (see `MdEvent::write_command`).
+        let mut md_cmd = Command {
+            ts: TimestampNs(first_ns),
+            session: VENUE_SESSION,
+            body: next.to_body(self.venue_id),
+        };
         loop {
             // The earliest of: the next event at the venue, a message in flight, the next
             // event at the core, the next timer — ties broken by class.
@@ -365,11 +372,8 @@ impl Backtest {
                     let (arrival, e) = self.feed.pop_front().expect("chosen because present");
                     self.last_feed_ns = arrival.saturating_sub(e.exchange_ts.0);
                     self.metrics.feed_latency(self.last_feed_ns);
-                    let body = e.to_body(self.venue_id);
-                    self.apply(
-                        &Command { ts: TimestampNs(arrival), session: VENUE_SESSION, body },
-                        arrival,
-                    );
+                    e.write_command(TimestampNs(arrival), self.venue_id, &mut md_cmd);
+                    self.apply(&md_cmd, arrival);
                 }
                 CLASS_TIMER => {
                     self.timers += 1;

@@ -40,8 +40,24 @@ pub enum MdKind {
     Status = 8,
 }
 
+/// Number of kinds.
+pub const MD_KINDS: usize = 9;
+
+/// Every kind, by discriminant.
+pub const MD_KIND_ALL: [MdKind; MD_KINDS] = [
+    MdKind::L2,
+    MdKind::Add,
+    MdKind::Modify,
+    MdKind::Delete,
+    MdKind::Execute,
+    MdKind::Trade,
+    MdKind::SnapshotBegin,
+    MdKind::SnapshotEnd,
+    MdKind::Status,
+];
+
 /// The CSV names of the kinds, by discriminant.
-pub const KIND_NAMES: [&str; 9] = [
+pub const KIND_NAMES: [&str; MD_KINDS] = [
     "l2",
     "add",
     "modify",
@@ -108,25 +124,39 @@ impl MdEvent {
 
     /// Makes `cmd` the command the core applies for this event on `venue`, stamped `ts`
     /// (the session is left as it is). Equal to `Command { ts, session, body:
-    /// self.to_body(venue) }`, but when `cmd` already holds an L2 update (the common
-    /// case in a backtest, which reuses one command for every event) only its fields are
-    /// written: building a fresh 128-byte body and moving it in cost ~60 instructions an
-    /// event.
-    #[inline]
+    /// self.to_body(venue) }`, but when `cmd` already holds a body of the event's kind (an
+    /// L2 update or a trade: a backtest keeps one command per kind and reuses it) only
+    /// its fields are written: building a fresh 128-byte body and moving it in cost ~60
+    /// instructions an event.
+    #[inline(always)]
     pub fn write_command(&self, ts: TimestampNs, venue: VenueId, cmd: &mut Command) {
         cmd.ts = ts;
-        if self.kind == MdKind::L2
-            && let CommandBody::L2Update(u) = &mut cmd.body
-        {
-            u.instrument = self.instrument;
-            u.venue = venue;
-            u.side = self.side.unwrap_or(Side::Buy);
-            u.price = self.price;
-            u.qty = self.qty;
-            u.exchange_ts = self.exchange_ts;
-            return;
+        match (self.kind, &mut cmd.body) {
+            (MdKind::L2, CommandBody::L2Update(u)) => {
+                u.instrument = self.instrument;
+                u.venue = venue;
+                u.side = self.side.unwrap_or(Side::Buy);
+                u.price = self.price;
+                u.qty = self.qty;
+                u.exchange_ts = self.exchange_ts;
+            }
+            (MdKind::Trade, CommandBody::Trade(t)) => {
+                t.instrument = self.instrument;
+                t.venue = venue;
+                t.price = self.price;
+                t.qty = self.qty;
+                t.aggressor = self.side;
+                t.exchange_ts = self.exchange_ts;
+            }
+            (_, body) => self.rebuild_body(venue, body),
         }
-        cmd.body = self.to_body(venue);
+    }
+
+    /// `write_command` for the kinds it does not rewrite in place, kept out of line so
+    /// the in-place path stays small.
+    #[inline(never)]
+    fn rebuild_body(&self, venue: VenueId, body: &mut CommandBody) {
+        *body = self.to_body(venue);
     }
 
     /// The command body the core applies for this event on `venue`. Events that need a
@@ -290,6 +320,13 @@ mod tests {
     use super::*;
 
     #[test]
+    fn md_kind_all_is_by_discriminant() {
+        for (k, kind) in MD_KIND_ALL.into_iter().enumerate() {
+            assert_eq!(kind as usize, k, "{kind:?}");
+        }
+    }
+
+    #[test]
     fn every_kind_round_trips_through_a_command() {
         let venue = VenueId(7);
         let mut events = Vec::new();
@@ -336,7 +373,7 @@ mod tests {
         status.local_ts = TimestampNs(5);
         status.qty = Qty(1);
         events.push(status);
-        // One command reused in turn for every event, as the backtest loop does.
+        // One command reused in turn for every event, whatever it held before.
         let mut cmd = Command {
             ts: TimestampNs(0),
             session: keel_engine::SessionId(9),

@@ -35,7 +35,7 @@ use super::config::{
     ADMIN_SESSION, BacktestConfig, ConfigError, STRATEGY_ACCOUNT, STRATEGY_SESSION, TIMER_SESSION,
     VENUE_SESSION,
 };
-use super::event::MdEvent;
+use super::event::{MD_KINDS, MdEvent};
 use super::fees::FeeSchedule;
 use super::latency::{LatencyModel, Op};
 use super::metrics::{Metrics, Sample};
@@ -247,7 +247,7 @@ impl Backtest {
     }
 
     /// Schedules the venue's reports made at `now`.
-    #[inline]
+    #[inline(always)]
     fn send_reports(&mut self, now: u64) {
         if self.responses.is_empty() {
             return;
@@ -307,13 +307,13 @@ impl Backtest {
         self.start(first_ns);
         self.venue_clock = first_ns;
         let mut last_ns = first_ns;
-        // The command of the market-data event arriving at the core, rewritten in place
-        // for each (see `MdEvent::write_command`).
-        let mut md_cmd = Command {
-            ts: TimestampNs(first_ns),
-            session: VENUE_SESSION,
-            body: next.to_body(self.venue_id),
-        };
+        // The command of a market-data event arriving at the core, one per kind, rewritten
+        // in place for each event of the kind (see `MdEvent::write_command`).
+        let mut md_cmds: [Command; MD_KINDS] = std::array::from_fn(|k| {
+            let kind = super::event::MD_KIND_ALL[k];
+            let body = MdEvent::new(kind, InstrumentId(0)).to_body(self.venue_id);
+            Command { ts: TimestampNs(first_ns), session: VENUE_SESSION, body }
+        });
         loop {
             // The earliest of: the next event at the venue, a message in flight, the next
             // event at the core, the next timer — ties broken by class.
@@ -372,8 +372,9 @@ impl Backtest {
                     let (arrival, e) = self.feed.pop_front().expect("chosen because present");
                     self.last_feed_ns = arrival.saturating_sub(e.exchange_ts.0);
                     self.metrics.feed_latency(self.last_feed_ns);
-                    e.write_command(TimestampNs(arrival), self.venue_id, &mut md_cmd);
-                    self.apply(&md_cmd, arrival);
+                    let cmd = &mut md_cmds[e.kind as usize];
+                    e.write_command(TimestampNs(arrival), self.venue_id, cmd);
+                    self.apply(cmd, arrival);
                 }
                 CLASS_TIMER => {
                     self.timers += 1;

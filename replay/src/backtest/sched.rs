@@ -28,6 +28,9 @@ pub struct Scheduler<T> {
     /// Per lane, (due, item) in scheduling order, which is due order.
     lanes: [VecDeque<(u64, T)>; LANES],
     lane_due: [u64; LANES],
+    /// (due, lane) of the next entry, kept up to date by `push` and `pop`: the runner
+    /// peeks at every step and changes the queue at few of them.
+    head: Option<(u64, u8)>,
     /// Most entries ever in flight at once.
     pub depth_max: usize,
 }
@@ -37,6 +40,7 @@ impl<T> Default for Scheduler<T> {
         Scheduler {
             lanes: std::array::from_fn(|_| VecDeque::with_capacity(64)),
             lane_due: [0; LANES],
+            head: None,
             depth_max: 0,
         }
     }
@@ -55,19 +59,20 @@ impl<T> Scheduler<T> {
         let due = at.max(self.lane_due[lane]);
         self.lane_due[lane] = due;
         self.lanes[lane].push_back((due, item));
+        self.head = self.next_lane();
         self.depth_max = self.depth_max.max(self.len());
         due
     }
 
     /// The lane whose front leaves next, with its due time: the least (due, lane).
     #[inline]
-    fn next_lane(&self) -> Option<(u64, usize)> {
-        let mut best: Option<(u64, usize)> = None;
+    fn next_lane(&self) -> Option<(u64, u8)> {
+        let mut best: Option<(u64, u8)> = None;
         for (lane, q) in self.lanes.iter().enumerate() {
             if let Some(&(due, _)) = q.front()
                 && best.is_none_or(|(b, _)| due < b)
             {
-                best = Some((due, lane));
+                best = Some((due, lane as u8));
             }
         }
         best
@@ -76,14 +81,16 @@ impl<T> Scheduler<T> {
     /// The (due, class) of the next entry.
     #[inline]
     pub fn peek(&self) -> Option<(u64, u8)> {
-        self.next_lane().map(|(due, lane)| (due, lane as u8))
+        self.head
     }
 
     /// Takes the next entry: (due, class, item).
     #[inline]
     pub fn pop(&mut self) -> Option<(u64, u8, T)> {
-        let (_, lane) = self.next_lane()?;
-        self.lanes[lane].pop_front().map(|(due, item)| (due, lane as u8, item))
+        let (_, lane) = self.head?;
+        let (due, item) = self.lanes[lane as usize].pop_front()?;
+        self.head = self.next_lane();
+        Some((due, lane, item))
     }
 
     /// Entries in flight.
@@ -146,8 +153,10 @@ mod tests {
                 lane_due[lane] = lane_due[lane].max(at);
                 assert_eq!(due, lane_due[lane]);
                 model.push((due, lane as u8, seq));
-            } else if let Some((due, class, item)) = s.pop() {
+            } else {
                 model.sort_unstable();
+                assert_eq!(s.peek(), model.first().map(|&(due, class, _)| (due, class)));
+                let Some((due, class, item)) = s.pop() else { continue };
                 assert_eq!((due, class, item), model.remove(0));
                 now = due;
             }

@@ -48,6 +48,7 @@ pub mod source;
 pub mod spec;
 pub mod svg;
 pub mod synth;
+pub mod tally;
 pub mod venue;
 
 use std::path::Path;

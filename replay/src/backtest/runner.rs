@@ -407,6 +407,7 @@ impl Backtest {
                 }
             }
         }
+        self.metrics.finish();
         let end_ns = self.core.now().0.max(last_ns);
         if end_ns > self.last_sample {
             self.sample(end_ns);

@@ -369,11 +369,14 @@ impl Backtest {
                 }
                 CLASS_CORE_MD => {
                     self.feed_depth_max = self.feed_depth_max.max(self.feed.len());
-                    let (arrival, e) = self.feed.pop_front().expect("chosen because present");
+                    // Read in place, then dropped: no copy of the event out of the queue.
+                    let (arrival, e) = self.feed.front().expect("chosen because present");
+                    let arrival = *arrival;
                     self.last_feed_ns = arrival.saturating_sub(e.exchange_ts.0);
-                    self.metrics.feed_latency(self.last_feed_ns);
                     let cmd = &mut md_cmds[e.kind as usize];
                     e.write_command(TimestampNs(arrival), self.venue_id, cmd);
+                    self.feed.pop_front();
+                    self.metrics.feed_latency(self.last_feed_ns);
                     self.apply(cmd, arrival);
                 }
                 CLASS_TIMER => {

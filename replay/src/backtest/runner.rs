@@ -225,13 +225,20 @@ impl Backtest {
 
     /// Applies a command to the core and routes its outputs. By reference: a `Command` is
     /// 128 bytes, and a copy per event showed in the instruction counts.
-    #[inline]
+    /// Inlined, with the routing out of line: most market data makes no output, and a
+    /// call per event cost ~25 instructions of register saves.
+    #[inline(always)]
     fn apply(&mut self, cmd: &Command, now: u64) {
         self.outputs.clear();
         self.core.apply(cmd, &mut self.outputs);
-        if self.outputs.is_empty() {
-            return;
+        if !self.outputs.is_empty() {
+            self.route_outputs(now);
         }
+    }
+
+    /// Counts the core's outputs in the metrics and sends its requests to the venue.
+    #[inline(never)]
+    fn route_outputs(&mut self, now: u64) {
         for k in 0..self.outputs.len() {
             let body = self.outputs[k].body;
             self.metrics.output(&body, now);

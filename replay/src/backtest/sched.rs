@@ -15,8 +15,7 @@
 //! Because a lane's due times never decrease and its sequence numbers increase, a lane in
 //! scheduling order is already in (due, class, sequence) order: each lane is a FIFO, and
 //! the next entry is the front of the lane whose (due, class) is least. No heap is needed
-//! (a binary heap cost ~25 instructions an entry more in the backtest), and the order is
-//! exactly the heap's.
+//! (nor its sifting on every push and pop), and the order is exactly a heap's.
 
 use std::collections::VecDeque;
 

@@ -34,6 +34,7 @@ pub mod config;
 pub mod convert;
 pub mod csv;
 pub mod event;
+pub mod feed;
 pub mod fees;
 pub mod html;
 pub mod journal_source;

@@ -21,7 +21,6 @@
 //! Every event reaches the venue no later than the core. Equity and position are sampled
 //! at every multiple of the sampling interval, after everything at or before it.
 
-use std::collections::VecDeque;
 use std::io::IsTerminal;
 
 use keel_engine::core::Core;
@@ -36,6 +35,7 @@ use super::config::{
     VENUE_SESSION,
 };
 use super::event::{MD_KINDS, MdEvent};
+use super::feed::FeedQueue;
 use super::fees::FeeSchedule;
 use super::latency::{LatencyModel, Op};
 use super::metrics::{Metrics, Sample};
@@ -109,7 +109,7 @@ pub struct Backtest {
     core: Core,
     venue: SimVenue,
     sched: Scheduler<Msg>,
-    feed: VecDeque<(u64, MdEvent)>,
+    feed: FeedQueue,
     outputs: Vec<Output>,
     responses: Vec<CommandBody>,
     metrics: Metrics,
@@ -162,7 +162,7 @@ impl Backtest {
             core,
             venue,
             sched: Scheduler::new(),
-            feed: VecDeque::with_capacity(1 << 12),
+            feed: FeedQueue::with_capacity(1 << 12),
             outputs: Vec::with_capacity(1024),
             responses: Vec::with_capacity(256),
             metrics: Metrics::new(STRATEGY_SESSION),
@@ -334,7 +334,7 @@ impl Backtest {
             {
                 (t, class) = (due, lane + 1);
             }
-            if let Some(&(arrival, _)) = self.feed.front()
+            if let Some((arrival, _)) = self.feed.front()
                 && (arrival, CLASS_CORE_MD) < (t, class)
             {
                 (t, class) = (arrival, CLASS_CORE_MD);
@@ -365,7 +365,7 @@ impl Backtest {
                     let arrival =
                         self.latency.feed_arrival(t, next.local_ts.0).max(self.feed_clock);
                     self.feed_clock = arrival;
-                    self.feed.push_back((arrival, next));
+                    self.feed.push(arrival, &next);
                     self.events += 1;
                     if self.events & 0xffff == 0
                         && let Some(bar) = &bar
@@ -378,11 +378,10 @@ impl Backtest {
                     self.feed_depth_max = self.feed_depth_max.max(self.feed.len());
                     // Read in place, then dropped: no copy of the event out of the queue.
                     let (arrival, e) = self.feed.front().expect("chosen because present");
-                    let arrival = *arrival;
                     self.last_feed_ns = arrival.saturating_sub(e.exchange_ts.0);
                     let cmd = &mut md_cmds[e.kind as usize];
                     e.write_command(TimestampNs(arrival), self.venue_id, cmd);
-                    self.feed.pop_front();
+                    self.feed.pop();
                     self.metrics.feed_latency(self.last_feed_ns);
                     self.apply(cmd, arrival);
                 }

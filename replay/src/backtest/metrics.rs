@@ -11,6 +11,8 @@ use hdrhistogram::Histogram;
 use keel_engine::SessionId;
 use keel_engine::schema::{CancelReject, ExecReport, ExecType, OutputBody};
 
+use super::tally::Tally;
+
 /// Equity and position at one instant.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Sample {
@@ -53,8 +55,12 @@ pub struct Metrics {
     /// Venue reports the core refused as contradicting its view of an order, by code —
     /// e.g. a cancel reject for an order whose fill arrived first.
     pub report_anomalies: BTreeMap<&'static str, u64>,
-    /// Exchange time → core arrival, ns.
+    /// Exchange time → core arrival, ns (complete once [`Metrics::finish`] ran; the
+    /// runner calls it at the end of a run).
     pub feed_ns: Histogram<u64>,
+    /// Feed latencies not yet in `feed_ns`: one per event, so they are tallied cheaply
+    /// and folded in exactly at the end.
+    feed_tally: Tally,
     /// New order sent → its ack or reject received by the core, ns.
     pub round_trip_ns: Histogram<u64>,
     in_flight: HashMap<u64, u64>,
@@ -83,6 +89,7 @@ impl Metrics {
             md_anomalies: BTreeMap::new(),
             report_anomalies: BTreeMap::new(),
             feed_ns: histogram(),
+            feed_tally: Tally::new(),
             round_trip_ns: histogram(),
             in_flight: HashMap::new(),
             samples: Vec::with_capacity(1 << 12),
@@ -92,7 +99,12 @@ impl Metrics {
     /// A market-data event reached the core `ns` after its exchange time.
     #[inline]
     pub fn feed_latency(&mut self, ns: u64) {
-        self.feed_ns.saturating_record(ns.min(LATENCY_NS_MAX));
+        self.feed_tally.record(ns.min(LATENCY_NS_MAX));
+    }
+
+    /// Folds what is still tallied into the histograms; call before reading them.
+    pub fn finish(&mut self) {
+        self.feed_tally.drain_into(&mut self.feed_ns);
     }
 
     /// Counts an output of the core applied at `now`.

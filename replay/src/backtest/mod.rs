@@ -34,6 +34,7 @@ pub mod config;
 pub mod convert;
 pub mod csv;
 pub mod event;
+pub mod feed;
 pub mod fees;
 pub mod html;
 pub mod journal_source;
@@ -48,6 +49,7 @@ pub mod source;
 pub mod spec;
 pub mod svg;
 pub mod synth;
+pub mod tally;
 pub mod venue;
 
 use std::path::Path;

@@ -46,7 +46,7 @@ impl State {
             return Err(RejectInfo::new(RejectCode::UnknownInstrument, o.instrument.0 as i64, 0));
         }
         self.check_shape(o)?;
-        self.orders.check_cl_ord_id(session, o.cl_ord_id)?;
+        let cl_tag = self.orders.cl_ord_id_free(session, o.cl_ord_id)?;
         let venue = self.route(o)?;
         let reference = self.markets.reference_price(o.instrument);
         let tradable =
@@ -95,7 +95,7 @@ impl State {
                 return Ok(());
             }
         }
-        let mut order = self.orders.enter(terms, self.now)?;
+        let mut order = self.orders.enter_tagged(cl_tag, terms, self.now)?;
         order.set_risk_price(accepted.risk_price);
         self.next_order_id += 1;
         // Reported from the table's copy (an order is a few hundred bytes: not copied).

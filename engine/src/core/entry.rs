@@ -200,6 +200,7 @@ impl State {
     /// The firm's best-priced working limit order on `side` of the instrument, from the
     /// own-resting aggregate (the id is left zero: see `OwnResting::order_id`); rebuilds
     /// the aggregate's side from the orders when it does not know (see `resting`).
+    #[inline]
     pub(super) fn own_best(
         &mut self,
         instrument: crate::InstrumentId,
@@ -207,20 +208,27 @@ impl State {
     ) -> Option<OwnResting> {
         let best = match self.own.best(instrument, side) {
             Ok(best) => best,
-            Err(super::resting::Unknown) => {
-                self.own.clear_side(instrument, side);
-                let filter = OrderFilter { instrument: Some(instrument), ..OrderFilter::ALL };
-                for order in self.orders.iter_working(filter) {
-                    let t = order.terms();
-                    if t.side == side && t.ord_type == OrdType::Limit {
-                        let o = open_order(order);
-                        self.own.change(&o, o.leaves.0);
-                    }
-                }
-                self.own.best(instrument, side).unwrap_or(None)
-            }
+            Err(super::resting::Unknown) => self.rebuild_own_side(instrument, side),
         };
         best.map(|price| OwnResting { order_id: OrderId(0), price })
+    }
+
+    /// Rebuilds one side of the own-resting aggregate from the orders and answers its
+    /// best. Rare (only after more price levels than the aggregate holds), so kept out of
+    /// line of every new order's path.
+    #[cold]
+    #[inline(never)]
+    fn rebuild_own_side(&mut self, instrument: crate::InstrumentId, side: Side) -> Option<Price> {
+        self.own.clear_side(instrument, side);
+        let filter = OrderFilter { instrument: Some(instrument), ..OrderFilter::ALL };
+        for order in self.orders.iter_working(filter) {
+            let t = order.terms();
+            if t.side == side && t.ord_type == OrdType::Limit {
+                let o = open_order(order);
+                self.own.change(&o, o.leaves.0);
+            }
+        }
+        self.own.best(instrument, side).unwrap_or(None)
     }
 
     /// The best by a walk of the orders (for the consistency check).
@@ -262,6 +270,7 @@ impl State {
 
     /// Risk exposure and the own-resting aggregate: an order of `ord_type`, counted as
     /// `o`, was entered.
+    #[inline]
     pub(super) fn exposure_open(&mut self, ord_type: OrdType, o: &OpenOrder) {
         self.risk.on_order_open(o);
         if ord_type == OrdType::Limit {

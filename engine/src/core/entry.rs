@@ -623,6 +623,7 @@ pub(super) fn open_order(order: &Order) -> OpenOrder {
 }
 
 /// The venue order for an order being sent (new, or a triggered stop).
+#[inline(always)]
 pub(super) fn venue_new_order(order: &Order) -> VenueNewOrder {
     let t = order.terms();
     let ord_type = match t.ord_type {

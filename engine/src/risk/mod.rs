@@ -176,6 +176,10 @@ impl RiskEngine {
     /// Checks a new order from `session` at command time `now`. On success the core enters
     /// the order, acts on [`Accepted::stp`] and calls [`Self::on_order_open`] with
     /// [`Accepted::risk_price`].
+    ///
+    /// Always inlined: the core calls it at one place, once per new order, and the checks
+    /// then read the order's terms where the caller has them.
+    #[inline(always)]
     pub fn check_new(
         &mut self,
         now: TimestampNs,

@@ -270,7 +270,8 @@ impl State {
 
     /// Risk exposure and the own-resting aggregate: an order of `ord_type`, counted as
     /// `o`, was entered.
-    #[inline]
+    /// Always inlined: called once, by every accepted new order.
+    #[inline(always)]
     pub(super) fn exposure_open(&mut self, ord_type: OrdType, o: &OpenOrder) {
         self.risk.on_order_open(o);
         if ord_type == OrdType::Limit {

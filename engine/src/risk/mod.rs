@@ -320,6 +320,8 @@ impl RiskEngine {
     }
 
     /// An accepted order was entered with `order.leaves` working at `order.risk_price`.
+    /// Always inlined: the core calls it at one place, once per new order.
+    #[inline(always)]
     pub fn on_order_open(&mut self, order: &OpenOrder) {
         if let Some((a, i)) = self.cell_index(order.account, order.instrument) {
             self.exposure.open(a, i, order.side, order.risk_price, order.leaves);

@@ -381,7 +381,28 @@ impl OrderTable {
     }
 
     /// Threads `slot` into the id-ordered list: O(1) when ids arrive in order.
+    #[inline]
     fn link_sorted(&mut self, slot: u32, id: OrderId) {
+        let tail = self.tail;
+        // The core's case: the newest id goes last, inlined into every insert.
+        if tail == NIL || self.slot(tail).id() < id {
+            self.links[slot as usize] = Link { prev: tail, next: NIL };
+            if tail == NIL {
+                self.head = slot;
+            } else {
+                self.links[tail as usize].next = slot;
+            }
+            self.tail = slot;
+            return;
+        }
+        self.link_before_tail(slot, id);
+    }
+
+    /// [`Self::link_sorted`] for an id older than the tail's (a snapshot restored out of
+    /// order): walks back from the tail to its place.
+    #[cold]
+    #[inline(never)]
+    fn link_before_tail(&mut self, slot: u32, id: OrderId) {
         let mut after = self.tail;
         // Bounded by the number of live orders.
         while after != NIL && self.slot(after).id() > id {

@@ -280,8 +280,9 @@ impl OrderTable {
     }
 
     /// As [`OrderTable::check_cl_ord_id`]; a free id's tag is the one to enter it with
-    /// ([`OrderTable::enter_tagged`]), so the id is hashed once for both.
-    #[inline]
+    /// ([`OrderTable::enter_tagged`]), so the id is hashed once for both. Always inlined:
+    /// the core calls it at one place, once per new order.
+    #[inline(always)]
     pub(crate) fn cl_ord_id_free(
         &self,
         session: SessionId,

@@ -46,7 +46,7 @@ impl State {
             return Err(RejectInfo::new(RejectCode::UnknownInstrument, o.instrument.0 as i64, 0));
         }
         self.check_shape(o)?;
-        self.orders.check_cl_ord_id(session, o.cl_ord_id)?;
+        let cl_tag = self.orders.cl_ord_id_free(session, o.cl_ord_id)?;
         let venue = self.route(o)?;
         let reference = self.markets.reference_price(o.instrument);
         let tradable =
@@ -95,7 +95,7 @@ impl State {
                 return Ok(());
             }
         }
-        let mut order = self.orders.enter(terms, self.now)?;
+        let mut order = self.orders.enter_tagged(cl_tag, terms, self.now)?;
         order.set_risk_price(accepted.risk_price);
         self.next_order_id += 1;
         // Reported from the table's copy (an order is a few hundred bytes: not copied).
@@ -200,6 +200,7 @@ impl State {
     /// The firm's best-priced working limit order on `side` of the instrument, from the
     /// own-resting aggregate (the id is left zero: see `OwnResting::order_id`); rebuilds
     /// the aggregate's side from the orders when it does not know (see `resting`).
+    #[inline]
     pub(super) fn own_best(
         &mut self,
         instrument: crate::InstrumentId,
@@ -207,20 +208,27 @@ impl State {
     ) -> Option<OwnResting> {
         let best = match self.own.best(instrument, side) {
             Ok(best) => best,
-            Err(super::resting::Unknown) => {
-                self.own.clear_side(instrument, side);
-                let filter = OrderFilter { instrument: Some(instrument), ..OrderFilter::ALL };
-                for order in self.orders.iter_working(filter) {
-                    let t = order.terms();
-                    if t.side == side && t.ord_type == OrdType::Limit {
-                        let o = open_order(order);
-                        self.own.change(&o, o.leaves.0);
-                    }
-                }
-                self.own.best(instrument, side).unwrap_or(None)
-            }
+            Err(super::resting::Unknown) => self.rebuild_own_side(instrument, side),
         };
         best.map(|price| OwnResting { order_id: OrderId(0), price })
+    }
+
+    /// Rebuilds one side of the own-resting aggregate from the orders and answers its
+    /// best. Rare (only after more price levels than the aggregate holds), so kept out of
+    /// line of every new order's path.
+    #[cold]
+    #[inline(never)]
+    fn rebuild_own_side(&mut self, instrument: crate::InstrumentId, side: Side) -> Option<Price> {
+        self.own.clear_side(instrument, side);
+        let filter = OrderFilter { instrument: Some(instrument), ..OrderFilter::ALL };
+        for order in self.orders.iter_working(filter) {
+            let t = order.terms();
+            if t.side == side && t.ord_type == OrdType::Limit {
+                let o = open_order(order);
+                self.own.change(&o, o.leaves.0);
+            }
+        }
+        self.own.best(instrument, side).unwrap_or(None)
     }
 
     /// The best by a walk of the orders (for the consistency check).
@@ -262,6 +270,8 @@ impl State {
 
     /// Risk exposure and the own-resting aggregate: an order of `ord_type`, counted as
     /// `o`, was entered.
+    /// Always inlined: called once, by every accepted new order.
+    #[inline(always)]
     pub(super) fn exposure_open(&mut self, ord_type: OrdType, o: &OpenOrder) {
         self.risk.on_order_open(o);
         if ord_type == OrdType::Limit {
@@ -614,6 +624,7 @@ pub(super) fn open_order(order: &Order) -> OpenOrder {
 }
 
 /// The venue order for an order being sent (new, or a triggered stop).
+#[inline(always)]
 pub(super) fn venue_new_order(order: &Order) -> VenueNewOrder {
     let t = order.terms();
     let ord_type = match t.ord_type {

@@ -381,7 +381,10 @@ pub(crate) struct Emitter<'a, S: OutputSink> {
 }
 
 impl<S: OutputSink> Emitter<'_, S> {
-    #[inline]
+    /// Always inlined: at each call the kind of output is known, so the reject count folds
+    /// to a constant or a field read, and the output is built where the sink takes it.
+    /// The sink's own `emit` is inlined or not as it says.
+    #[inline(always)]
     fn emit(&mut self, body: OutputBody) {
         self.counters.outputs += 1;
         let reject = match &body {

@@ -19,6 +19,10 @@ pub struct LastFill {
 ///
 /// `cl_ord_id` is the id the report answers (the order's, or a cancel/replace request's),
 /// `orig` the id it replaces, when there is one.
+///
+/// Inlined so that the report is built where the caller puts it (the output), not built
+/// and then copied (a report is ~200 bytes).
+#[inline(always)]
 pub fn exec_report(
     order: &Order,
     exec_type: ExecType,

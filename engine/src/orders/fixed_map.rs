@@ -80,6 +80,11 @@ impl FixedHash for ExecKey {
     const PLACEHOLDER: Self = ExecKey { venue: VenueId(0), exec_id: 0 };
 }
 
+/// A key's tag (31 bits of its hash, see the module docs), computed once by a caller that
+/// looks a key up and later inserts it (see [`FixedMap::tag_of`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Tag(u32);
+
 const EMPTY: u32 = 0;
 const TAG_BIT: u32 = 1 << 31;
 
@@ -152,6 +157,21 @@ impl<K: FixedHash, V: Copy + Default> FixedMap<K, V> {
         self.probe(key, Self::tag(key)).is_ok()
     }
 
+    /// `key`'s tag, to pass with it to [`Self::contains_tagged`] and
+    /// [`Self::insert_new_tagged`]. Only the hash is kept, never a bucket: the map may
+    /// change in between.
+    #[inline]
+    pub fn tag_of(key: &K) -> Tag {
+        Tag(Self::tag(key))
+    }
+
+    /// As [`Self::contains`], with `key`'s tag from [`Self::tag_of`].
+    #[inline]
+    pub fn contains_tagged(&self, key: &K, tag: Tag) -> bool {
+        debug_assert_eq!(tag.0, Self::tag(key), "tag of another key");
+        self.probe(key, tag.0).is_ok()
+    }
+
     /// Inserts or overwrites. Returns `false` (and changes nothing) when a new key would
     /// exceed `keys_max`; callers size the map so this is a bug, not a rejection.
     pub fn insert(&mut self, key: K, value: V) -> bool {
@@ -169,10 +189,16 @@ impl<K: FixedHash, V: Copy + Default> FixedMap<K, V> {
     /// there (nothing changes); `Ok(false)` when the map is at `keys_max` (a sizing bug).
     #[inline]
     pub fn insert_new(&mut self, key: K, value: V) -> Result<bool, V> {
-        let tag = Self::tag(&key);
-        match self.probe(&key, tag) {
+        self.insert_new_tagged(key, Self::tag_of(&key), value)
+    }
+
+    /// As [`Self::insert_new`], with `key`'s tag from [`Self::tag_of`].
+    #[inline]
+    pub fn insert_new_tagged(&mut self, key: K, tag: Tag, value: V) -> Result<bool, V> {
+        debug_assert_eq!(tag.0, Self::tag(&key), "tag of another key");
+        match self.probe(&key, tag.0) {
             Ok(i) => Err(self.entries[i].1),
-            Err(i) => Ok(self.fill(i, tag, key, value)),
+            Err(i) => Ok(self.fill(i, tag.0, key, value)),
         }
     }
 

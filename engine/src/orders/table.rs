@@ -28,7 +28,7 @@
 //! - **Removal.** Finished (terminal) orders are removed by the core after their final
 //!   report; their slot is reused. The journal keeps the history.
 
-use super::fixed_map::{ClKey, ExecKey, FixedMap};
+use super::fixed_map::{ClKey, ExecKey, FixedMap, Tag};
 use super::order::{FillOutcome, Order, OrderTerms, ReplaceOutcome, digest_cl_ord_id};
 use super::ring::Ring;
 use super::state::OrderState;
@@ -149,6 +149,15 @@ impl SlotMeta {
     }
 }
 
+/// The client order id index.
+type ClMap = FixedMap<ClKey, ClEntry>;
+
+/// The client order id index's tag for an order's terms.
+#[inline]
+fn cl_tag(t: &OrderTerms) -> Tag {
+    ClMap::tag_of(&ClKey { session: t.session, cl_ord_id: t.cl_ord_id })
+}
+
 /// An order of the table, borrowed to change it: when it goes, the table's summary of the
 /// order takes its state.
 #[derive(Debug)]
@@ -199,7 +208,7 @@ pub struct OrderTable {
     head: u32,
     tail: u32,
     by_id: FixedMap<OrderId, u32>,
-    by_cl: FixedMap<ClKey, ClEntry>,
+    by_cl: ClMap,
     cl_history: Ring<ClKey>,
     exec_seen: FixedMap<ExecKey, ()>,
     exec_history: Ring<ExecKey>,
@@ -267,10 +276,24 @@ impl OrderTable {
         session: SessionId,
         cl_ord_id: ClOrdId,
     ) -> Result<(), RejectInfo> {
-        if self.by_cl.contains(&ClKey { session, cl_ord_id }) {
+        self.cl_ord_id_free(session, cl_ord_id).map(|_| ())
+    }
+
+    /// As [`OrderTable::check_cl_ord_id`]; a free id's tag is the one to enter it with
+    /// ([`OrderTable::enter_tagged`]), so the id is hashed once for both. Always inlined:
+    /// the core calls it at one place, once per new order.
+    #[inline(always)]
+    pub(crate) fn cl_ord_id_free(
+        &self,
+        session: SessionId,
+        cl_ord_id: ClOrdId,
+    ) -> Result<Tag, RejectInfo> {
+        let key = ClKey { session, cl_ord_id };
+        let tag = ClMap::tag_of(&key);
+        if self.by_cl.contains_tagged(&key, tag) {
             Err(RejectInfo::bare(RejectCode::DuplicateClOrdId))
         } else {
-            Ok(())
+            Ok(tag)
         }
     }
 
@@ -278,7 +301,8 @@ impl OrderTable {
     /// (`ORDER_CAPACITY`), and an id already in the table (`ILLEGAL_TRANSITION` with the
     /// existing order's state and the Submit/Hold event: a core bug, never a panic).
     pub fn insert(&mut self, order: Order) -> Result<OrderMut<'_>, RejectInfo> {
-        self.insert_with(order.terms(), || order)
+        let tag = cl_tag(order.terms());
+        self.insert_with(order.terms(), tag, || order)
     }
 
     /// As [`OrderTable::insert`] for the order `Order::new(terms, now)`, built in its
@@ -289,13 +313,29 @@ impl OrderTable {
         terms: OrderTerms,
         now: TimestampNs,
     ) -> Result<OrderMut<'_>, RejectInfo> {
-        self.insert_with(&terms, || Order::new(terms, now))
+        let tag = cl_tag(&terms);
+        self.insert_with(&terms, tag, || Order::new(terms, now))
     }
 
+    /// As [`OrderTable::enter`], with the tag [`OrderTable::cl_ord_id_free`] answered for
+    /// the terms' session and client order id (the core's hot path: the id is hashed once).
+    /// A tag of other terms is a core bug (caught by debug builds).
+    #[inline]
+    pub(crate) fn enter_tagged(
+        &mut self,
+        cl_tag: Tag,
+        terms: OrderTerms,
+        now: TimestampNs,
+    ) -> Result<OrderMut<'_>, RejectInfo> {
+        self.insert_with(&terms, cl_tag, || Order::new(terms, now))
+    }
+
+    /// `cl_tag` is the tag of the terms' (session, client order id).
     #[inline]
     fn insert_with(
         &mut self,
         terms: &OrderTerms,
+        cl_tag: Tag,
         order: impl FnOnce() -> Order,
     ) -> Result<OrderMut<'_>, RejectInfo> {
         let id = terms.id;
@@ -304,7 +344,9 @@ impl OrderTable {
             if let Some(existing) = self.by_id.get(&id) {
                 return Err(self.illegal(existing, terms));
             }
-            self.check_cl_ord_id(key.session, key.cl_ord_id)?;
+            if self.by_cl.contains_tagged(&key, cl_tag) {
+                return Err(RejectInfo::bare(RejectCode::DuplicateClOrdId));
+            }
             return Err(RejectInfo::new(
                 RejectCode::OrderCapacity,
                 self.len() as i64,
@@ -316,7 +358,7 @@ impl OrderTable {
             Ok(inserted) => debug_assert!(inserted, "index maps are sized for a full table"),
             Err(existing) => return Err(self.illegal(existing, terms)),
         }
-        match self.by_cl.insert_new(key, ClEntry::Live(slot)) {
+        match self.by_cl.insert_new_tagged(key, cl_tag, ClEntry::Live(slot)) {
             Ok(inserted) => debug_assert!(inserted, "index maps are sized for a full table"),
             Err(_) => {
                 self.by_id.remove(&id);
@@ -340,7 +382,28 @@ impl OrderTable {
     }
 
     /// Threads `slot` into the id-ordered list: O(1) when ids arrive in order.
+    #[inline]
     fn link_sorted(&mut self, slot: u32, id: OrderId) {
+        let tail = self.tail;
+        // The core's case: the newest id goes last, inlined into every insert.
+        if tail == NIL || self.slot(tail).id() < id {
+            self.links[slot as usize] = Link { prev: tail, next: NIL };
+            if tail == NIL {
+                self.head = slot;
+            } else {
+                self.links[tail as usize].next = slot;
+            }
+            self.tail = slot;
+            return;
+        }
+        self.link_before_tail(slot, id);
+    }
+
+    /// [`Self::link_sorted`] for an id older than the tail's (a snapshot restored out of
+    /// order): walks back from the tail to its place.
+    #[cold]
+    #[inline(never)]
+    fn link_before_tail(&mut self, slot: u32, id: OrderId) {
         let mut after = self.tail;
         // Bounded by the number of live orders.
         while after != NIL && self.slot(after).id() > id {

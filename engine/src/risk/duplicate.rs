@@ -65,13 +65,16 @@ impl DuplicateRing {
             .min()
     }
 
+    /// Runs for every accepted new order: inlined, and wraps with a compare, not a
+    /// division.
+    #[inline(always)]
     pub(crate) fn record(&mut self, fp: Fingerprint, now: TimestampNs) {
         let cap = self.entries.len();
         if cap == 0 {
             return;
         }
         self.entries[self.head] = Entry { at_ns: now.0, fp };
-        self.head = (self.head + 1) % cap;
+        self.head = if self.head + 1 == cap { 0 } else { self.head + 1 };
         self.len = (self.len + 1).min(cap);
     }
 

@@ -172,7 +172,8 @@ impl Exposure {
         }
     }
 
-    /// A new working order.
+    /// A new working order. Always inlined: called at one place, once per new order.
+    #[inline(always)]
     pub(crate) fn open(
         &mut self,
         account: usize,

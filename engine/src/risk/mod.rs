@@ -176,6 +176,10 @@ impl RiskEngine {
     /// Checks a new order from `session` at command time `now`. On success the core enters
     /// the order, acts on [`Accepted::stp`] and calls [`Self::on_order_open`] with
     /// [`Accepted::risk_price`].
+    ///
+    /// Always inlined: the core calls it at one place, once per new order, and the checks
+    /// then read the order's terms where the caller has them.
+    #[inline(always)]
     pub fn check_new(
         &mut self,
         now: TimestampNs,
@@ -296,6 +300,9 @@ impl RiskEngine {
         }
     }
 
+    /// Always inlined: every client message spends a token, and at each call the throttle
+    /// is a constant.
+    #[inline(always)]
     fn take_token(&mut self, now: TimestampNs, s: usize, t: Throttle) -> Result<(), RejectInfo> {
         let rate = self.limits.sessions[s].get(t.kind());
         if self.buckets[s][t as usize].try_take(now, rate) {
@@ -316,6 +323,8 @@ impl RiskEngine {
     }
 
     /// An accepted order was entered with `order.leaves` working at `order.risk_price`.
+    /// Always inlined: the core calls it at one place, once per new order.
+    #[inline(always)]
     pub fn on_order_open(&mut self, order: &OpenOrder) {
         if let Some((a, i)) = self.cell_index(order.account, order.instrument) {
             self.exposure.open(a, i, order.side, order.risk_price, order.leaves);

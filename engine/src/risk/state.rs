@@ -127,8 +127,9 @@ impl States {
         most_severe(self.firm_state, self.account_state[account])
     }
 
-    /// True when a kill switch covers `account` or `session`.
-    #[inline]
+    /// True when a kill switch covers `account` or `session`. Always inlined: every
+    /// order's check reads it, and the call cost more than the three loads.
+    #[inline(always)]
     pub(crate) fn killed(&self, account: usize, session: usize) -> bool {
         self.firm_kill || self.account_kill[account] || self.session_kill[session]
     }

@@ -330,19 +330,8 @@ mod tests {
     fn every_kind_round_trips_through_a_command() {
         let venue = VenueId(7);
         let mut events = Vec::new();
-        for (i, kind) in [
-            MdKind::L2,
-            MdKind::Add,
-            MdKind::Modify,
-            MdKind::Delete,
-            MdKind::Execute,
-            MdKind::Trade,
-            MdKind::SnapshotBegin,
-            MdKind::SnapshotEnd,
-        ]
-        .into_iter()
-        .enumerate()
-        {
+        // Every kind with an instrument; Status (for all instruments) is added below.
+        for (i, kind) in MD_KIND_ALL[..MdKind::Status as usize].iter().copied().enumerate() {
             let mut e = MdEvent::new(kind, InstrumentId(3));
             e.exchange_ts = TimestampNs(100 + i as u64);
             e.local_ts = TimestampNs(200 + i as u64);

@@ -74,7 +74,15 @@ pub enum ClientError {
     /// No answer in time.
     #[error("FIX client timed out waiting for {0}")]
     Timeout(&'static str),
+    /// Non-blocking mode: the peer has not read what was sent, and more than
+    /// [`MAX_UNSENT_BYTES`] wait to be written.
+    #[error("FIX peer is not reading: {0} bytes unsent (at most {MAX_UNSENT_BYTES} are kept)")]
+    Backlog(usize),
 }
+
+/// Bytes a non-blocking client keeps for a peer that is not reading before `send_*` and
+/// `poll` fail with [`ClientError::Backlog`] (so memory stays bounded).
+pub const MAX_UNSENT_BYTES: usize = 4 << 20;
 
 /// An application message received, owned.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -236,7 +244,8 @@ impl FixClient {
 
     /// Writes the session's pending output. On a blocking socket this writes it all; on a
     /// non-blocking one (see [`FixClient::set_nonblocking`]) what the socket does not take
-    /// now stays in the session's buffer for the next call. Returns the bytes written.
+    /// now stays in the session's buffer for the next call, up to [`MAX_UNSENT_BYTES`].
+    /// Returns the bytes written.
     fn flush(&mut self) -> Result<usize, ClientError> {
         let mut written = 0;
         loop {
@@ -250,7 +259,13 @@ impl FixClient {
                     self.session.consume_outbound(n);
                     written += n;
                 }
-                Err(e) if e.kind() == ErrorKind::WouldBlock => return Ok(written),
+                Err(e) if e.kind() == ErrorKind::WouldBlock => {
+                    let unsent = self.session.outbound().len();
+                    if unsent > MAX_UNSENT_BYTES {
+                        return Err(ClientError::Backlog(unsent));
+                    }
+                    return Ok(written);
+                }
                 Err(e) if e.kind() == ErrorKind::Interrupted => {}
                 Err(e) => return Err(e.into()),
             }

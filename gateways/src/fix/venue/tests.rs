@@ -2,13 +2,15 @@
 //! checks, order entry answers and refusals, status and mass status, market data.
 
 use super::*;
-use crate::fix::client::{ClientConfig, FixClient, NewOrder, OwnedMessage};
+use crate::fix::client::{ClientConfig, ClientError, FixClient, NewOrder, OwnedMessage};
 use std::sync::Mutex;
 
 const WAIT: Duration = Duration::from_secs(20);
 
 struct Running {
     addr: SocketAddr,
+    /// Holding its lock stops the venue: it neither reads nor writes meanwhile.
+    server: Arc<Mutex<VenueServer>>,
     stop: Arc<AtomicBool>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
@@ -61,6 +63,7 @@ fn start() -> Running {
     let stop = Arc::new(AtomicBool::new(false));
     let thread = {
         let stop = Arc::clone(&stop);
+        let server = Arc::clone(&server);
         std::thread::spawn(move || {
             while !stop.load(Ordering::Acquire) {
                 if server.lock().unwrap().poll(utc_now_ns()) == 0 {
@@ -69,7 +72,7 @@ fn start() -> Running {
             }
         })
     };
-    Running { addr, stop, thread: Some(thread) }
+    Running { addr, server, stop, thread: Some(thread) }
 }
 
 fn next(c: &mut FixClient, msg_type: &str) -> OwnedMessage {
@@ -80,6 +83,32 @@ fn next(c: &mut FixClient, msg_type: &str) -> OwnedMessage {
         if m.msg_type() == msg_type {
             return m;
         }
+    }
+}
+
+#[test]
+fn a_non_blocking_client_keeps_a_bounded_backlog_for_a_peer_that_stops_reading() {
+    let v = start();
+    let mut c = FixClient::connect(v.addr, ClientConfig::new("KEEL", "SIM", "pw")).unwrap();
+    c.set_nonblocking(true).unwrap();
+    let stalled = v.server.lock().unwrap();
+    let order = NewOrder::limit("1", "BTC-USD", b'1', "0.010", "49000.00");
+    // Socket buffers and the client's own bound fill with a few hundred thousand orders at
+    // most; a client that kept everything would go on past this bound.
+    let mut refused = None;
+    for _ in 0..1_000_000 {
+        if let Err(e) = c.send_new_order(&order) {
+            refused = Some(e);
+            break;
+        }
+    }
+    drop(stalled);
+    match refused {
+        Some(ClientError::Backlog(unsent)) => {
+            assert!(unsent > crate::fix::client::MAX_UNSENT_BYTES, "{unsent}");
+            assert!(unsent < crate::fix::client::MAX_UNSENT_BYTES + 4096, "{unsent}");
+        }
+        other => panic!("expected a Backlog error, got {other:?}"),
     }
 }
 

@@ -256,6 +256,24 @@ fn unknown_wire_protocol_is_named() {
 }
 
 #[test]
+fn the_in_process_server_runs_the_given_configuration() {
+    let dir = tempfile::tempdir().unwrap();
+    // A configuration with the binary listener off: the bench says so by key.
+    let cfg = dir.path().join("no-binary.toml");
+    std::fs::write(&cfg, "[binary]\nlisten = \"\"\n").unwrap();
+    let out = keel(&["bench", "wire", "--protocol", "binary", "--config", cfg.to_str().unwrap()]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("[binary] listen"), "{err}");
+    // A file that is not there is named.
+    let missing = dir.path().join("missing.toml");
+    let out =
+        keel(&["bench", "wire", "--protocol", "binary", "--config", missing.to_str().unwrap()]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("missing.toml"));
+}
+
+#[test]
 fn bad_options_are_named() {
     let out = keel(&["bench", "core", "--wait", "nap"]);
     assert!(!out.status.success());

@@ -48,6 +48,11 @@ pub struct WireArgs {
     /// Bytes per echo frame in the floor (default: the protocol's order size).
     #[arg(long)]
     pub message_bytes: Option<usize>,
+    /// Configuration of the server started in this process (default: the embedded one,
+    /// with its simulated venue's flow and market makers). Its journal directory, metrics
+    /// listener and wait strategy are the bench's; its listeners take free ports.
+    #[arg(long, conflicts_with = "target")]
+    pub config: Option<std::path::PathBuf>,
 }
 
 /// Why a wire client failed.
@@ -215,9 +220,15 @@ pub fn run(common: &Common, args: &WireArgs) -> Result<Report, BenchError> {
             (Server::Echo(s), addr, "a second in-process echo server on loopback".to_string())
         }
         (None, _) => {
-            let s = server::InProcessServer::start(common)?;
+            let s = server::InProcessServer::start(common, args.config.as_deref())?;
             let addr = proto.listen_addr(s.resolved()).map_err(BenchError::Setup)?;
-            let text = format!("keel serve started in this process on {addr} (temporary journal)");
+            let config = args
+                .config
+                .as_ref()
+                .map_or("the embedded default".into(), |p| format!("{}", p.display()));
+            let text = format!(
+                "keel serve started in this process on {addr} (configuration: {config}; temporary journal)"
+            );
             (Server::Keel(Box::new(s)), addr, text)
         }
     };

@@ -1,11 +1,12 @@
 //! `keel serve` started inside `keel bench wire` when no `--target` is given: the embedded
-//! default configuration, a fresh journal in a temporary directory (tmpfs when available),
+//! default configuration (or `--config FILE`), a fresh journal in a temporary directory (tmpfs when available),
 //! no metrics listener, and the bench's wait strategy for every pipeline thread. The same
 //! start-up as `keel serve` (`serve_cmd::start`), stopped with `serve_cmd::finish`.
 
 use crate::bench::{BenchError, Common};
 use crate::config::{Config, Resolved};
 use crate::serve_cmd;
+use std::path::Path;
 
 /// A running in-process server.
 pub struct InProcessServer {
@@ -15,18 +16,21 @@ pub struct InProcessServer {
 }
 
 impl InProcessServer {
-    /// Starts the server.
-    pub fn start(common: &Common) -> Result<InProcessServer, BenchError> {
+    /// Starts the server with the configuration at `path` (else the embedded default).
+    pub fn start(common: &Common, path: Option<&Path>) -> Result<InProcessServer, BenchError> {
         let (dir, _) = crate::bench::scratch_dir("keel-bench-serve-")?;
-        let mut config = Config::load(None).map_err(|e| BenchError::Setup(e.to_string()))?;
+        let mut config = Config::load(path).map_err(|e| BenchError::Setup(e.to_string()))?;
         config.journal.dir = dir.path().join("journal");
         config.metrics.listen = String::new();
         config.metrics.status_interval_s = 0;
         config.pipeline.wait = common.wait.clone();
-        // Free loopback ports for the binary and FIX listeners, so a `keel serve` already
-        // running on the default ports does not stop the bench.
-        config.binary.listen = free_loopback_port()?;
-        config.fix.listen = free_loopback_port()?;
+        // Free loopback ports for the binary and FIX listeners that are on, so a `keel
+        // serve` already running on the default ports does not stop the bench.
+        for listen in [&mut config.binary.listen, &mut config.fix.listen] {
+            if !listen.is_empty() {
+                *listen = free_loopback_port()?;
+            }
+        }
         let resolved = config.resolve().map_err(|e| BenchError::Setup(e.to_string()))?;
         let started = serve_cmd::start(&resolved)
             .map_err(|e| BenchError::Setup(format!("starting keel serve in-process: {e}")))?;
@@ -93,7 +97,7 @@ mod tests {
     #[test]
     fn starts_runs_and_stops() {
         let common = Args::parse_from(["x", "--wait", "park"]).common;
-        let server = InProcessServer::start(&common).unwrap();
+        let server = InProcessServer::start(&common, None).unwrap();
         let until = std::time::Instant::now() + std::time::Duration::from_secs(30);
         while server.commands() < 10 && std::time::Instant::now() < until {
             std::thread::sleep(std::time::Duration::from_millis(10));

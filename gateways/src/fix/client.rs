@@ -293,19 +293,7 @@ impl FixClient {
             return Err(ClientError::Ended(e.clone()));
         }
         let mut work = self.flush()?;
-        let spare = self.inbuf.spare();
-        match self.stream.read(spare) {
-            Ok(0) => {
-                self.ended.get_or_insert(EndReason::Disconnected);
-                self.session.on_disconnect();
-            }
-            Ok(n) => {
-                self.inbuf.filled(n);
-                work += n;
-            }
-            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::Interrupted) => {}
-            Err(e) => return Err(e.into()),
-        }
+        work += self.read_once()?;
         if self.inbuf.pending() > 0 {
             work += self.handle_each(f);
         }
@@ -338,24 +326,42 @@ impl FixClient {
         n
     }
 
-    /// Reads once (waiting at most until `deadline`) and handles what arrived.
-    fn pump(&mut self, deadline: Instant) -> Result<(), ClientError> {
-        let wait = deadline.saturating_duration_since(Instant::now()).max(Duration::from_millis(1));
-        self.stream.set_read_timeout(Some(wait.min(Duration::from_secs(1))))?;
-        let spare = self.inbuf.spare();
-        match self.stream.read(spare) {
+    /// One read into the input buffer; returns the bytes read. End of stream ends the
+    /// session (disconnected); nothing to read yet (non-blocking, or a read timeout) is 0.
+    fn read_once(&mut self) -> Result<usize, ClientError> {
+        match self.stream.read(self.inbuf.spare()) {
             Ok(0) => {
                 self.ended.get_or_insert(EndReason::Disconnected);
                 self.session.on_disconnect();
+                Ok(0)
             }
-            Ok(n) => self.inbuf.filled(n),
+            Ok(n) => {
+                self.inbuf.filled(n);
+                Ok(n)
+            }
             Err(e)
                 if matches!(
                     e.kind(),
                     ErrorKind::WouldBlock | ErrorKind::TimedOut | ErrorKind::Interrupted
-                ) => {}
-            Err(e) => return Err(e.into()),
+                ) =>
+            {
+                Ok(0)
+            }
+            Err(e) => Err(e.into()),
         }
+    }
+
+    /// Blocking mode: one read that waits at most until `deadline` (and at most 1 s, so the
+    /// session's timers keep running).
+    fn read_until(&mut self, deadline: Instant) -> Result<usize, ClientError> {
+        let wait = deadline.saturating_duration_since(Instant::now()).max(Duration::from_millis(1));
+        self.stream.set_read_timeout(Some(wait.min(Duration::from_secs(1))))?;
+        self.read_once()
+    }
+
+    /// Reads once (waiting at most until `deadline`) and handles what arrived.
+    fn pump(&mut self, deadline: Instant) -> Result<(), ClientError> {
+        self.read_until(deadline)?;
         self.handle(&mut |_| false);
         if let Some(r) = self.session.on_timer(now_ns()) {
             self.ended.get_or_insert(r);
@@ -424,23 +430,7 @@ impl FixClient {
             if Instant::now() >= deadline {
                 return Ok(false);
             }
-            let wait =
-                deadline.saturating_duration_since(Instant::now()).max(Duration::from_millis(1));
-            self.stream.set_read_timeout(Some(wait.min(Duration::from_secs(1))))?;
-            let spare = self.inbuf.spare();
-            match self.stream.read(spare) {
-                Ok(0) => {
-                    self.ended.get_or_insert(EndReason::Disconnected);
-                    self.session.on_disconnect();
-                }
-                Ok(n) => self.inbuf.filled(n),
-                Err(e)
-                    if matches!(
-                        e.kind(),
-                        ErrorKind::WouldBlock | ErrorKind::TimedOut | ErrorKind::Interrupted
-                    ) => {}
-                Err(e) => return Err(e.into()),
-            }
+            self.read_until(deadline)?;
             if let Some(r) = self.session.on_timer(now_ns()) {
                 self.ended.get_or_insert(r);
             }

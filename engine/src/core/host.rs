@@ -35,6 +35,9 @@ pub(super) struct Slot {
     account: AccountId,
     venue: VenueId,
     views: Vec<InstrumentView>,
+    /// Per view, where its market is kept in [`Markets`] (resolved once: the views are
+    /// refreshed on every call).
+    market_slots: Vec<Option<usize>>,
     /// The market-data calls the strategy waives.
     calls: MarketCalls,
     /// When the strategy's last call was an `on_book`: the markets' top epoch and the
@@ -180,8 +183,9 @@ impl Strategies {
         session: SessionId,
         account: AccountId,
         venue: VenueId,
+        markets: &Markets,
     ) {
-        let views = strategy
+        let views: Vec<InstrumentView> = strategy
             .instruments()
             .iter()
             .map(|&instrument| InstrumentView { instrument, ..InstrumentView::default() })
@@ -189,7 +193,17 @@ impl Strategies {
         queue.by_session[session.index()] = self.slots.len() as u16;
         queue.hosting = true;
         let calls = strategy.market_calls();
-        self.slots.push(Slot { strategy, session, account, venue, views, calls, last_book: None });
+        let market_slots = views.iter().map(|v| markets.slot_of(v.instrument, venue)).collect();
+        self.slots.push(Slot {
+            strategy,
+            session,
+            account,
+            venue,
+            views,
+            market_slots,
+            calls,
+            last_book: None,
+        });
     }
 
     pub(super) fn is_empty(&self) -> bool {
@@ -257,7 +271,13 @@ impl Strategies {
     ) {
         let slot = &mut self.slots[s];
         slot.last_book = None;
-        refresh_views(&mut slot.views, slot.account, slot.venue, &state.markets, &state.positions);
+        refresh_views(
+            &mut slot.views,
+            &slot.market_slots,
+            slot.account,
+            &state.markets,
+            &state.positions,
+        );
         let ctx = StrategyContext { now: state.now, account: slot.account, views: &slot.views };
         f(slot.strategy.as_mut(), &ctx, &mut self.intents);
     }
@@ -283,15 +303,15 @@ impl Strategies {
 
 fn refresh_views(
     views: &mut [InstrumentView],
+    market_slots: &[Option<usize>],
     account: AccountId,
-    venue: VenueId,
     markets: &Markets,
     positions: &PositionBook,
 ) {
     let level =
         |top: Option<(crate::Price, crate::Qty)>| top.map(|(price, qty)| Level { price, qty });
-    for view in views {
-        view.market = match markets.get(view.instrument, venue) {
+    for (view, &slot) in views.iter_mut().zip(market_slots) {
+        view.market = match slot.and_then(|s| markets.at(s)) {
             Some(m) => {
                 let (bid, ask) = m.book.top();
                 MarketView {

@@ -238,6 +238,18 @@ impl Markets {
         Some(row * self.venues.len() + col)
     }
 
+    /// Where the market of `instrument` on `venue` is kept, for [`Self::at`]: `None` when
+    /// the pair is not configured. Markets are fixed at start-up, so a slot stays valid.
+    pub(crate) fn slot_of(&self, instrument: InstrumentId, venue: VenueId) -> Option<usize> {
+        self.slot(instrument, venue).filter(|&s| self.markets[s].is_some())
+    }
+
+    /// The market in a slot from [`Self::slot_of`].
+    #[inline]
+    pub(crate) fn at(&self, slot: usize) -> Option<&VenueMarket> {
+        self.markets.get(slot).and_then(Option::as_ref)
+    }
+
     /// The market for an instrument on a venue.
     pub fn get(&self, instrument: InstrumentId, venue: VenueId) -> Option<&VenueMarket> {
         self.slot(instrument, venue).and_then(|s| self.markets[s].as_ref())

@@ -229,7 +229,7 @@ impl Core {
                 name: spec.name.clone(),
                 problem: e.to_string(),
             })?;
-            strategies.add(&mut queue, strategy, spec.session, spec.account, spec.venue);
+            strategies.add(&mut queue, strategy, spec.session, spec.account, spec.venue, &markets);
         }
         Ok(Core {
             state: State {

@@ -269,7 +269,7 @@ impl Default for PipelineSection {
         PipelineSection {
             inbound_ring: 8192,
             outbound_ring: 4096,
-            wait: "park".into(),
+            wait: "block".into(),
             spins: 100,
             yields: 10,
             park_us: 50,

@@ -89,7 +89,7 @@ pub struct Common {
     #[arg(long, value_delimiter = ',')]
     pub cpus: Vec<usize>,
     /// How idle loops wait: busy-spin, spin-yield, park or block.
-    #[arg(long, default_value = "spin-yield")]
+    #[arg(long, default_value = "block")]
     pub wait: String,
     /// Print the report as JSON instead of a table.
     #[arg(long)]

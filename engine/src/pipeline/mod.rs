@@ -82,7 +82,7 @@ impl Default for PipelineConfig {
         PipelineConfig {
             inbound_ring: 4096,
             outbound_ring: 4096,
-            wait: WaitStrategy::LAPTOP,
+            wait: WaitStrategy::BLOCK,
             placement: Placement::default(),
             max_batch: 256,
             snapshot_interval: Duration::from_millis(250),

@@ -157,8 +157,7 @@ impl GatewayIo {
         wait: WaitStrategy,
         stopping: Arc<AtomicBool>,
         abort: Arc<AtomicBool>,
-        core_bell: Option<Doorbell>,
-        sleeper: Option<Sleeper>,
+        (core_bell, sleeper): (Option<Doorbell>, Option<Sleeper>),
     ) -> GatewayIo {
         GatewayIo {
             producer: Some(producer),

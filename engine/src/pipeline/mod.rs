@@ -325,8 +325,7 @@ impl<J: CommandJournal + Send + 'static> Pipeline<J> {
                 config.wait,
                 Arc::clone(&stopping),
                 Arc::clone(&abort),
-                core_bell.clone(),
-                sleeper,
+                (core_bell.clone(), sleeper),
             );
             let runner = GatewayRunner {
                 gateway: gw,

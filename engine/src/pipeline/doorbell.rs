@@ -49,20 +49,26 @@ struct Shared {
 impl Shared {
     fn wake(&self) {
         #[cfg(target_os = "linux")]
-        if let Some(fd) = self.event.get() {
-            use std::os::fd::AsRawFd;
-            let one: u64 = 1;
-            // SAFETY: writes 8 bytes from a live u64 to an eventfd this struct owns. A
-            // failure can only be EAGAIN (the counter is saturated, so the waiter wakes
-            // anyway).
-            unsafe {
-                libc::write(fd.as_raw_fd(), (&raw const one).cast(), 8);
-            }
+        if self.wake_event() {
             return;
         }
         if let Some(t) = self.thread.get() {
             t.unpark();
         }
+    }
+
+    /// Writes the eventfd, if there is one; says whether there was.
+    #[cfg(target_os = "linux")]
+    fn wake_event(&self) -> bool {
+        let Some(fd) = self.event.get() else { return false };
+        use std::os::fd::AsRawFd;
+        let one: u64 = 1;
+        // SAFETY: writes 8 bytes from a live u64 to an eventfd this struct owns. A failure
+        // can only be EAGAIN (the counter is saturated, so the waiter wakes anyway).
+        unsafe {
+            libc::write(fd.as_raw_fd(), (&raw const one).cast(), 8);
+        }
+        true
     }
 }
 
@@ -255,12 +261,15 @@ impl Sleeper {
             if rc < 0 {
                 return Err(std::io::Error::last_os_error());
             }
-            // Only this sleeper sets it, before it first arms (so before any ring can
-            // see `sleeping` set and look for it).
+            // Only this sleeper sets it. A ring that came before (while this thread was
+            // armed, say, and watched a socket from its last look for work) unparked the
+            // thread instead, which an epoll sleep does not see: the first epoll sleep is
+            // made to return at once, so the caller looks for that work again.
             if self.shared.event.set(event).is_err() {
                 return Err(std::io::Error::other("the doorbell already has an eventfd"));
             }
             self.epoll = Some(epoll);
+            self.shared.wake_event();
         }
         Ok(self.epoll.as_ref().expect("made above"))
     }
@@ -394,6 +403,22 @@ mod tests {
     #[test]
     fn no_lost_wake_up_in_epoll() {
         ping_pong(true);
+    }
+
+    /// A ring that came while the sleeper still parked (before it watched its first
+    /// socket, which moves it to epoll) is not lost: the first epoll sleep returns.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_ring_before_the_first_watch_is_not_lost() {
+        use std::os::fd::AsRawFd;
+        let (mut sleeper, bell) = doorbell();
+        sleeper.arm();
+        bell.ring(); // unparks this thread: no eventfd yet
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        sleeper.watch(l.as_raw_fd(), Trigger::Edge).unwrap();
+        let before = Instant::now();
+        sleeper.sleep(Duration::from_secs(60));
+        assert!(before.elapsed() < Duration::from_secs(60), "slept through the ring");
     }
 
     /// A watched socket wakes the sleeper without any ring.

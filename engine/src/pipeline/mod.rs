@@ -473,18 +473,22 @@ impl GatewayRunner {
     /// later than the gateway's own deadline.
     #[inline]
     fn idle_round(&mut self, idle: &mut Idle, work: usize) {
-        let deadline = if work == 0 { self.gateway.wake_at_ns() } else { None };
-        let now = deadline.map(|_| self.io.clock().now().0);
-        match self.io.sleeper_mut() {
-            Some(sleeper) if work > 0 => idle.reset_sleeper(sleeper),
-            Some(sleeper) => {
-                let timeout = deadline
-                    .zip(now)
-                    .map(|(at, now)| std::time::Duration::from_nanos(at.saturating_sub(now)));
+        let blocks = self.io.sleeper_mut().is_some();
+        if work > 0 {
+            match self.io.sleeper_mut() {
+                Some(sleeper) => idle.reset_sleeper(sleeper),
+                None => idle.reset(),
+            }
+        } else if !blocks {
+            idle.wait();
+        } else {
+            let timeout = self
+                .gateway
+                .wake_at_ns()
+                .map(|at| Duration::from_nanos(at.saturating_sub(self.io.clock().now().0)));
+            if let Some(sleeper) = self.io.sleeper_mut() {
                 idle.wait_or_sleep(sleeper, timeout);
             }
-            None if work > 0 => idle.reset(),
-            None => idle.wait(),
         }
     }
 

@@ -4,8 +4,9 @@
 //! whatever the answers to earlier ones), then read what arrived, then wait per the wait
 //! strategy if there was nothing to do. Under `block` the wait is a `poll` on the client's
 //! socket that ends when an ack is readable or [`SEND_MARGIN_NS`] before the next order is
-//! due (the rest of the way is yielded, so a late wake-up does not make the send late). An ack's latency counts from its order's due time
-//! (corrected) and from when it was written (uncorrected). After the last send the loop
+//! due; the rest of the way the loop reads without sleeping, so a late wake-up does not make
+//! the send late. An ack's latency counts from its order's due time (corrected) and from
+//! when it was written (uncorrected). After the last send the loop
 //! waits up to `drain` for the remaining acks; orders still unanswered then are counted,
 //! never silently dropped. Acks for ids never sent, and second acks, are counted apart.
 

@@ -73,6 +73,7 @@ pub struct PipelineSection {
     pub spins: u32,
     pub yields: u32,
     pub park_us: u32,
+    pub block_timeout_us: u32,
     pub pin: bool,
     pub core_cpu: Option<usize>,
     pub gateway_cpus: Vec<usize>,
@@ -268,10 +269,11 @@ impl Default for PipelineSection {
         PipelineSection {
             inbound_ring: 8192,
             outbound_ring: 4096,
-            wait: "park".into(),
+            wait: "block".into(),
             spins: 100,
             yields: 10,
             park_us: 50,
+            block_timeout_us: 1_000,
             pin: false,
             core_cpu: None,
             gateway_cpus: Vec::new(),
@@ -543,13 +545,23 @@ impl Config {
             "busy-spin" => WaitStrategy::BusySpin,
             "spin-yield" => WaitStrategy::SpinThenYield { spins: p.spins },
             "park" => WaitStrategy::Park { spins: p.spins, yields: p.yields, park_us: p.park_us },
+            "block" => WaitStrategy::Block {
+                spins: p.spins,
+                yields: p.yields,
+                timeout_us: p.block_timeout_us,
+            },
             other => {
                 return Err(invalid(
                     "pipeline.wait",
-                    format!("{other:?} is not one of \"busy-spin\", \"spin-yield\", \"park\""),
+                    format!(
+                        "{other:?} is not one of \"busy-spin\", \"spin-yield\", \"park\", \"block\""
+                    ),
                 ));
             }
         };
+        if p.block_timeout_us == 0 {
+            return Err(invalid("pipeline.block_timeout_us", "must be at least 1"));
+        }
         if p.timer_interval_ms == 0 {
             return Err(invalid("pipeline.timer_interval_ms", "must be at least 1"));
         }

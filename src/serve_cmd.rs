@@ -102,8 +102,8 @@ struct Recovered {
 pub struct Started {
     /// The running pipeline.
     pub pipeline: Pipeline<JournalRecorder>,
-    /// The admin socket (removed by [`finish`]).
-    pub socket_path: PathBuf,
+    /// The admin socket (removed by [`finish`]), when the admin gateway runs.
+    pub socket_path: Option<PathBuf>,
     /// The journal's durable sequence, once the core thread opened it.
     pub durability: Arc<OnceLock<Durability>>,
     /// What start-up recovery found.
@@ -115,15 +115,22 @@ pub struct Started {
 /// Binds the admin socket, recovers from the journal and starts the pipeline with every
 /// configured gateway: all of `keel serve` before its run loop.
 pub fn start(r: &Resolved) -> Result<Started, String> {
+    start_with(r, true)
+}
+
+/// [`start`], with the admin socket only if `admin` (`keel bench wire` leaves it off: it
+/// sends no admin commands, and on a small box every thread counts).
+pub fn start_with(r: &Resolved, admin: bool) -> Result<Started, String> {
     let dir = r.journal_dir.clone();
     std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-    let admin = AdminGateway::bind(&dir, ADMIN_SESSION)?;
-    let socket_path = admin.path().to_path_buf();
+    let admin = if admin { Some(AdminGateway::bind(&dir, ADMIN_SESSION)?) } else { None };
+    let socket_path = admin.as_ref().map(|a| a.path().to_path_buf());
+    let with_admin = admin.is_some();
 
     let durability: Arc<OnceLock<Durability>> = Arc::new(OnceLock::new());
     let recovered: Arc<OnceLock<Recovered>> = Arc::new(OnceLock::new());
     let metrics_slot: Arc<OnceLock<Arc<PipelineMetrics>>> = Arc::new(OnceLock::new());
-    let admin = admin.with_status(Arc::clone(&metrics_slot), Arc::clone(&durability));
+    let admin = admin.map(|a| a.with_status(Arc::clone(&metrics_slot), Arc::clone(&durability)));
 
     let exec_id_base = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -161,8 +168,10 @@ pub fn start(r: &Resolved) -> Result<Started, String> {
     let mut gateways: Vec<Box<dyn Gateway>> = vec![
         venue_gateway,
         Box::new(TimerGateway::new(TIMER_SESSION, r.timer_interval.as_nanos() as u64)),
-        Box::new(admin),
     ];
+    if let Some(admin) = admin {
+        gateways.push(Box::new(admin));
+    }
     // FIX client order entry (`[fix]`): binds its port and opens each session's message
     // store now, so a busy port or a locked store stops start-up with a clear error.
     if let Some(config) = r.fix_acceptor() {
@@ -241,15 +250,19 @@ pub fn start(r: &Resolved) -> Result<Started, String> {
             // Start-up commands: the core applies them first, journaled and delivered
             // like any other (a strategy's answer to a cancel must reach the venue).
             let now = clock.now();
-            let mut startup = vec![Command {
-                ts: now,
-                session: ADMIN_SESSION,
-                body: CommandBody::SessionLogon(SessionLogon {
-                    kind: SessionKind::Admin,
-                    account: AccountId(0),
-                    cancel_on_disconnect: false,
-                }),
-            }];
+            let mut startup = Vec::new();
+            if with_admin {
+                startup.push(Command {
+                    ts: now,
+                    session: ADMIN_SESSION,
+                    body: CommandBody::SessionLogon(SessionLogon {
+                        kind: SessionKind::Admin,
+                        account: AccountId(0),
+                        cancel_on_disconnect: false,
+                    }),
+                });
+            }
+            let logons = startup.len() as u64;
             if venue_over_fix {
                 // The venue knows them: reconcile instead of cancelling.
                 let _ = venue_orders
@@ -272,7 +285,7 @@ pub fn start(r: &Resolved) -> Result<Started, String> {
                     });
                 }
             }
-            found.cancelled_at_venue = startup.len() as u64 - 1;
+            found.cancelled_at_venue = startup.len() as u64 - logons;
             let last_seq = found.last_seq;
             let _ = recovered.set(found);
             Ok(CoreStart { core, journal, last_seq, startup })
@@ -292,10 +305,12 @@ pub fn start(r: &Resolved) -> Result<Started, String> {
 /// the durable sequence.
 pub fn finish(
     pipeline: Pipeline<JournalRecorder>,
-    socket_path: &std::path::Path,
+    socket_path: Option<&std::path::Path>,
 ) -> Result<Finished, String> {
     let exit = pipeline.join().map_err(|e| e.to_string())?;
-    let _ = std::fs::remove_file(socket_path);
+    if let Some(path) = socket_path {
+        let _ = std::fs::remove_file(path);
+    }
     let snapshots = exit.journal.checkpoints().map(|c| {
         format!(
             "{} taken, {} stored, {} failed; longest core pause to encode {:.1} ms",
@@ -358,7 +373,7 @@ fn serve(r: Resolved, duration: Option<f64>) -> Result<(), String> {
     }
     info!(
         cpus = ?pipeline.placement().cpus,
-        admin_socket = %socket_path.display(),
+        admin_socket = %socket_path.as_deref().map_or("off".into(), |p| p.display().to_string()),
         "keel serving: {} venue {} with {} instruments, {} strategies, {} clients configured",
         if matches!(r.venue_transport, crate::venue_config::VenueTransport::Fix(_)) {
             "FIX"
@@ -422,7 +437,7 @@ fn serve(r: Resolved, duration: Option<f64>) -> Result<(), String> {
 
     info!("stopping: gateways stop accepting, the core drains the ring");
     let metrics = Arc::clone(pipeline.metrics());
-    let finished = finish(pipeline, &socket_path);
+    let finished = finish(pipeline, socket_path.as_deref());
     metrics_stop.store(true, Ordering::Release);
     if let Some(t) = metrics_thread {
         let _ = t.join();

@@ -19,7 +19,7 @@ fn bench(mode: &[&str], extra: &[&str], dir: &Path) -> Value {
     let mut args: Vec<&str> = vec!["bench"];
     args.extend_from_slice(mode);
     let (h, s) = (hgrm.to_str().unwrap().to_string(), svg.to_str().unwrap().to_string());
-    args.extend_from_slice(&["--duration", "0.3", "--warmup", "0.1", "--wait", "park", "--json"]);
+    args.extend_from_slice(&["--duration", "0.3", "--warmup", "0.1", "--wait", "block", "--json"]);
     args.extend_from_slice(&["--hgrm", &h, "--plot", &s]);
     args.extend_from_slice(extra);
     let out = keel(&args);

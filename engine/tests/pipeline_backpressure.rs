@@ -126,6 +126,17 @@ fn core_config() -> CoreConfig {
 
 #[test]
 fn full_rings_apply_back_pressure_and_lose_nothing() {
+    back_pressure_run(WaitStrategy::Park { spins: 16, yields: 8, park_us: 20 });
+}
+
+/// The same under `Block`: threads that sleep on their doorbells are woken for every
+/// command and output, and a full ring (which rings no one) is waited out.
+#[test]
+fn full_rings_lose_nothing_when_idle_threads_block() {
+    back_pressure_run(WaitStrategy::Block { spins: 16, yields: 8, timeout_us: 1_000 });
+}
+
+fn back_pressure_run(wait: WaitStrategy) {
     const N: u64 = 3000;
     let client_rx = Arc::new(AtomicU64::new(0));
     let venue_rx = Arc::new(AtomicU64::new(0));
@@ -133,7 +144,7 @@ fn full_rings_apply_back_pressure_and_lose_nothing() {
     let config = PipelineConfig {
         inbound_ring: 64,
         outbound_ring: 2,
-        wait: WaitStrategy::Park { spins: 16, yields: 8, park_us: 20 },
+        wait,
         max_batch: 2,
         ..PipelineConfig::default()
     };

@@ -113,7 +113,8 @@ fn start(events_per_sec: u32) -> Server {
         PipelineConfig {
             inbound_ring: 1024,
             outbound_ring: 256,
-            wait: WaitStrategy::Park { spins: 32, yields: 8, park_us: 50 },
+            // The default: sockets watched, threads woken by their doorbells.
+            wait: WaitStrategy::BLOCK,
             ..PipelineConfig::default()
         },
         gateways,

@@ -53,9 +53,14 @@ impl Clock for TscClock {
     }
 }
 
+/// How early a `block` wait wakes before a due time, to yield the rest (a sleep may
+/// overrun by a timer slack).
+const BLOCK_MARGIN_NS: u64 = 60_000;
+
 /// Waits until `now() >= due_ns`. Busy-spin spins; spin-yield spins its rounds, then
 /// yields; park sleeps `park_us` only while more than two sleeps remain (a sleep may
-/// overrun), then yields: the due time is not overslept by the strategy itself.
+/// overrun), then yields; block sleeps once to [`BLOCK_MARGIN_NS`] before the due time,
+/// then yields: the due time is not overslept by the strategy itself.
 pub fn wait_until(now: impl Fn() -> u64, due_ns: u64, wait: WaitStrategy) {
     let mut rounds = 0u32;
     loop {
@@ -71,6 +76,15 @@ pub fn wait_until(now: impl Fn() -> u64, due_ns: u64, wait: WaitStrategy) {
                     std::hint::spin_loop()
                 } else {
                     std::thread::yield_now()
+                }
+            }
+            WaitStrategy::Block { .. } => {
+                // Sleep in one go to shortly before the due time, then yield up to it.
+                let left_ns = due_ns - t;
+                if left_ns > 2 * BLOCK_MARGIN_NS {
+                    std::thread::sleep(Duration::from_nanos(left_ns - BLOCK_MARGIN_NS));
+                } else {
+                    std::thread::yield_now();
                 }
             }
             WaitStrategy::Park { park_us, .. } => {

@@ -88,8 +88,8 @@ pub struct Common {
     /// CPUs to pin to, in the mode's thread order (e.g. `2,3`); default: the first allowed.
     #[arg(long, value_delimiter = ',')]
     pub cpus: Vec<usize>,
-    /// How idle loops wait: busy-spin, spin-yield or park.
-    #[arg(long, default_value = "spin-yield")]
+    /// How idle loops wait: busy-spin, spin-yield, park or block.
+    #[arg(long, default_value = "block")]
     pub wait: String,
     /// Print the report as JSON instead of a table.
     #[arg(long)]
@@ -168,6 +168,7 @@ impl Common {
         match self.wait.as_str() {
             "busy-spin" => WaitStrategy::BusySpin,
             "park" => WaitStrategy::Park { spins: 100, yields: 10, park_us: 50 },
+            "block" => WaitStrategy::BLOCK,
             _ => WaitStrategy::SpinThenYield { spins: 100 },
         }
     }
@@ -180,9 +181,9 @@ impl Common {
 
     /// Rejects bad options with a message naming them.
     pub fn check(&self) -> Result<(), BenchError> {
-        if !matches!(self.wait.as_str(), "busy-spin" | "spin-yield" | "park") {
+        if !matches!(self.wait.as_str(), "busy-spin" | "spin-yield" | "park" | "block") {
             return Err(BenchError::Arg(format!(
-                "--wait {}: expected busy-spin, spin-yield or park",
+                "--wait {}: expected busy-spin, spin-yield, park or block",
                 self.wait
             )));
         }

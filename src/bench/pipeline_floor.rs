@@ -6,12 +6,17 @@
 //! pushes one [`Delivery`] per market-data command into a bounded `ArrayQueue` back to
 //! the gateway. Same ring sizes, batch size, wait strategy and CPUs as the pipeline run;
 //! the gateway side is the same [`TickSource`] code. No journal, no core, no answers.
+//! Under `--wait block` both threads sleep and wake as the pipeline's do: the publisher
+//! rings the "core"'s doorbell after each publish, the "core" rings the gateway's after each
+//! push, and the gateway sleeps no later than its next tick is due.
 
 use super::pipeline_mode::{Publish, TickSource, pipeline_config};
 use super::{BenchError, Common, Pinning};
 use crossbeam::queue::ArrayQueue;
 use disruptor::{BusySpin, Polling, Producer};
-use keel_engine::pipeline::{Delivery, Idle, InboundSlot, IngressClock, PublishError, placement};
+use keel_engine::pipeline::{
+    Delivery, Doorbell, Idle, InboundSlot, IngressClock, PublishError, Sleeper, doorbell, placement,
+};
 use keel_engine::schema::{
     Command, CommandBody, OrderFlags, Output, OutputBody, Timer, VenueNewOrder,
 };
@@ -28,6 +33,8 @@ type Producer_ = disruptor::MultiProducer<InboundSlot, disruptor::SingleConsumer
 struct BarePublisher {
     producer: Producer_,
     clock: IngressClock,
+    /// The "core"'s doorbell (blocking strategies).
+    core_bell: Option<Doorbell>,
 }
 
 impl Publish for BarePublisher {
@@ -45,7 +52,12 @@ impl Publish for BarePublisher {
                 slot.cmd = cmd;
                 slot.ingress_raw = raw;
             })
-            .map(|_| ts)
+            .map(|_| {
+                if let Some(bell) = &self.core_bell {
+                    bell.ring();
+                }
+                ts
+            })
             .map_err(|_| PublishError::Full)
     }
 
@@ -109,6 +121,11 @@ pub fn run(common: &Common, pinning: &Pinning, rate: u64) -> Result<TickSource, 
     let outbound: Arc<ArrayQueue<Delivery>> = Arc::new(ArrayQueue::new(config.outbound_ring));
     let core_done = Arc::new(AtomicBool::new(false));
     let abort = Arc::new(AtomicBool::new(false));
+    let pair = || -> (Option<Sleeper>, Option<Doorbell>) {
+        wait.blocks().then(doorbell::doorbell).unzip()
+    };
+    let (mut core_sleeper, core_bell) = pair();
+    let (mut gw_sleeper, gw_bell) = pair();
 
     let core = {
         let outbound = Arc::clone(&outbound);
@@ -127,7 +144,10 @@ pub fn run(common: &Common, pinning: &Pinning, rate: u64) -> Result<TickSource, 
                 'run: loop {
                     match poller.take(max_batch) {
                         Ok(mut batch) => {
-                            idle.reset();
+                            match &mut core_sleeper {
+                                Some(s) => idle.reset_sleeper(s),
+                                None => idle.reset(),
+                            }
                             for slot in &mut batch {
                                 seq += 1;
                                 if !is_market_data(&slot.cmd.body) {
@@ -148,18 +168,27 @@ pub fn run(common: &Common, pinning: &Pinning, rate: u64) -> Result<TickSource, 
                                     d = back;
                                     full.wait();
                                 }
+                                if let Some(bell) = &gw_bell {
+                                    bell.ring();
+                                }
                             }
                         }
                         Err(Polling::NoEvents) => {
                             if abort.load(Ordering::Acquire) {
                                 break;
                             }
-                            idle.wait();
+                            match &mut core_sleeper {
+                                Some(s) => idle.wait_or_sleep(s, None),
+                                None => idle.wait(),
+                            }
                         }
                         Err(Polling::Shutdown) => break,
                     }
                 }
                 core_done.store(true, Ordering::Release);
+                if let Some(bell) = &gw_bell {
+                    bell.ring();
+                }
             })
             .map_err(BenchError::io("spawning the floor's core thread"))?
     };
@@ -178,7 +207,7 @@ pub fn run(common: &Common, pinning: &Pinning, rate: u64) -> Result<TickSource, 
                 if let Some(cpu) = cpu {
                     placement::pin_current(cpu);
                 }
-                let mut publisher = BarePublisher { producer, clock };
+                let mut publisher = BarePublisher { producer, clock, core_bell };
                 let mut idle = Idle::new(wait);
                 let drain = |source: &mut TickSource, clock: &IngressClock| {
                     let mut n = 0;
@@ -194,14 +223,22 @@ pub fn run(common: &Common, pinning: &Pinning, rate: u64) -> Result<TickSource, 
                 while !source.finished() {
                     let mut work = drain(&mut source, &publisher.clock);
                     work += source.poll(&mut publisher);
-                    if work > 0 {
-                        idle.reset();
-                    } else {
-                        if Instant::now() >= deadline {
+                    match (&mut gw_sleeper, work > 0) {
+                        (Some(s), true) => idle.reset_sleeper(s),
+                        (None, true) => idle.reset(),
+                        (_, false) if Instant::now() >= deadline => {
                             timed_out = true;
                             break;
                         }
-                        idle.wait();
+                        (Some(s), false) => {
+                            // No later than the next tick, as the pipeline's runner does.
+                            let now = publisher.clock.now().0;
+                            let t = source
+                                .wake_at_ns()
+                                .map(|at| Duration::from_nanos(at.saturating_sub(now)));
+                            idle.wait_or_sleep(s, t);
+                        }
+                        (None, false) => idle.wait(),
                     }
                 }
                 let clock = publisher.clock.clone();
@@ -212,7 +249,10 @@ pub fn run(common: &Common, pinning: &Pinning, rate: u64) -> Result<TickSource, 
                         abort.store(true, Ordering::Release);
                     }
                     if drain(&mut source, &clock) == 0 {
-                        idle.wait();
+                        match &mut gw_sleeper {
+                            Some(s) => idle.wait_or_sleep(s, None),
+                            None => idle.wait(),
+                        }
                     }
                     if Instant::now() >= deadline + Duration::from_secs(5) {
                         abort.store(true, Ordering::Release);

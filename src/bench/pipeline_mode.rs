@@ -269,6 +269,23 @@ impl TickSource {
         work
     }
 
+    /// When `poll` next has work without any input (UTC ns, as [`Publish::now_utc`]): the
+    /// next tick's due time, at once while answers wait for room or before the schedule
+    /// starts, the drain's end after the last tick; `None` when finished.
+    pub fn wake_at_ns(&self) -> Option<u64> {
+        if self.finished {
+            return None;
+        }
+        let Some(s) = self.schedule else { return Some(0) };
+        if !self.answers.is_empty() {
+            return Some(0);
+        }
+        if self.next < s.total_ops() {
+            return Some(s.due_ns(self.next));
+        }
+        Some(self.drain_until.unwrap_or(0))
+    }
+
     fn note_stamp(&mut self, ts: u64) {
         if ts <= self.last_stamp {
             self.counts.stamp_collisions += 1;
@@ -379,6 +396,10 @@ impl Gateway for FeedGateway {
             self.shared.0.store(true, Ordering::Release);
         }
         work
+    }
+
+    fn wake_at_ns(&self) -> Option<u64> {
+        self.source.as_ref().and_then(TickSource::wake_at_ns)
     }
 
     fn on_stop(&mut self, _io: &mut GatewayIo) {

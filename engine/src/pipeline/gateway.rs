@@ -12,8 +12,16 @@
 //! - Gateways without that cycle (a timer, an admin socket, a load generator) may use the
 //!   blocking [`GatewayIo::publish`].
 //! - Nothing is ever dropped: a full ring is back-pressure.
+//! - Under [`WaitStrategy::Block`] an idle gateway thread sleeps until the core hands it an
+//!   output, one of its [watched](GatewayIo::watch) sockets is readable, its
+//!   [`Gateway::wake_at_ns`] deadline comes, or the strategy's timeout passes. A gateway
+//!   with sockets watches them (its listener with [`Trigger::Edge`] if it accepts on a
+//!   schedule of its own, its connections with [`Trigger::Level`]); one with timed work
+//!   says when it is due. Anything else (a socket buffer that had no room, a helper
+//!   thread's result) is seen at the timeout.
 
 use super::clock::IngressClock;
+use super::doorbell::{Doorbell, Sleeper, Trigger};
 use super::wait::{Idle, WaitStrategy};
 use crate::schema::{Command, CommandBody, Output};
 use crate::{SessionId, TimestampNs, VenueId};
@@ -98,6 +106,14 @@ pub trait Gateway: Send + 'static {
     /// flow, publishing queued commands); returns how much it did (0 when idle).
     fn poll(&mut self, io: &mut GatewayIo) -> usize;
 
+    /// When `poll` next has timed work to do even if nothing arrives (the gateway clock's
+    /// UTC ns, as [`IngressClock::now`]); `None` when only input, outputs or the wait
+    /// strategy's timeout need wake it. Read by a blocking runner before it sleeps; a time
+    /// already past means "do not sleep".
+    fn wake_at_ns(&self) -> Option<u64> {
+        None
+    }
+
     /// Called once when the pipeline stops, before the gateway's publisher is closed. It
     /// may still publish (blocking) to finish what it has started.
     fn on_stop(&mut self, io: &mut GatewayIo) {
@@ -127,6 +143,10 @@ pub struct GatewayIo {
     stopping: Arc<AtomicBool>,
     abort: Arc<AtomicBool>,
     full_waits: u64,
+    /// Rung after each publish, when the core blocks.
+    core_bell: Option<Doorbell>,
+    /// This gateway's thread sleeps on it, when the strategy blocks.
+    sleeper: Option<Sleeper>,
 }
 
 impl GatewayIo {
@@ -137,6 +157,7 @@ impl GatewayIo {
         wait: WaitStrategy,
         stopping: Arc<AtomicBool>,
         abort: Arc<AtomicBool>,
+        (core_bell, sleeper): (Option<Doorbell>, Option<Sleeper>),
     ) -> GatewayIo {
         GatewayIo {
             producer: Some(producer),
@@ -146,7 +167,31 @@ impl GatewayIo {
             stopping,
             abort,
             full_waits: 0,
+            core_bell,
+            sleeper,
         }
+    }
+
+    /// Wakes this gateway's thread also when `fd` is readable, under a blocking wait
+    /// strategy (a no-op otherwise). See [`Sleeper::watch`].
+    #[cfg(unix)]
+    pub fn watch(&mut self, fd: std::os::fd::RawFd, trigger: Trigger) -> std::io::Result<()> {
+        match &mut self.sleeper {
+            Some(s) => s.watch(fd, trigger),
+            None => Ok(()),
+        }
+    }
+
+    /// Stops watching `fd` (closing it does so too).
+    #[cfg(unix)]
+    pub fn unwatch(&mut self, fd: std::os::fd::RawFd) {
+        if let Some(s) = &mut self.sleeper {
+            s.unwatch(fd);
+        }
+    }
+
+    pub(crate) fn sleeper_mut(&mut self) -> Option<&mut Sleeper> {
+        self.sleeper.as_mut()
     }
 
     /// The ingress clock.
@@ -183,6 +228,9 @@ impl GatewayIo {
                 // Single writer per counter: a plain store is enough.
                 let p = &self.published;
                 p.store(p.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
+                if let Some(bell) = &self.core_bell {
+                    bell.ring();
+                }
                 Ok(ts)
             }
             Err(_) => {
@@ -218,5 +266,9 @@ impl GatewayIo {
     /// has closed, stops.
     pub(crate) fn close(&mut self) {
         self.producer = None;
+        // The core may be asleep: it sees the ring shut down when it looks.
+        if let Some(bell) = &self.core_bell {
+            bell.ring();
+        }
     }
 }

@@ -21,9 +21,17 @@
 //!   down (all publishers closed), and returns. [`Pipeline::abort`] gives up waiting.
 //! - The engine knows the journal only as the [`CommandJournal`] port.
 //!
-//! Rules for gateways are in [`gateway`]; the wait strategies in [`wait`].
+//! - **Waiting.** Every idle loop waits per the configured [`WaitStrategy`]. Under
+//!   [`WaitStrategy::Block`] the core sleeps until a gateway publishes (each publish rings
+//!   the core's [`Doorbell`]) and each gateway sleeps until the core hands it an output
+//!   (the core rings the gateway's doorbell after each push), one of its watched sockets
+//!   is readable, or its own deadline comes; [`Pipeline::stop`] rings them all.
+//!
+//! Rules for gateways are in [`gateway`]; the wait strategies in [`wait`], the blocking
+//! wake-ups in [`doorbell`].
 
 pub mod clock;
+pub mod doorbell;
 pub mod gateway;
 pub mod metrics;
 pub mod pacer;
@@ -33,6 +41,7 @@ pub mod timer;
 pub mod wait;
 
 pub use clock::IngressClock;
+pub use doorbell::{Doorbell, Sleeper, Trigger};
 pub use gateway::{Delivery, Gateway, GatewayIo, InboundSlot, PublishError, Routes};
 pub use metrics::{LatencyHistogram, LimitValue, PipelineMetrics};
 pub use pacer::Pacer;
@@ -73,7 +82,7 @@ impl Default for PipelineConfig {
         PipelineConfig {
             inbound_ring: 4096,
             outbound_ring: 4096,
-            wait: WaitStrategy::LAPTOP,
+            wait: WaitStrategy::BLOCK,
             placement: Placement::default(),
             max_batch: 256,
             snapshot_interval: Duration::from_millis(250),
@@ -165,6 +174,8 @@ pub struct Pipeline<J> {
     metrics: Arc<PipelineMetrics>,
     plan: PlacementPlan,
     clock: IngressClock,
+    /// Every thread's doorbell (blocking strategies only), rung on stop.
+    bells: Vec<Doorbell>,
 }
 
 impl<J: CommandJournal + Send + 'static> Pipeline<J> {
@@ -198,6 +209,18 @@ impl<J: CommandJournal + Send + 'static> Pipeline<J> {
         let mut venue_route: Vec<Option<u16>> = Vec::new();
         let mut outbound = Vec::with_capacity(gateways.len());
         let mut taps: Vec<Option<tap::Tap>> = Vec::with_capacity(gateways.len());
+        let blocks = config.wait.blocks();
+        let pair = || blocks.then(doorbell::doorbell).unzip();
+        let (core_sleeper, core_bell) = pair();
+        let mut sleepers = Vec::with_capacity(gateways.len());
+        let mut gateway_bells = Vec::with_capacity(gateways.len());
+        for _ in &gateways {
+            let (s, b) = pair();
+            sleepers.push(s);
+            gateway_bells.push(b);
+        }
+        let bells: Vec<Doorbell> =
+            core_bell.iter().chain(gateway_bells.iter().flatten()).cloned().collect();
         for (g, gw) in gateways.iter().enumerate() {
             taps.push(
                 gw.wants_market_data().then(|| Arc::new(ArrayQueue::new(config.outbound_ring))),
@@ -241,7 +264,12 @@ impl<J: CommandJournal + Send + 'static> Pipeline<J> {
         let (ready_tx, ready_rx) = std::sync::mpsc::channel::<Result<(), String>>();
         let core_loop = CoreLoop {
             outbound: outbound.clone(),
-            taps: taps.iter().flatten().cloned().collect(),
+            taps: taps
+                .iter()
+                .zip(&gateway_bells)
+                .filter_map(|(t, b)| t.clone().map(|t| (t, b.clone())))
+                .collect(),
+            bells: gateway_bells,
             session_route,
             venue_route,
             metrics: Arc::clone(&metrics),
@@ -262,7 +290,7 @@ impl<J: CommandJournal + Send + 'static> Pipeline<J> {
                 match init(&init_clock) {
                     Ok(start) => {
                         let _ = ready_tx.send(Ok(()));
-                        Some(core_loop.run(poller, start))
+                        Some(core_loop.run(poller, start, core_sleeper))
                     }
                     Err(e) => {
                         // Not a panic: release builds abort on panic.
@@ -287,7 +315,8 @@ impl<J: CommandJournal + Send + 'static> Pipeline<J> {
         }
 
         let mut gateway_threads = Vec::with_capacity(gateways.len());
-        for (g, ((gw, ring), tap)) in gateways.into_iter().zip(outbound).zip(taps).enumerate() {
+        let gateway_parts = gateways.into_iter().zip(outbound).zip(taps).zip(sleepers);
+        for (g, (((gw, ring), tap), sleeper)) in gateway_parts.enumerate() {
             let name = gw.name().to_string();
             let io = GatewayIo::new(
                 producer.clone(),
@@ -296,6 +325,7 @@ impl<J: CommandJournal + Send + 'static> Pipeline<J> {
                 config.wait,
                 Arc::clone(&stopping),
                 Arc::clone(&abort),
+                (core_bell.clone(), sleeper),
             );
             let runner = GatewayRunner {
                 gateway: gw,
@@ -325,12 +355,18 @@ impl<J: CommandJournal + Send + 'static> Pipeline<J> {
             metrics,
             plan,
             clock,
+            bells,
         })
     }
 
     /// The published metrics.
     pub fn metrics(&self) -> &Arc<PipelineMetrics> {
         &self.metrics
+    }
+
+    /// The gateways running, one thread each (besides the core's), in start order.
+    pub fn gateway_names(&self) -> Vec<String> {
+        self.gateway_threads.iter().map(|(n, _)| n.clone()).collect()
     }
 
     /// The CPU placement in force.
@@ -351,6 +387,9 @@ impl<J: CommandJournal + Send + 'static> Pipeline<J> {
     /// Starts a clean stop (see the module docs).
     pub fn stop(&self) {
         self.stopping.store(true, Ordering::Release);
+        for bell in &self.bells {
+            bell.ring();
+        }
     }
 
     /// Stops waiting: blocked publishers and the core give up at once. What was
@@ -412,11 +451,7 @@ impl GatewayRunner {
         while !self.stopping.load(Ordering::Acquire) {
             let mut work = self.drain(true);
             work += self.gateway.poll(&mut self.io);
-            if work > 0 {
-                idle.reset();
-            } else {
-                idle.wait();
-            }
+            self.idle_round(&mut idle, work);
         }
         // Stop taking input; finish, then close the publisher. Keep draining the outbound
         // ring meanwhile so the core never waits on us for ever.
@@ -429,10 +464,30 @@ impl GatewayRunner {
             if self.abort.load(Ordering::Acquire) {
                 break;
             }
-            if self.drain(true) > 0 {
-                idle.reset();
-            } else {
-                idle.wait();
+            let work = self.drain(true);
+            self.idle_round(&mut idle, work);
+        }
+    }
+
+    /// Resets after work; otherwise waits one round, sleeping (blocking strategies) no
+    /// later than the gateway's own deadline.
+    #[inline]
+    fn idle_round(&mut self, idle: &mut Idle, work: usize) {
+        let blocks = self.io.sleeper_mut().is_some();
+        if work > 0 {
+            match self.io.sleeper_mut() {
+                Some(sleeper) => idle.reset_sleeper(sleeper),
+                None => idle.reset(),
+            }
+        } else if !blocks {
+            idle.wait();
+        } else {
+            let timeout = self
+                .gateway
+                .wake_at_ns()
+                .map(|at| Duration::from_nanos(at.saturating_sub(self.io.clock().now().0)));
+            if let Some(sleeper) = self.io.sleeper_mut() {
+                idle.wait_or_sleep(sleeper, timeout);
             }
         }
     }
@@ -466,8 +521,10 @@ type InboundPoller = disruptor::EventPoller<InboundSlot, disruptor::MultiProduce
 /// The core thread's loop state.
 struct CoreLoop {
     outbound: Vec<Arc<ArrayQueue<Delivery>>>,
-    /// Market-data taps (see [`tap`]).
-    taps: Vec<tap::Tap>,
+    /// Market-data taps (see [`tap`]), with their gateway's doorbell.
+    taps: Vec<(tap::Tap, Option<Doorbell>)>,
+    /// Each gateway's doorbell (blocking strategies), by gateway index.
+    bells: Vec<Option<Doorbell>>,
     session_route: Vec<Option<u16>>,
     venue_route: Vec<Option<u16>>,
     metrics: Arc<PipelineMetrics>,
@@ -499,7 +556,12 @@ impl CoreLoop {
         g.map(usize::from)
     }
 
-    fn run<J: CommandJournal>(self, mut poller: InboundPoller, start: CoreStart<J>) -> CoreExit<J> {
+    fn run<J: CommandJournal>(
+        self,
+        mut poller: InboundPoller,
+        start: CoreStart<J>,
+        mut sleeper: Option<Sleeper>,
+    ) -> CoreExit<J> {
         let CoreStart { mut core, mut journal, mut last_seq, startup } = start;
         let mut outputs = Vec::with_capacity(4096);
         let mut idle = Idle::new(self.wait);
@@ -527,7 +589,10 @@ impl CoreLoop {
             }
             match poller.take(self.max_batch) {
                 Ok(mut batch) => {
-                    idle.reset();
+                    match &mut sleeper {
+                        Some(s) => idle.reset_sleeper(s),
+                        None => idle.reset(),
+                    }
                     for slot in &mut batch {
                         match self.process(&mut core, &mut journal, slot, &mut outputs) {
                             Ok(seq) => last_seq = seq,
@@ -549,7 +614,11 @@ impl CoreLoop {
                     if self.abort.load(Ordering::Acquire) {
                         break;
                     }
-                    idle.wait();
+                    match &mut sleeper {
+                        // Woken by a publish; the timeout keeps the snapshots going.
+                        Some(s) => idle.wait_or_sleep(s, None),
+                        None => idle.wait(),
+                    }
                 }
                 Err(Polling::Shutdown) => break,
             }
@@ -564,6 +633,10 @@ impl CoreLoop {
         self.snapshot(&core);
         let pnl = account_pnl(&core);
         self.metrics.core_done.store(true, Ordering::Release);
+        // Gateways draining their last outputs wait for this flag: wake them.
+        for bell in self.bells.iter().flatten() {
+            bell.ring();
+        }
         CoreExit {
             journal,
             digest: core.digest(),
@@ -611,13 +684,16 @@ impl CoreLoop {
                 d = back;
                 wait.wait();
             }
+            if let Some(bell) = &self.bells[g] {
+                bell.ring();
+            }
             if market_data && is_venue_order(&out.body) {
                 let ns = self.clock.elapsed_ns(slot.ingress_raw, self.clock.raw());
                 self.metrics.tick_to_trade.record(ns);
             }
         }
         if !self.taps.is_empty() && tap::is_feed(&slot.cmd.body) {
-            for t in &self.taps {
+            for (t, bell) in &self.taps {
                 let mut wait = Idle::new(self.wait);
                 let mut counted = false;
                 while t.push(slot.cmd).is_err() {
@@ -630,6 +706,9 @@ impl CoreLoop {
                         return Err(None);
                     }
                     wait.wait();
+                }
+                if let Some(bell) = bell {
+                    bell.ring();
                 }
             }
         }

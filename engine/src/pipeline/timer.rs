@@ -47,4 +47,9 @@ impl Gateway for TimerGateway {
             0
         }
     }
+
+    fn wake_at_ns(&self) -> Option<u64> {
+        // Before the first poll: due at once.
+        Some(self.next_due_ns.unwrap_or(0))
+    }
 }

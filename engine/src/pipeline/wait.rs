@@ -4,7 +4,12 @@
 //! attempts and [`Idle::reset`] after doing work, so the strategy is chosen in one place
 //! (configuration) for the core, the gateways and the publishers alike.
 
+use super::doorbell::Sleeper;
 use std::time::Duration;
+
+/// How long a `Block` loop with no one to wake it (waiting for room in a full ring) naps
+/// per round once it has spun and yielded, µs.
+pub const FULL_RING_NAP_US: u32 = 50;
 
 /// What a thread does while it has nothing to do (design §6).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -27,11 +32,30 @@ pub enum WaitStrategy {
         /// Sleep per round once parked, microseconds.
         park_us: u32,
     },
+    /// Spin, then yield, then block until woken by a producer or a watched socket (or
+    /// `timeout_us` passes, a safety net): for any box where threads outnumber cores.
+    Block {
+        /// Rounds of spinning before yielding.
+        spins: u32,
+        /// Rounds of yielding before blocking.
+        yields: u32,
+        /// Longest sleep without a wake-up, µs.
+        timeout_us: u32,
+    },
 }
 
 impl WaitStrategy {
     /// A laptop-friendly default: a short spin, a few yields, then 50 µs naps.
     pub const LAPTOP: WaitStrategy = WaitStrategy::Park { spins: 64, yields: 16, park_us: 50 };
+
+    /// The default: block after a short spin and a few yields, waking at least every ms.
+    pub const BLOCK: WaitStrategy =
+        WaitStrategy::Block { spins: 100, yields: 10, timeout_us: 1_000 };
+
+    /// True for [`WaitStrategy::Block`].
+    pub fn blocks(&self) -> bool {
+        matches!(self, WaitStrategy::Block { .. })
+    }
 }
 
 /// A wait loop's state: how long it has been idle.
@@ -76,7 +100,72 @@ impl Idle {
                     std::thread::sleep(Duration::from_micros(park_us as u64));
                 }
             }
+            WaitStrategy::Block { spins, yields, timeout_us } => {
+                if self.rounds <= spins {
+                    std::hint::spin_loop();
+                } else if self.rounds <= spins.saturating_add(yields) {
+                    std::thread::yield_now();
+                } else {
+                    tighten_timer_slack();
+                    let nap = FULL_RING_NAP_US.min(timeout_us.max(1));
+                    std::thread::sleep(Duration::from_micros(nap as u64));
+                }
+            }
         }
+    }
+
+    /// Like [`Idle::wait`], but a `Block` strategy past its spins and yields arms
+    /// `sleeper` (the caller then looks for work once more) and, on the next idle round,
+    /// sleeps until rung or `timeout` (at most the strategy's `timeout_us`). Other
+    /// strategies ignore the sleeper. Call [`Idle::reset_sleeper`] after doing work.
+    #[inline]
+    pub fn wait_or_sleep(&mut self, sleeper: &mut Sleeper, timeout: Option<Duration>) {
+        let WaitStrategy::Block { spins, yields, timeout_us } = self.strategy else {
+            return self.wait();
+        };
+        self.rounds = self.rounds.saturating_add(1);
+        if self.rounds <= spins {
+            std::hint::spin_loop();
+        } else if self.rounds <= spins.saturating_add(yields) {
+            std::thread::yield_now();
+        } else if !sleeper.is_armed() {
+            sleeper.arm();
+        } else {
+            let cap = Duration::from_micros(u64::from(timeout_us.max(1)));
+            let t = timeout.map_or(cap, |t| t.min(cap));
+            if t.is_zero() {
+                // Work is due now (a deadline): look again rather than sleep.
+                sleeper.disarm();
+                std::thread::yield_now();
+            } else {
+                sleeper.sleep(t);
+            }
+        }
+    }
+
+    /// Like [`Idle::wait`], but a `Block` strategy past its spins and yields calls
+    /// `block(timeout_us)` instead of napping: for a loop that blocks on something of its
+    /// own (a socket with `poll`) whose readiness the kernel keeps, so no arming is needed.
+    #[inline]
+    pub fn wait_with(&mut self, block: impl FnOnce(Duration)) {
+        let WaitStrategy::Block { spins, yields, timeout_us } = self.strategy else {
+            return self.wait();
+        };
+        self.rounds = self.rounds.saturating_add(1);
+        if self.rounds <= spins {
+            std::hint::spin_loop();
+        } else if self.rounds <= spins.saturating_add(yields) {
+            std::thread::yield_now();
+        } else {
+            block(Duration::from_micros(u64::from(timeout_us.max(1))));
+        }
+    }
+
+    /// Work was done: start from spinning again, and tell producers not to ring.
+    #[inline]
+    pub fn reset_sleeper(&mut self, sleeper: &mut Sleeper) {
+        self.rounds = 0;
+        sleeper.disarm();
     }
 }
 
@@ -88,7 +177,7 @@ impl Idle {
 /// median of 108 µs with the default slack and 50 µs with 1 ns. A thread that parks asks for
 /// 1 ns (`PR_SET_TIMERSLACK`); the price is a few more timer interrupts while idle.
 #[inline]
-fn tighten_timer_slack() {
+pub(crate) fn tighten_timer_slack() {
     #[cfg(target_os = "linux")]
     {
         use std::cell::Cell;

@@ -150,6 +150,13 @@ pub struct BinaryClient {
 
 const READ_BUF: usize = 256 * 1024;
 
+/// The socket, for a caller that blocks until it is readable (`poll`/`epoll`).
+impl std::os::fd::AsRawFd for BinaryClient {
+    fn as_raw_fd(&self) -> std::os::fd::RawFd {
+        self.stream.as_raw_fd()
+    }
+}
+
 impl BinaryClient {
     /// Connects, logs on and reads the instrument list.
     pub fn connect(config: &ClientConfig) -> Result<BinaryClient, ClientError> {

@@ -42,7 +42,7 @@ use super::msg::session::{Heartbeat, InstrumentInfo, Logon, LogonAck, Logout, Lo
 use super::wire::{Body, DEPTH_LEVELS, Text};
 use keel_engine::book::BookCapacity;
 use keel_engine::core::FeedKind;
-use keel_engine::pipeline::{Delivery, Gateway, GatewayIo, Pacer, PublishError, Routes};
+use keel_engine::pipeline::{Delivery, Gateway, GatewayIo, Pacer, PublishError, Routes, Trigger};
 use keel_engine::schema::{
     self, CancelOrder, Command, CommandBody, NewOrder, ReplaceOrder, Route, SessionKind,
     SessionLogon, SessionLogout,
@@ -50,6 +50,7 @@ use keel_engine::schema::{
 use keel_engine::{Instrument, SessionId, TimestampNs, VenueId};
 use std::collections::{BTreeMap, VecDeque};
 use std::net::{SocketAddr, TcpListener};
+use std::os::fd::AsRawFd;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -284,7 +285,7 @@ impl BinaryGateway {
         true
     }
 
-    fn accept(&mut self) -> usize {
+    fn accept(&mut self, io: &mut GatewayIo) -> usize {
         let mut n = 0;
         // A few per round, so a connection storm does not starve the others.
         while n < 8 {
@@ -322,6 +323,10 @@ impl BinaryGateway {
                 continue;
             }
             tracing::debug!(%peer, "binary connection accepted");
+            // A blocking runner wakes when the client writes.
+            if let Err(e) = io.watch(slot.conn.stream.as_raw_fd(), Trigger::Level) {
+                tracing::warn!(%peer, "connection not watched (read at the wait timeout): {e}");
+            }
             self.slots.push(slot);
         }
         n
@@ -853,7 +858,12 @@ impl Gateway for BinaryGateway {
         true
     }
 
-    fn on_start(&mut self, _io: &mut GatewayIo) {
+    fn on_start(&mut self, io: &mut GatewayIo) {
+        // Edge: accepting is paced (`accepting`), so a waiting connection must not wake
+        // the thread again until the pacer lets it be taken.
+        if let Err(e) = io.watch(self.listener.as_raw_fd(), Trigger::Edge) {
+            tracing::warn!(gateway = %self.config.name, "listener not watched: {e}");
+        }
         if let Some(history) = self.history.lock().ok().and_then(|mut h| h.take()) {
             self.ledgers = history;
         }
@@ -920,7 +930,7 @@ impl Gateway for BinaryGateway {
         let now = Instant::now();
         let now_ts = io.clock().now();
         if self.accepting.due(now_ts.0) {
-            work += self.accept();
+            work += self.accept(io);
         }
         if let Some(worker) = &self.worker {
             let mut results = Vec::new();
@@ -960,6 +970,12 @@ impl Gateway for BinaryGateway {
             self.copy_stats();
         }
         work
+    }
+
+    /// Commands waiting for room in the ring are due at once: a blocking runner must not
+    /// sleep on them (the core does not ring when it frees room).
+    fn wake_at_ns(&self) -> Option<u64> {
+        (!self.pending.is_empty()).then_some(0)
     }
 
     fn on_stop(&mut self, io: &mut GatewayIo) {

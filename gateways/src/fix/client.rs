@@ -181,6 +181,13 @@ impl std::fmt::Debug for FixClient {
     }
 }
 
+/// The socket, for a caller that blocks until it is readable (`poll`/`epoll`).
+impl std::os::fd::AsRawFd for FixClient {
+    fn as_raw_fd(&self) -> std::os::fd::RawFd {
+        self.stream.as_raw_fd()
+    }
+}
+
 impl FixClient {
     /// Connects to `addr` and logs on; returns once the Logon is answered.
     pub fn connect(addr: SocketAddr, config: ClientConfig) -> Result<FixClient, ClientError> {

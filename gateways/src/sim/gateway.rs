@@ -158,4 +158,14 @@ impl Gateway for SimGateway {
         }
         work
     }
+
+    /// The earliest of: an order of Keel's reaching the venue, the next synthetic event.
+    /// Commands still queued (the ring was full) are due at once.
+    fn wake_at_ns(&self) -> Option<u64> {
+        if !self.ready.is_empty() {
+            return Some(0);
+        }
+        let order = self.in_flight.front().map(|&(due, _)| due);
+        Some(order.map_or(self.next_flow_ns, |o| o.min(self.next_flow_ns)))
+    }
 }

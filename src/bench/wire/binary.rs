@@ -84,6 +84,11 @@ struct BinaryWireClient {
 }
 
 impl WireClient for BinaryWireClient {
+    fn raw_fd(&self) -> Option<std::os::fd::RawFd> {
+        use std::os::fd::AsRawFd;
+        Some(self.client.as_raw_fd())
+    }
+
     fn send_order(&mut self, id: u64) -> Result<(), WireError> {
         let order = NewOrder {
             cl_ord_id: {

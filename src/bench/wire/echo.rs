@@ -4,7 +4,9 @@
 //! [`EchoServer`] (one thread, loopback, an ephemeral port) writes back every byte it
 //! reads; the [`EchoClient`] writes one frame per order and reports each frame read back
 //! as that order's ack. Both sides are non-blocking with `TCP_NODELAY`, poll in a loop with
-//! the run's wait strategy (as Keel's gateways do), and allocate only at start.
+//! the run's wait strategy (as Keel's gateways do; under `block` the server sleeps in
+//! `poll` on its connection until it is readable, as a blocking gateway does in
+//! `epoll_wait`), and allocate only at start.
 
 use super::{WireClient, WireError, WireProtocol};
 use crate::bench::BenchError;
@@ -161,6 +163,11 @@ impl EchoClient {
 }
 
 impl WireClient for EchoClient {
+    fn raw_fd(&self) -> Option<std::os::fd::RawFd> {
+        use std::os::fd::AsRawFd;
+        Some(self.stream.as_raw_fd())
+    }
+
     fn send_order(&mut self, id: u64) -> Result<(), WireError> {
         self.out.compact();
         if self.out.bytes.len() - self.out.end < self.frame_bytes {
@@ -282,7 +289,11 @@ fn echo(s: &mut TcpStream, buf: &mut Buf, wait: WaitStrategy, stop: &AtomicBool)
         if read + written > 0 {
             idle.reset();
         } else {
-            idle.wait();
+            // Under `block`: sleep until the client writes, as Keel's gateways do.
+            idle.wait_with(|cap| {
+                use std::os::fd::AsRawFd;
+                keel_engine::pipeline::doorbell::wait_readable(s.as_raw_fd(), cap)
+            });
         }
     }
 }

@@ -195,6 +195,11 @@ fn first_answer<'a>(m: &Message<'a>) -> Option<(&'a [u8], bool)> {
 }
 
 impl WireClient for FixWireClient {
+    fn raw_fd(&self) -> Option<std::os::fd::RawFd> {
+        use std::os::fd::AsRawFd;
+        Some(self.client.as_raw_fd())
+    }
+
     fn send_order(&mut self, id: u64) -> Result<(), WireError> {
         let mut buf = [0u8; ORDER_ID_MAX];
         let n = self.ids.write(id, &mut buf);

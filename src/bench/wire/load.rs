@@ -2,8 +2,11 @@
 //!
 //! One thread: send every order that is due (order `i` at the schedule's `due_ns(i)`,
 //! whatever the answers to earlier ones), then read what arrived, then wait per the wait
-//! strategy if there was nothing to do. An ack's latency counts from its order's due time
-//! (corrected) and from when it was written (uncorrected). After the last send the loop
+//! strategy if there was nothing to do. Under `block` the wait is a `poll` on the client's
+//! socket that ends when an ack is readable or [`SEND_MARGIN_NS`] before the next order is
+//! due; the rest of the way the loop reads without sleeping, so a late wake-up does not make
+//! the send late. An ack's latency counts from its order's due time (corrected) and from
+//! when it was written (uncorrected). After the last send the loop
 //! waits up to `drain` for the remaining acks; orders still unanswered then are counted,
 //! never silently dropped. Acks for ids never sent, and second acks, are counted apart.
 
@@ -15,6 +18,9 @@ use std::time::Duration;
 
 /// Orders sent per loop round at most before reading (so a late sender still reads).
 const SEND_BUDGET: u32 = 64;
+/// Under `block`: how long before an order's due time the loop stops sleeping on its
+/// socket, ns (a sleep ends tens of µs late on a busy VM; sends must not).
+pub const SEND_MARGIN_NS: u64 = 20_000;
 
 /// What an open-loop run measured.
 #[derive(Clone, Debug)]
@@ -85,6 +91,7 @@ pub fn run_open_loop<C: Clock>(
     let (mut unknown, mut duplicate, mut last_ack) = (0u64, 0u64, 0u64);
     let mut drain_until: Option<u64> = None;
     let mut idle = Idle::new(wait);
+    let fd = client.raw_fd();
     loop {
         let mut work = 0usize;
         let mut budget = SEND_BUDGET;
@@ -130,7 +137,20 @@ pub fn run_open_loop<C: Clock>(
         if work > 0 {
             idle.reset();
         } else {
-            idle.wait();
+            idle.wait_with(|cap| {
+                let now = clock.now_ns();
+                let until = if next < total {
+                    schedule.due_ns(next).saturating_sub(SEND_MARGIN_NS)
+                } else {
+                    drain_until.unwrap_or(now)
+                };
+                let t = Duration::from_nanos(until.saturating_sub(now)).min(cap);
+                match fd {
+                    Some(fd) => keel_engine::pipeline::doorbell::wait_readable(fd, t),
+                    None if t.is_zero() => std::thread::yield_now(),
+                    None => std::thread::sleep(t),
+                }
+            });
         }
     }
     Ok(WireRun {

@@ -99,6 +99,12 @@ pub trait WireClient {
     /// once per order acknowledged. Returns how much it did (0 when idle).
     fn poll(&mut self, acked: &mut dyn FnMut(u64)) -> Result<usize, WireError>;
 
+    /// The socket acks arrive on, for a loop that blocks until it is readable
+    /// (`--wait block`); `None` makes such a loop sleep to the next due time instead.
+    fn raw_fd(&self) -> Option<std::os::fd::RawFd> {
+        None
+    }
+
     /// Orders (warm-up included) whose acknowledgement was a refusal (the server's reject
     /// is its answer, and counts as the ack; this says how many took that shorter path).
     fn rejected(&self) -> u64 {
@@ -220,14 +226,16 @@ pub fn run(common: &Common, args: &WireArgs) -> Result<Report, BenchError> {
             (Server::Echo(s), addr, "a second in-process echo server on loopback".to_string())
         }
         (None, _) => {
-            let s = server::InProcessServer::start(common, args.config.as_deref())?;
+            let s = server::InProcessServer::start(common, args.config.as_deref(), proto.name())?;
             let addr = proto.listen_addr(s.resolved()).map_err(BenchError::Setup)?;
             let config = args
                 .config
                 .as_ref()
                 .map_or("the embedded default".into(), |p| format!("{}", p.display()));
             let text = format!(
-                "keel serve started in this process on {addr} (configuration: {config}; temporary journal)"
+                "keel serve started in this process on {addr} (configuration: {config}; temporary journal; threads: {}; wait {})",
+                s.threads(),
+                common.wait
             );
             (Server::Keel(Box::new(s)), addr, text)
         }

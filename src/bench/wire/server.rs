@@ -1,6 +1,10 @@
 //! `keel serve` started inside `keel bench wire` when no `--target` is given: the embedded
-//! default configuration (or `--config FILE`), a fresh journal in a temporary directory (tmpfs when available),
-//! no metrics listener, and the bench's wait strategy for every pipeline thread. The same
+//! default configuration (or `--config FILE`), a fresh journal in a temporary directory
+//! (tmpfs when available), no metrics listener, no admin socket, only the measured
+//! protocol's client listener, and the bench's wait strategy for every pipeline thread.
+//! The order path is `keel serve`'s own: listener gateway → ring → core (journal, risk,
+//! order state machine, routing to the simulated venue, which runs with its flow and the
+//! strategies) → outbound ring → listener gateway. The same
 //! start-up as `keel serve` (`serve_cmd::start`), stopped with `serve_cmd::finish`.
 
 use crate::bench::{BenchError, Common};
@@ -17,13 +21,24 @@ pub struct InProcessServer {
 
 impl InProcessServer {
     /// Starts the server with the configuration at `path` (else the embedded default).
-    pub fn start(common: &Common, path: Option<&Path>) -> Result<InProcessServer, BenchError> {
+    /// `protocol` (binary or fix) keeps only that client listener on: the other one would
+    /// only add a thread to a box the bench shares with it.
+    pub fn start(
+        common: &Common,
+        path: Option<&Path>,
+        protocol: &str,
+    ) -> Result<InProcessServer, BenchError> {
         let (dir, _) = crate::bench::scratch_dir("keel-bench-serve-")?;
         let mut config = Config::load(path).map_err(|e| BenchError::Setup(e.to_string()))?;
         config.journal.dir = dir.path().join("journal");
         config.metrics.listen = String::new();
         config.metrics.status_interval_s = 0;
         config.pipeline.wait = common.wait.clone();
+        match protocol {
+            "binary" => config.fix.listen = String::new(),
+            "fix" => config.binary.listen = String::new(),
+            _ => {}
+        }
         // Free loopback ports for the binary and FIX listeners that are on, so a `keel
         // serve` already running on the default ports does not stop the bench.
         for listen in [&mut config.binary.listen, &mut config.fix.listen] {
@@ -32,7 +47,8 @@ impl InProcessServer {
             }
         }
         let resolved = config.resolve().map_err(|e| BenchError::Setup(e.to_string()))?;
-        let started = serve_cmd::start(&resolved)
+        // No admin socket: the bench sends no admin commands.
+        let started = serve_cmd::start_with(&resolved, false)
             .map_err(|e| BenchError::Setup(format!("starting keel serve in-process: {e}")))?;
         Ok(InProcessServer { started: Some(started), resolved, _dir: dir })
     }
@@ -40,6 +56,12 @@ impl InProcessServer {
     /// The configuration it runs.
     pub fn resolved(&self) -> &Resolved {
         &self.resolved
+    }
+
+    /// What runs: the core thread and one thread per gateway, by gateway name.
+    pub fn threads(&self) -> String {
+        let names = self.started.as_ref().map(|s| s.pipeline.gateway_names()).unwrap_or_default();
+        format!("the core and the gateways {}", names.join(", "))
     }
 
     /// Commands the core has applied so far.
@@ -53,7 +75,7 @@ impl InProcessServer {
     /// Stops it cleanly (rings drained, journal sealed); returns the commands applied.
     pub fn stop(mut self) -> Result<u64, BenchError> {
         let Some(s) = self.started.take() else { return Ok(0) };
-        let exit = serve_cmd::finish(s.pipeline, &s.socket_path)
+        let exit = serve_cmd::finish(s.pipeline, s.socket_path.as_deref())
             .map(|f| f.exit)
             .map_err(|e| BenchError::Setup(format!("stopping the in-process server: {e}")))?;
         if let Some(e) = exit.journal_error {
@@ -76,7 +98,7 @@ impl Drop for InProcessServer {
     fn drop(&mut self) {
         if let Some(s) = self.started.take() {
             s.pipeline.abort();
-            let _ = serve_cmd::finish(s.pipeline, &s.socket_path);
+            let _ = serve_cmd::finish(s.pipeline, s.socket_path.as_deref());
         }
     }
 }
@@ -97,7 +119,7 @@ mod tests {
     #[test]
     fn starts_runs_and_stops() {
         let common = Args::parse_from(["x", "--wait", "park"]).common;
-        let server = InProcessServer::start(&common, None).unwrap();
+        let server = InProcessServer::start(&common, None, "binary").unwrap();
         let until = std::time::Instant::now() + std::time::Duration::from_secs(30);
         while server.commands() < 10 && std::time::Instant::now() < until {
             std::thread::sleep(std::time::Duration::from_millis(10));

@@ -47,13 +47,14 @@ use crate::fix::session::{EndReason, Received, Role, Session, SessionConfig};
 use crate::fix::store::{JournalStore, StoreConfig, StoreError};
 use crate::fix::tags::{msg_type as mt, tag};
 use crate::fix::time::Precision;
-use keel_engine::pipeline::{Delivery, Gateway, GatewayIo, Pacer, PublishError, Routes};
+use keel_engine::pipeline::{Delivery, Gateway, GatewayIo, Pacer, PublishError, Routes, Trigger};
 use keel_engine::schema::{CommandBody, OutputBody, SessionKind, SessionLogon, SessionLogout};
 use keel_engine::{ClOrdId, SessionId};
 use order_entry::{Decision, Sender, decide};
 use std::collections::VecDeque;
 use std::io::{ErrorKind, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::os::fd::AsRawFd;
 use std::path::PathBuf;
 use std::time::Duration;
 use tracing::{error, info, warn};
@@ -268,7 +269,7 @@ impl FixAcceptor {
 
     // ---- connections -----------------------------------------------------------------
 
-    fn accept(&mut self, now_ns: u64) -> usize {
+    fn accept(&mut self, now_ns: u64, io: &mut GatewayIo) -> usize {
         let mut n = 0;
         loop {
             match self.listener.accept() {
@@ -286,6 +287,10 @@ impl FixAcceptor {
                     let id = self.next_conn_id;
                     self.next_conn_id += 1;
                     info!(gateway = %self.name, %peer, conn = id, "FIX connection accepted");
+                    // A blocking runner wakes when the client writes.
+                    if let Err(e) = io.watch(stream.as_raw_fd(), Trigger::Level) {
+                        warn!(gateway = %self.name, %peer, "connection not watched (read at the wait timeout): {e}");
+                    }
                     self.conns.push(Conn {
                         stream,
                         inbuf: InBuffer::new(self.max_message_bytes),
@@ -788,7 +793,12 @@ impl Gateway for FixAcceptor {
         }
     }
 
-    fn on_start(&mut self, _io: &mut GatewayIo) {
+    fn on_start(&mut self, io: &mut GatewayIo) {
+        // Edge: accepting is paced, so a waiting connection must not wake the thread
+        // again until the pacer lets it be taken.
+        if let Err(e) = io.watch(self.listener.as_raw_fd(), Trigger::Edge) {
+            warn!(gateway = %self.name, "FIX listener not watched: {e}");
+        }
         info!(gateway = %self.name, listen = %self.local_addr, comp_id = %self.comp_id,
             clients = self.clients.len(), "FIX acceptor listening");
     }
@@ -803,7 +813,7 @@ impl Gateway for FixAcceptor {
         let mut work = self.write_delivered();
         work += self.publish_pending(io);
         if self.accepting.due(now_ns) {
-            work += self.accept(now_ns);
+            work += self.accept(now_ns, io);
         }
         for ci in 0..self.conns.len() {
             work += self.read_conn(ci, now_ns);
@@ -812,6 +822,12 @@ impl Gateway for FixAcceptor {
         work += self.flush_and_reap(now_ns);
         work += self.publish_pending(io);
         work
+    }
+
+    /// Commands waiting for room in the ring are due at once: a blocking runner must not
+    /// sleep on them (the core does not ring when it frees room).
+    fn wake_at_ns(&self) -> Option<u64> {
+        (!self.pending.is_empty()).then_some(0)
     }
 
     fn on_stop(&mut self, io: &mut GatewayIo) {

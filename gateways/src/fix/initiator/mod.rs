@@ -276,6 +276,10 @@ pub struct FixVenueGateway {
     md_req: u64,
     status_req: u64,
     status: Arc<LinkStatus>,
+    /// Connections made so far, and the last one the runner was asked to watch (a new
+    /// socket may reuse a closed one's descriptor number).
+    connections: u64,
+    watched: u64,
 }
 
 impl FixVenueGateway {
@@ -305,6 +309,8 @@ impl FixVenueGateway {
             md_req: 0,
             status_req: 0,
             status: Arc::new(LinkStatus::default()),
+            connections: 0,
+            watched: 0,
             config,
         })
     }
@@ -536,6 +542,7 @@ impl FixVenueGateway {
         info!(gateway = %self.config.name, venue = %self.config.connect, "connected to the venue; logging on");
         self.inbuf.clear();
         self.stream = Some(stream);
+        self.connections += 1;
         self.set_phase(Phase::LoggingOn);
         if let Err(e) = self.session.on_connect(now_ns) {
             return self.lost(now_ns, &e.to_string());
@@ -1094,7 +1101,23 @@ impl Gateway for FixVenueGateway {
                 self.write_out();
             }
         }
+        if self.connections != self.watched {
+            self.watched = self.connections;
+            if let Some(stream) = &self.stream {
+                // A blocking runner wakes when the venue writes.
+                use std::os::fd::AsRawFd;
+                if let Err(e) = io.watch(stream.as_raw_fd(), keel_engine::pipeline::Trigger::Level)
+                {
+                    warn!(gateway = %self.config.name, "venue connection not watched (read at the wait timeout): {e}");
+                }
+            }
+        }
         work + self.publish_ready(io)
+    }
+
+    /// Commands waiting for room in the ring are due at once (see `Gateway::wake_at_ns`).
+    fn wake_at_ns(&self) -> Option<u64> {
+        (!self.ready.is_empty()).then_some(0)
     }
 
     fn on_stop(&mut self, io: &mut GatewayIo) {

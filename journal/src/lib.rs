@@ -70,4 +70,4 @@ pub use reader::{INDEX_STRIDE, Reader, Record};
 pub use segment::{parse_segment_file_name, segment_file_name};
 pub use tailer::Tailer;
 pub use verify::{Inspection, SegmentInfo, inspect};
-pub use writer::{Config, Durability, Journal, RecoveryReport};
+pub use writer::{Config, Durability, Journal, MAX_SPARE_SEGMENTS, RecoveryReport};

@@ -31,6 +31,9 @@ pub struct JournalArgs {
     /// Segment size, MiB.
     #[arg(long, default_value_t = 64)]
     pub segment_mb: usize,
+    /// Prepared segments the journal keeps ready ahead of the writer (journal.spare_segments).
+    #[arg(long, default_value_t = keel_journal::Config::default().spare_segments)]
+    pub spare_segments: usize,
     /// Stop appending once the journal holds this many MiB of records.
     #[arg(long, default_value_t = 1024)]
     pub max_mb: u64,
@@ -213,7 +216,7 @@ pub fn run(common: &Common, args: &JournalArgs) -> Result<Report, BenchError> {
     let floor = run_synchronous(&clock, pacing, wait, &mut copy);
     drop(copy);
 
-    let config = Config { segment_size, ..Config::default() };
+    let config = Config { segment_size, spare_segments: args.spare_segments, ..Config::default() };
     let journal = Journal::open(&journal_dir, config.clone())
         .map_err(|e| BenchError::Setup(format!("journal {}: {e}", journal_dir.display())))?;
     let mut append = AppendOp {
@@ -319,8 +322,9 @@ pub fn run(common: &Common, args: &JournalArgs) -> Result<Report, BenchError> {
         1,
     );
     report.notes.push(format!(
-        "journal: {where_text}; {} MiB segments, flush every {} ms, size cap {} MiB",
+        "journal: {where_text}; {} MiB segments ({} spare), flush every {} ms, size cap {} MiB",
         args.segment_mb,
+        args.spare_segments,
         config.flush_interval.as_millis(),
         args.max_mb
     ));

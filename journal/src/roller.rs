@@ -3,9 +3,10 @@
 //! manifest.
 //!
 //! # Contract
-//! * The writer never prepares a segment (no `fallocate`, no pre-fault) after
-//!   [`Journal::open`](crate::Journal::open): it only takes one from the queue. If the
-//!   queue is empty it waits, and [`Roller::stalls`] counts it.
+//! * [`Journal::open`](crate::Journal::open) returns with `spare` segments queued; after
+//!   that the writer never prepares a segment (no `fallocate`, no pre-fault): it only
+//!   takes one from the queue. If the queue is empty it waits, and [`Roller::stalls`]
+//!   counts it.
 //! * The writer never wakes this thread (a futex wake is a syscall): it leaves commands in
 //!   a mailbox that the roller polls every `poll` interval. With `spare` segments queued, a
 //!   roll finds one ready even if the roller only notices the previous roll `poll` later.
@@ -103,6 +104,16 @@ impl Roller {
         let seg = Segment::create_preallocated(&path, self.segment_size)?;
         fsync_dir(&self.dir)?;
         Ok(seg)
+    }
+
+    /// Prepares segments until `spare` are queued (on the calling thread: for `open`, so a
+    /// journal starts with its spares ready).
+    pub fn fill_spares(&self) -> std::io::Result<()> {
+        while lock(&self.mailbox).prepared.len() < self.spare {
+            let seg = self.prepare()?;
+            lock(&self.mailbox).prepared.push_back(seg);
+        }
+        Ok(())
     }
 
     /// Takes the oldest prepared segment, waiting for one if none is ready (the cold path

@@ -529,9 +529,9 @@ impl Journal {
     /// the rare roll to the next segment (which may wait for the preparer).
     ///
     /// The common case is one predicted branch for every check (poison, reserved kind,
-    /// room left), a copy of the payload, four header stores, a CRC32C of the frame (three
-    /// interleaved chains, `crc.rs`) and the Release store of the frame length, then the
-    /// two plain stores that tell the flusher how far to msync.
+    /// room left), a copy of the payload, three header stores, a CRC32C of the frame
+    /// (`crc.rs`) and the Release store of the frame length, then the two plain stores
+    /// that tell the flusher how far to msync.
     #[inline]
     pub fn append(
         &mut self,
@@ -652,7 +652,7 @@ impl Journal {
             (p.add(REC_TS_OFF) as *mut u64).write(ts_ns.to_le());
             let covered =
                 std::slice::from_raw_parts(p.add(REC_PAYLOAD_LEN_OFF), frame - REC_PAYLOAD_LEN_OFF);
-            let crc = crate::crc::frame_crc_split(covered);
+            let crc = crate::crc::frame_crc(covered);
             (p.add(REC_CRC_OFF) as *mut u32).write(crc.to_le());
             (*(p as *const AtomicU32)).store((frame as u32).to_le(), Ordering::Release);
         }

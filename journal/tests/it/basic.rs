@@ -220,22 +220,13 @@ fn sealed_segment_tampering_is_caught_by_the_digest_chain() {
     assert_eq!(ins.segments[1].digest_ok, Some(false));
 }
 
-/// Waits (generously) until the roller has `n` spare segments queued.
-fn wait_for_spares(j: &Journal, n: usize) {
-    let deadline = std::time::Instant::now() + Duration::from_secs(60);
-    while j.spare_segments_ready() < n {
-        assert!(std::time::Instant::now() < deadline, "roller never queued {n} spare segments");
-        std::thread::sleep(Duration::from_millis(1));
-    }
-}
-
 #[test]
 fn spare_segments_are_queued_and_rolls_take_them_without_waiting() {
     let dir = tempfile::tempdir().unwrap();
     let segment = 1 << 16;
     let mut j =
         Journal::open(dir.path(), Config { spare_segments: 3, ..config(segment) }).unwrap();
-    wait_for_spares(&j, 3);
+    assert_eq!(j.spare_segments_ready(), 3, "open returns with the spares prepared");
     // 1000-byte payloads make 1032-byte frames: 63 fit in the 65440 bytes between the
     // header and the end-marker reserve. 3 * 63 + 1 appends roll exactly three times, and
     // each roll finds at least one of the three spares still queued.

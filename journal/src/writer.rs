@@ -444,6 +444,9 @@ impl Journal {
         let seg = Arc::new(seg);
         let shared = Arc::new(Shared::new(next_seq - 1));
         shared.unflushed.lock().unwrap_or_else(PoisonError::into_inner).push(seg.clone());
+        // Start with every spare ready: a burst right after open must not wait for the
+        // roller (a segment takes tens of milliseconds to prepare).
+        roller.fill_spares().map_err(io_err(&dir))?;
         let flusher_thread = {
             let shared = shared.clone();
             let interval = config.flush_interval;

@@ -531,11 +531,7 @@ impl Config {
         if !(1..=keel_journal::MAX_SPARE_SEGMENTS).contains(&j.spare_segments) {
             return Err(invalid(
                 "journal.spare_segments",
-                format!(
-                    "{} is not in 1..={}",
-                    j.spare_segments,
-                    keel_journal::MAX_SPARE_SEGMENTS
-                ),
+                format!("{} is not in 1..={}", j.spare_segments, keel_journal::MAX_SPARE_SEGMENTS),
             ));
         }
         if j.snapshots_kept == 0 {
@@ -1159,7 +1155,10 @@ mod tests {
         for bad in [0, keel_journal::MAX_SPARE_SEGMENTS + 1] {
             let c = Config::parse(&format!("[journal]\nspare_segments = {bad}\n"), "f").unwrap();
             let msg = c.resolve().unwrap_err().to_string();
-            assert!(msg.contains("journal.spare_segments") && msg.contains(&bad.to_string()), "{msg}");
+            assert!(
+                msg.contains("journal.spare_segments") && msg.contains(&bad.to_string()),
+                "{msg}"
+            );
         }
     }
 }

@@ -27,7 +27,8 @@ fn thread_cpu_ns() -> u64 {
 
 fn main() {
     let mut args = std::env::args().skip(1);
-    let dir = std::path::PathBuf::from(args.next().expect("usage: append_loop DIR N PAYLOAD_BYTES"));
+    let dir =
+        std::path::PathBuf::from(args.next().expect("usage: append_loop DIR N PAYLOAD_BYTES"));
     let n: u64 = args.next().and_then(|s| s.parse().ok()).expect("N");
     let len: usize = args.next().and_then(|s| s.parse().ok()).expect("PAYLOAD_BYTES");
     let payload: Vec<u8> = (0..len).map(|i| (i * 31 + 7) as u8).collect();
@@ -44,7 +45,9 @@ fn main() {
     assert_eq!(journal.roll_stalls(), 0);
     journal.close().expect("close");
     if args.next().as_deref() == Some("--no-floor") {
-        println!("{n} appends of {len} B: {append_ns:.2} ns/append (thread CPU {append_cpu_ns:.2})");
+        println!(
+            "{n} appends of {len} B: {append_ns:.2} ns/append (thread CPU {append_cpu_ns:.2})"
+        );
         return;
     }
 

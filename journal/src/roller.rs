@@ -224,8 +224,7 @@ pub(crate) fn run(
                 g = roller.cv.wait_timeout(g, poll).unwrap_or_else(|e| e.into_inner()).0;
             }
             let commands = std::mem::take(&mut g.commands);
-            let need_prepare =
-                g.prepared.len() < roller.spare && g.failed.is_none() && !g.shutdown;
+            let need_prepare = g.prepared.len() < roller.spare && g.failed.is_none() && !g.shutdown;
             (commands, need_prepare, g.shutdown, g.failed.is_some())
         };
         for cmd in commands {
@@ -253,9 +252,8 @@ pub(crate) fn run(
                     lock(&roller.mailbox).prepared.push_back(seg);
                     roller.cv.notify_all();
                 }
-                Err(e) => {
-                    roller.fail(&shared, format!("preparing a segment in {}: {e}", roller.dir.display()))
-                }
+                Err(e) => roller
+                    .fail(&shared, format!("preparing a segment in {}: {e}", roller.dir.display())),
             }
             // Look at the mailbox again before any seal work: more may be needed.
             continue;

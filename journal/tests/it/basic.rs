@@ -224,8 +224,7 @@ fn sealed_segment_tampering_is_caught_by_the_digest_chain() {
 fn spare_segments_are_queued_and_rolls_take_them_without_waiting() {
     let dir = tempfile::tempdir().unwrap();
     let segment = 1 << 16;
-    let mut j =
-        Journal::open(dir.path(), Config { spare_segments: 3, ..config(segment) }).unwrap();
+    let mut j = Journal::open(dir.path(), Config { spare_segments: 3, ..config(segment) }).unwrap();
     assert_eq!(j.spare_segments_ready(), 3, "open returns with the spares prepared");
     // 1000-byte payloads make 1032-byte frames: 63 fit in the 65440 bytes between the
     // header and the end-marker reserve. 3 * 63 + 1 appends roll exactly three times, and
@@ -258,9 +257,6 @@ fn spare_segments_out_of_range_are_refused() {
         let err = Journal::open(dir.path(), Config { spare_segments: spare, ..config(1 << 16) })
             .err()
             .unwrap();
-        assert!(
-            matches!(&err, OpenError::Config(m) if m.contains("spare_segments")),
-            "{err}"
-        );
+        assert!(matches!(&err, OpenError::Config(m) if m.contains("spare_segments")), "{err}");
     }
 }

@@ -79,6 +79,7 @@ mod writer;
 pub use error::{AppendError, CloseError, Location, OpenError, ReadError, SyncError};
 pub use layout::RecordKind;
 pub use reader::{INDEX_STRIDE, Reader, Record};
+pub use roller::RollerStats;
 pub use segment::{parse_segment_file_name, segment_file_name};
 pub use tailer::Tailer;
 pub use verify::{Inspection, SegmentInfo, inspect};

@@ -30,7 +30,7 @@ use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::error::AppendError;
 use crate::flusher::Shared;
@@ -66,6 +66,33 @@ pub(crate) struct Roller {
     next_tmp: AtomicU64,
     /// Times the writer had to wait for a prepared segment.
     pub stalls: AtomicU64,
+    /// Nanoseconds the writer spent waiting in those stalls.
+    stall_ns: AtomicU64,
+    prepared: AtomicU64,
+    prepare_ns: AtomicU64,
+    sealed: AtomicU64,
+    seal_ns: AtomicU64,
+}
+
+/// What the roller has done since open: how long preparing and sealing a segment takes on
+/// this machine, and how long the writer waited for it. Preparing must keep up with the
+/// writer (`segment_size / prepare time` against the writer's bytes per second); sealing
+/// may lag during a burst.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RollerStats {
+    /// Segments prepared (including those `open` prepared).
+    pub segments_prepared: u64,
+    /// Wall time spent preparing them, ns (create, `fallocate`, pre-fault, dir fsync).
+    pub prepare_ns_total: u64,
+    /// Segments sealed into the manifest.
+    pub segments_sealed: u64,
+    /// Wall time spent sealing them, ns (msync, BLAKE3, manifest append; summed over the
+    /// steps, so time spent preparing in between is not counted).
+    pub seal_ns_total: u64,
+    /// Rolls that found no spare segment and waited.
+    pub roll_stalls: u64,
+    /// Wall time the writer waited in those rolls, ns.
+    pub roll_stall_ns_total: u64,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -94,16 +121,35 @@ impl Roller {
             spare,
             next_tmp: AtomicU64::new(0),
             stalls: AtomicU64::new(0),
+            stall_ns: AtomicU64::new(0),
+            prepared: AtomicU64::new(0),
+            prepare_ns: AtomicU64::new(0),
+            sealed: AtomicU64::new(0),
+            seal_ns: AtomicU64::new(0),
         }
     }
 
     /// Creates a fresh preallocated segment file under a temporary name.
     pub fn prepare(&self) -> std::io::Result<Segment> {
+        let t = Instant::now();
         let n = self.next_tmp.fetch_add(1, Ordering::Relaxed);
         let path = self.dir.join(format!("prealloc-{}-{n}.tmp", std::process::id()));
         let seg = Segment::create_preallocated(&path, self.segment_size)?;
         fsync_dir(&self.dir)?;
+        self.prepared.fetch_add(1, Ordering::Relaxed);
+        self.prepare_ns.fetch_add(t.elapsed().as_nanos() as u64, Ordering::Relaxed);
         Ok(seg)
+    }
+
+    pub fn stats(&self) -> RollerStats {
+        RollerStats {
+            segments_prepared: self.prepared.load(Ordering::Relaxed),
+            prepare_ns_total: self.prepare_ns.load(Ordering::Relaxed),
+            segments_sealed: self.sealed.load(Ordering::Relaxed),
+            seal_ns_total: self.seal_ns.load(Ordering::Relaxed),
+            roll_stalls: self.stalls.load(Ordering::Relaxed),
+            roll_stall_ns_total: self.stall_ns.load(Ordering::Relaxed),
+        }
     }
 
     /// Prepares segments until `spare` are queued (on the calling thread: for `open`, so a
@@ -120,12 +166,15 @@ impl Roller {
     /// of a roll; counted in `stalls`).
     pub fn take_prepared(&self) -> Result<Segment, AppendError> {
         let mut g = lock(&self.mailbox);
-        if g.prepared.is_empty() {
-            self.stalls.fetch_add(1, Ordering::Relaxed);
-            self.cv.notify_all();
+        if let Some(seg) = g.prepared.pop_front() {
+            return Ok(seg);
         }
+        let t = Instant::now();
+        self.stalls.fetch_add(1, Ordering::Relaxed);
+        self.cv.notify_all();
         loop {
             if let Some(seg) = g.prepared.pop_front() {
+                self.stall_ns.fetch_add(t.elapsed().as_nanos() as u64, Ordering::Relaxed);
                 return Ok(seg);
             }
             if g.failed.is_some() || g.shutdown {
@@ -175,6 +224,8 @@ struct SealJob {
     /// Started (msync done, previous digest fed) once the job is at the front.
     hasher: Option<blake3::Hasher>,
     hashed: usize,
+    /// Time spent on this job so far (for [`RollerStats`]).
+    ns: u64,
 }
 
 impl SealJob {
@@ -243,6 +294,7 @@ pub(crate) fn run(
                     used,
                     hasher: None,
                     hashed: 0,
+                    ns: 0,
                 }),
             }
         }
@@ -265,11 +317,19 @@ pub(crate) fn run(
         }
         if let Some(job) = seals.front_mut() {
             let budget = if shutdown { usize::MAX } else { SEAL_STEP_BYTES };
-            match job.step(&chain, budget) {
+            let t = Instant::now();
+            let res = job.step(&chain, budget);
+            job.ns += t.elapsed().as_nanos() as u64;
+            match res {
                 Ok(None) => {}
                 Ok(Some(entry)) => {
-                    seals.pop_front();
-                    match manifest.append(&entry) {
+                    let mut job = seals.pop_front().expect("the front job");
+                    let t = Instant::now();
+                    let res = manifest.append(&entry);
+                    job.ns += t.elapsed().as_nanos() as u64;
+                    roller.sealed.fetch_add(1, Ordering::Relaxed);
+                    roller.seal_ns.fetch_add(job.ns, Ordering::Relaxed);
+                    match res {
                         Ok(()) => chain = entry.digest,
                         Err(e) => roller.fail(
                             &shared,

@@ -21,7 +21,7 @@ use crate::layout::{
 };
 use crate::manifest::{self, Digest, ManifestWriter, SealEntry};
 use crate::recovery::{SegmentScan, scan_segment};
-use crate::roller::{self, Command, Roller};
+use crate::roller::{self, Command, Roller, RollerStats};
 use crate::segment::{Segment, fsync_dir, page_size, parse_segment_file_name, segment_file_name};
 
 /// Bytes of scratch space rkyv may use while serializing (for types with out-of-line
@@ -515,6 +515,11 @@ impl Journal {
     /// Times a roll had to wait for the background thread to prepare a segment.
     pub fn roll_stalls(&self) -> u64 {
         self.roller.stalls.load(Ordering::Relaxed)
+    }
+
+    /// What the roller has done since open (prepare and seal times, roll stalls).
+    pub fn roller_stats(&self) -> RollerStats {
+        self.roller.stats()
     }
 
     /// Prepared segments ready for the next rolls right now (the roller refills up to

@@ -234,6 +234,10 @@ fn spare_segments_are_queued_and_rolls_take_them_without_waiting() {
         j.append(RecordKind::INPUT, 1, &payload).unwrap();
     }
     assert_eq!(j.roll_stalls(), 0, "three rolls with three spares queued never wait");
+    let stats = j.roller_stats();
+    assert_eq!((stats.roll_stalls, stats.roll_stall_ns_total), (0, 0));
+    // The first segment and three spares at open, at least.
+    assert!(stats.segments_prepared >= 4 && stats.prepare_ns_total > 0, "{stats:?}");
     let last = j.last_seq();
     j.close().unwrap();
 

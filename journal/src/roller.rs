@@ -214,14 +214,14 @@ impl Roller {
     }
 }
 
-/// A seal in progress: msync first, then BLAKE3 over `[0, used)` chained to the previous
-/// digest, a step at a time, then the manifest entry.
+/// A seal in progress: msync and BLAKE3 over `[0, used)` (chained to the previous
+/// digest), a step at a time, then the manifest entry.
 struct SealJob {
     seg: Arc<Segment>,
     first_seq: u64,
     last_seq: u64,
     used: usize,
-    /// Started (msync done, previous digest fed) once the job is at the front.
+    /// Started (previous digest fed) once the job is at the front.
     hasher: Option<blake3::Hasher>,
     hashed: usize,
     /// Time spent on this job so far (for [`RollerStats`]).
@@ -233,16 +233,18 @@ impl SealJob {
     /// segment is hashed. Equal to [`crate::manifest::chain_digest`] (BLAKE3 hashes the
     /// same bytes in any split).
     fn step(&mut self, chain: &Digest, budget: usize) -> Result<Option<SealEntry>, String> {
-        if self.hasher.is_none() {
-            self.seg
-                .flush_range(0, self.used)
-                .map_err(|e| format!("msync of sealed segment {}: {e}", self.first_seq))?;
+        let h = self.hasher.get_or_insert_with(|| {
             let mut h = blake3::Hasher::new();
             h.update(chain);
-            self.hasher = Some(h);
-        }
-        let h = self.hasher.as_mut().expect("started above");
+            h
+        });
         let end = self.used.min(self.hashed.saturating_add(budget));
+        // msync step by step too (on a disk, writing back a whole segment at once could
+        // keep the roller from refilling the spares for a long time). The manifest entry
+        // is only written once every step is done.
+        self.seg
+            .flush_range(self.hashed, end)
+            .map_err(|e| format!("msync of sealed segment {}: {e}", self.first_seq))?;
         h.update(self.seg.bytes(self.hashed, end - self.hashed));
         self.hashed = end;
         if self.hashed < self.used {

@@ -123,7 +123,6 @@ pub struct RecoveryReport {
 /// assert_eq!((rec.seq, rec.kind, rec.payload), (seq, RecordKind::INPUT, &b"hello"[..]));
 /// ```
 pub struct Journal {
-    // The fields of the append path first.
     /// Base of the current segment's mapping (`seg.base()`, cached: one load less on the
     /// append path).
     base: *mut u8,

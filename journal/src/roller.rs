@@ -17,14 +17,15 @@
 //!   Seals still complete in segment order (each digest chains to the previous one).
 //! * On shutdown every pending seal is completed, and the spare segments (still under
 //!   their `prealloc-*.tmp` names) are removed.
-//! * An I/O error poisons the journal; seals after a failed one are dropped (not written
-//!   with a broken chain), so the next open reseals those segments.
+//! * An I/O error poisons the journal, and the seals still pending are dropped (after a
+//!   failed seal the chain would be broken): the next open reseals those segments.
 //!
-//! Why the order matters: on this class of machine preparing a segment on tmpfs
-//! (`fallocate` + `MADV_POPULATE_WRITE`) costs about 0.7–0.9 ms per MiB and hashing it
-//! about 0.5 ms per MiB, so a roller that seals before preparing needs more than a core
-//! to keep up with a writer at 800 MB/s; one that prepares first lets the seals lag
-//! during a burst and catch up afterwards.
+//! Why the order matters: on the 2-core VM of `docs/benchmarks.md` preparing a segment on
+//! tmpfs (`fallocate` + `MADV_POPULATE_WRITE`, mostly the kernel zeroing fresh pages)
+//! costs about 0.7–1.4 ms per MiB and hashing it 0.45–0.7 ms per MiB, so a roller that
+//! seals before preparing needs more than a core to keep up with a writer at 800 MB/s;
+//! one that prepares first lets the seals lag during a burst and catch up afterwards (at
+//! the latest in `close`).
 
 use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
@@ -329,10 +330,12 @@ pub(crate) fn run(
                     let t = Instant::now();
                     let res = manifest.append(&entry);
                     job.ns += t.elapsed().as_nanos() as u64;
-                    roller.sealed.fetch_add(1, Ordering::Relaxed);
-                    roller.seal_ns.fetch_add(job.ns, Ordering::Relaxed);
                     match res {
-                        Ok(()) => chain = entry.digest,
+                        Ok(()) => {
+                            chain = entry.digest;
+                            roller.sealed.fetch_add(1, Ordering::Relaxed);
+                            roller.seal_ns.fetch_add(job.ns, Ordering::Relaxed);
+                        }
                         Err(e) => roller.fail(
                             &shared,
                             format!("appending to {}: {e}", manifest.path().display()),

@@ -59,6 +59,7 @@ pub struct JournalSection {
     pub dir: PathBuf,
     pub segment_mb: u64,
     pub flush_interval_ms: u64,
+    pub spare_segments: usize,
     pub snapshot_interval_s: u64,
     pub snapshot_every_inputs: u64,
     pub snapshots_kept: usize,
@@ -257,6 +258,7 @@ impl Default for JournalSection {
             dir: PathBuf::from("./keel-data"),
             segment_mb: 64,
             flush_interval_ms: 2,
+            spare_segments: 2,
             snapshot_interval_s: 300,
             snapshot_every_inputs: 5_000_000,
             snapshots_kept: 3,
@@ -528,6 +530,12 @@ impl Config {
         if j.flush_interval_ms == 0 {
             return Err(invalid("journal.flush_interval_ms", "must be at least 1"));
         }
+        if !(1..=keel_journal::MAX_SPARE_SEGMENTS).contains(&j.spare_segments) {
+            return Err(invalid(
+                "journal.spare_segments",
+                format!("{} is not in 1..={}", j.spare_segments, keel_journal::MAX_SPARE_SEGMENTS),
+            ));
+        }
         if j.snapshots_kept == 0 {
             return Err(invalid("journal.snapshots_kept", "must be at least 1"));
         }
@@ -756,6 +764,7 @@ impl Config {
             journal: keel_replay::log::journal_config(keel_journal::Config {
                 segment_size: (j.segment_mb as usize) << 20,
                 flush_interval: Duration::from_millis(j.flush_interval_ms),
+                spare_segments: j.spare_segments,
                 ..keel_journal::Config::default()
             }),
             snapshots: SnapshotSchedule {
@@ -1149,5 +1158,19 @@ mod tests {
         )
         .unwrap();
         assert!(c.resolve().unwrap_err().to_string().contains("nope"));
+    }
+
+    #[test]
+    fn spare_segments_reach_the_journal_and_are_checked() {
+        let c = Config::parse("[journal]\nspare_segments = 5\n", "f").unwrap();
+        assert_eq!(c.resolve().unwrap().journal.spare_segments, 5);
+        for bad in [0, keel_journal::MAX_SPARE_SEGMENTS + 1] {
+            let c = Config::parse(&format!("[journal]\nspare_segments = {bad}\n"), "f").unwrap();
+            let msg = c.resolve().unwrap_err().to_string();
+            assert!(
+                msg.contains("journal.spare_segments") && msg.contains(&bad.to_string()),
+                "{msg}"
+            );
+        }
     }
 }

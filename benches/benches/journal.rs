@@ -247,13 +247,17 @@ fn latency_profile() {
     let elapsed = t.elapsed();
     let synced = Instant::now();
     j.sync().unwrap();
+    let r = j.roller_stats();
     eprintln!(
-        "append_64B sustained: {M} appends in {:.3} s = {:.2} M appends/s ({:.2} GB/s of frames); roll stalls {}; final sync {:.1} ms",
+        "append_64B sustained: {M} appends in {:.3} s = {:.2} M appends/s ({:.2} GB/s of frames); roll stalls {} ({} ms waited); final sync {:.1} ms; roller: {} segments prepared, {:.1} ms each",
         elapsed.as_secs_f64(),
         M as f64 / elapsed.as_secs_f64() / 1e6,
         (M * 96) as f64 / elapsed.as_secs_f64() / 1e9,
         j.roll_stalls(),
-        synced.elapsed().as_secs_f64() * 1e3
+        r.roll_stall_ns_total / 1_000_000,
+        synced.elapsed().as_secs_f64() * 1e3,
+        r.segments_prepared,
+        r.prepare_ns_total as f64 / r.segments_prepared.max(1) as f64 / 1e6
     );
 }
 

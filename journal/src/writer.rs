@@ -21,7 +21,7 @@ use crate::layout::{
 };
 use crate::manifest::{self, Digest, ManifestWriter, SealEntry};
 use crate::recovery::{SegmentScan, scan_segment};
-use crate::roller::{self, Command, Roller};
+use crate::roller::{self, Command, Roller, RollerStats};
 use crate::segment::{Segment, fsync_dir, page_size, parse_segment_file_name, segment_file_name};
 
 /// Bytes of scratch space rkyv may use while serializing (for types with out-of-line
@@ -43,7 +43,15 @@ pub struct Config {
     pub flush_interval: Duration,
     /// How often the roller thread looks at its mailbox.
     pub roller_poll: Duration,
+    /// Prepared (preallocated, pre-faulted) segments the roller keeps ready ahead of the
+    /// writer, 1..=[`MAX_SPARE_SEGMENTS`]. Each holds `segment_size` bytes of disk (or of
+    /// RAM on tmpfs). More absorb longer bursts during which the roller gets no CPU; the
+    /// roller's sustained rate is what keeps a roll from waiting in the long run.
+    pub spare_segments: usize,
 }
+
+/// Largest [`Config::spare_segments`] accepted.
+pub const MAX_SPARE_SEGMENTS: usize = 64;
 
 impl Default for Config {
     fn default() -> Config {
@@ -53,6 +61,7 @@ impl Default for Config {
             first_seq: 1,
             flush_interval: Duration::from_millis(2),
             roller_poll: Duration::from_millis(1),
+            spare_segments: 2,
         }
     }
 }
@@ -114,16 +123,19 @@ pub struct RecoveryReport {
 /// assert_eq!((rec.seq, rec.kind, rec.payload), (seq, RecordKind::INPUT, &b"hello"[..]));
 /// ```
 pub struct Journal {
-    dir: PathBuf,
-    config: Config,
-    seg: Arc<Segment>,
-    seg_first_seq: u64,
+    /// Base of the current segment's mapping (`seg.base()`, cached: one load less on the
+    /// append path).
+    base: *mut u8,
     /// Where the next frame goes.
     pos: usize,
     /// `seg.len() - END_MARKER_LEN`: room always left for the end marker.
     limit: usize,
     next_seq: u64,
     shared: Arc<Shared>,
+    seg: Arc<Segment>,
+    dir: PathBuf,
+    config: Config,
+    seg_first_seq: u64,
     roller: Arc<Roller>,
     flusher_thread: Option<JoinHandle<()>>,
     roller_thread: Option<JoinHandle<()>>,
@@ -131,6 +143,13 @@ pub struct Journal {
     report: RecoveryReport,
     _lock: DirLock,
 }
+
+// SAFETY: `base` points into the mapping that `seg` (an `Arc` this struct holds) keeps
+// alive, and is only dereferenced by methods taking `&mut self`, i.e. by whichever single
+// thread owns the journal; every other field is `Send + Sync`.
+unsafe impl Send for Journal {}
+// SAFETY: as above: no `&self` method reads or writes through `base`.
+unsafe impl Sync for Journal {}
 
 fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> OpenError + '_ {
     move |source| OpenError::Io { path: path.to_path_buf(), source }
@@ -247,6 +266,12 @@ impl Journal {
                 2 * page
             )));
         }
+        if !(1..=MAX_SPARE_SEGMENTS).contains(&config.spare_segments) {
+            return Err(OpenError::Config(format!(
+                "spare_segments {} must be 1..={MAX_SPARE_SEGMENTS}",
+                config.spare_segments
+            )));
+        }
         if config.first_seq == 0 {
             return Err(OpenError::Config("first_seq must be at least 1".into()));
         }
@@ -255,7 +280,7 @@ impl Journal {
         let manifest_path = dir.join(manifest::MANIFEST_FILE);
         let manifest = manifest::read_manifest(&dir)
             .map_err(|what| OpenError::Manifest { path: manifest_path.clone(), what })?;
-        let roller = Arc::new(Roller::new(&dir, config.segment_size));
+        let roller = Arc::new(Roller::new(&dir, config.segment_size, config.spare_segments));
 
         let (listed, tmps) = list_dir(&dir).map_err(io_err(&dir))?;
         let mut report = RecoveryReport { segments: listed.len(), ..RecoveryReport::default() };
@@ -418,6 +443,9 @@ impl Journal {
         let seg = Arc::new(seg);
         let shared = Arc::new(Shared::new(next_seq - 1));
         shared.unflushed.lock().unwrap_or_else(PoisonError::into_inner).push(seg.clone());
+        // Start with every spare ready: a burst right after open must not wait for the
+        // roller (a segment takes tens of milliseconds to prepare).
+        roller.fill_spares().map_err(io_err(&dir))?;
         let flusher_thread = {
             let shared = shared.clone();
             let interval = config.flush_interval;
@@ -435,6 +463,7 @@ impl Journal {
         };
         let limit = seg.len() - END_MARKER_LEN;
         Ok(Journal {
+            base: seg.base(),
             dir,
             config,
             seg,
@@ -487,6 +516,17 @@ impl Journal {
         self.roller.stalls.load(Ordering::Relaxed)
     }
 
+    /// What the roller has done since open (prepare and seal times, roll stalls).
+    pub fn roller_stats(&self) -> RollerStats {
+        self.roller.stats()
+    }
+
+    /// Prepared segments ready for the next rolls right now (the roller refills up to
+    /// [`Config::spare_segments`] in the background).
+    pub fn spare_segments_ready(&self) -> usize {
+        self.roller.spare_ready()
+    }
+
     /// A handle other threads can use to wait for durability.
     pub fn durability(&self) -> Durability {
         Durability { shared: self.shared.clone() }
@@ -494,6 +534,11 @@ impl Journal {
 
     /// Appends a record and returns its sequence. No allocation and no syscall, except on
     /// the rare roll to the next segment (which may wait for the preparer).
+    ///
+    /// The common case is one predicted branch for every check (poison, reserved kind,
+    /// room left), a copy of the payload, three header stores, a CRC32C of the frame
+    /// (`crc.rs`) and the Release store of the frame length, then the two plain stores
+    /// that tell the flusher how far to msync.
     #[inline]
     pub fn append(
         &mut self,
@@ -503,16 +548,22 @@ impl Journal {
     ) -> Result<u64, AppendError> {
         let len = payload.len();
         let frame = frame_len_for(len);
-        self.check(kind, frame, len)?;
-        let at = self.pos + REC_HEADER_LEN;
-        // SAFETY: `check` guaranteed `pos + frame <= limit < seg.len()`; the bytes past
-        // `pos` are unpublished and owned by this single writer. The zeroed last word
-        // (8-aligned, at or after the header) is the padding; the payload then overwrites
-        // the part of it that is payload. `publish` sees the padding already zero.
+        // One branch for the three rare cases; `check` sorts them out.
+        if self.shared.poisoned.load(Ordering::Relaxed)
+            | !kind.is_user()
+            | (frame > self.limit - self.pos)
+        {
+            self.check(kind, frame, len)?;
+        }
+        // SAFETY: `pos + frame <= limit < seg.len()` (checked above, or by `check`, which
+        // rolled to a segment where it holds); `base` is the current segment's mapping. The
+        // bytes past `pos` are unpublished and owned by this single writer. The zeroed last
+        // word (8-aligned, at or after the header) is the padding; the payload then
+        // overwrites the part of it that is payload. `publish` sees the padding already zero.
         unsafe {
-            let base = self.seg.base();
-            (base.add(self.pos + frame - 8) as *mut u64).write(0);
-            std::ptr::copy_nonoverlapping(payload.as_ptr(), base.add(at), len);
+            let p = self.base.add(self.pos);
+            (p.add(frame - 8) as *mut u64).write(0);
+            std::ptr::copy_nonoverlapping(payload.as_ptr(), p.add(REC_HEADER_LEN), len);
         }
         Ok(self.publish(kind, ts_ns, len, true))
     }
@@ -536,7 +587,7 @@ impl Journal {
             // SAFETY: `[at, at + room)` lies inside the segment, before the end-marker
             // reserve; it is unpublished, so no reader looks at it, and this writer is the
             // only one touching it while the slice lives.
-            let dst = unsafe { std::slice::from_raw_parts_mut(self.seg.base().add(at), room) };
+            let dst = unsafe { std::slice::from_raw_parts_mut(self.base.add(at), room) };
             let scratch = SubAllocator::new(&mut self.scratch);
             match rkyv::api::low::to_bytes_in_with_alloc::<_, _, Failure>(
                 value,
@@ -564,7 +615,8 @@ impl Journal {
     }
 
     /// Checks poison, kind and size, and rolls if the frame does not fit.
-    #[inline]
+    #[cold]
+    #[inline(never)]
     fn check(&mut self, kind: RecordKind, frame: usize, len: usize) -> Result<(), AppendError> {
         if self.shared.poisoned.load(Ordering::Relaxed) {
             return Err(AppendError::Poisoned { cause: self.shared.cause() });
@@ -589,18 +641,20 @@ impl Journal {
         let frame = frame_len_for(len);
         debug_assert!(frame <= self.limit - self.pos);
         let seq = self.next_seq;
-        let base = self.seg.base();
-        // SAFETY: `[pos, pos + frame)` is inside the segment (checked by the caller) and
-        // unpublished; `pos` is 8-aligned and the mapping page-aligned, so the u32/u64
-        // stores are aligned. The frame length goes last, with a Release store through an
-        // atomic view, so a reader that Acquire-loads it sees every byte before it.
+        // SAFETY: `[pos, pos + frame)` is inside the current segment, whose mapping starts
+        // at `base` (checked by the caller), and unpublished; `pos` is 8-aligned and the
+        // mapping page-aligned, so the u32/u64 stores are aligned. The frame length goes
+        // last, with a Release store through an atomic view, so a reader that
+        // Acquire-loads it sees every byte before it.
         unsafe {
-            let p = base.add(self.pos);
+            let p = self.base.add(self.pos);
             if !padded {
                 std::ptr::write_bytes(p.add(REC_HEADER_LEN + len), 0, frame - REC_HEADER_LEN - len);
             }
-            (p.add(REC_PAYLOAD_LEN_OFF) as *mut u32).write((len as u32).to_le());
-            (p.add(REC_KIND_OFF) as *mut u32).write((kind.0 as u32).to_le()); // kind + zero flags
+            // payload_len, kind and zero flags in one word.
+            const _: () = assert!(REC_KIND_OFF == REC_PAYLOAD_LEN_OFF + 4);
+            let w1 = (len as u64) | (u64::from(kind.0) << 32);
+            (p.add(REC_PAYLOAD_LEN_OFF) as *mut u64).write(w1.to_le());
             (p.add(REC_SEQ_OFF) as *mut u64).write(seq.to_le());
             (p.add(REC_TS_OFF) as *mut u64).write(ts_ns.to_le());
             let covered =
@@ -611,6 +665,10 @@ impl Journal {
         }
         self.pos += frame;
         self.next_seq = seq + 1;
+        // The flusher's view: where to msync to and which sequence that makes durable. Both
+        // are needed after every append, because the writer may go idle right after it and
+        // the flusher must still cover it within `flush_interval`. On x86 these Release
+        // stores are plain stores to lines that only the flusher reads (every interval).
         self.seg.written_end.store(self.pos, Ordering::Release);
         self.shared.appended_seq.store(seq, Ordering::Release);
         seq
@@ -620,7 +678,7 @@ impl Journal {
     /// first sequence.
     fn write_end_marker(&mut self) {
         debug_assert!(self.pos + END_MARKER_LEN <= self.seg.len());
-        let base = self.seg.base();
+        let base = self.base;
         // SAFETY: the writer always keeps END_MARKER_LEN bytes free past `limit`, so the
         // marker fits; same alignment and publication argument as `publish`.
         unsafe {
@@ -667,6 +725,7 @@ impl Journal {
         };
         self.roller.push(seal, Some(Command::Activate { from: next_path, first_seq }));
         self.seg_first_seq = first_seq;
+        self.base = self.seg.base();
         self.pos = SEG_HEADER_LEN;
         self.limit = self.seg.len() - END_MARKER_LEN;
         Ok(())

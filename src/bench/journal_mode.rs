@@ -6,6 +6,10 @@
 //!   of a typical command, a new order), one per operation, timed with two TSC reads.
 //!   Floor: a bare copy of the same bytes into a file mapping that is already mapped and
 //!   pre-faulted, advancing by the same frame stride (wrapping), timed the same way.
+//! - Roller: how long preparing a segment took (so how many MiB/s of fresh, pre-faulted
+//!   pages the background thread supplies, against the MiB/s the writer filled) and how
+//!   long the writer waited at rolls that found no spare segment: what bounds the
+//!   sustained rate once the append itself is cheap.
 //! - Verify: after closing (sealing) the journal, `Reader` over every record (CRC32C and
 //!   sequence continuity per record), and `inspect` (the same plus the BLAKE3 seal chain).
 //!   Floor: a bare sequential read (64-bit sum) of the same segment files, mapped.
@@ -31,6 +35,9 @@ pub struct JournalArgs {
     /// Segment size, MiB.
     #[arg(long, default_value_t = 64)]
     pub segment_mb: usize,
+    /// Prepared segments the journal keeps ready ahead of the writer (journal.spare_segments).
+    #[arg(long, default_value_t = keel_journal::Config::default().spare_segments)]
+    pub spare_segments: usize,
     /// Stop appending once the journal holds this many MiB of records.
     #[arg(long, default_value_t = 1024)]
     pub max_mb: u64,
@@ -213,7 +220,7 @@ pub fn run(common: &Common, args: &JournalArgs) -> Result<Report, BenchError> {
     let floor = run_synchronous(&clock, pacing, wait, &mut copy);
     drop(copy);
 
-    let config = Config { segment_size, ..Config::default() };
+    let config = Config { segment_size, spare_segments: args.spare_segments, ..Config::default() };
     let journal = Journal::open(&journal_dir, config.clone())
         .map_err(|e| BenchError::Setup(format!("journal {}: {e}", journal_dir.display())))?;
     let mut append = AppendOp {
@@ -232,6 +239,7 @@ pub fn run(common: &Common, args: &JournalArgs) -> Result<Report, BenchError> {
     let capped = append.done();
     let records = append.journal.last_seq();
     let roll_stalls = append.journal.roll_stalls();
+    let roller = append.journal.roller_stats();
     append.journal.close().map_err(|e| BenchError::Setup(format!("closing the journal: {e}")))?;
 
     // Verify: reader (CRC + continuity), inspect (plus the BLAKE3 chain), bare read.
@@ -272,6 +280,9 @@ pub fn run(common: &Common, args: &JournalArgs) -> Result<Report, BenchError> {
     .count("record_bytes", record_bytes as u64)
     .count("frame_bytes", frame as u64)
     .count("roll_stalls", roll_stalls)
+    .count("roll_stall_ms_total", roller.roll_stall_ns_total / 1_000_000)
+    .count("segments_prepared", roller.segments_prepared)
+    .count("prepare_us_mean", roller.prepare_ns_total / roller.segments_prepared.max(1) / 1_000)
     .count("stopped_at_size_cap", u64::from(capped));
     let floor_m = Measurement::from_recorder(
         "floor_copy",
@@ -319,8 +330,9 @@ pub fn run(common: &Common, args: &JournalArgs) -> Result<Report, BenchError> {
         1,
     );
     report.notes.push(format!(
-        "journal: {where_text}; {} MiB segments, flush every {} ms, size cap {} MiB",
+        "journal: {where_text}; {} MiB segments ({} spare), flush every {} ms, size cap {} MiB",
         args.segment_mb,
+        args.spare_segments,
         config.flush_interval.as_millis(),
         args.max_mb
     ));
@@ -331,6 +343,22 @@ pub fn run(common: &Common, args: &JournalArgs) -> Result<Report, BenchError> {
         } else {
             "archived size of a new-order command"
         }
+    ));
+    // What bounds the sustained rate: the roller must prepare segments as fast as the
+    // writer fills them (sealing may lag during a run and catches up at close).
+    let prepare_s = roller.prepare_ns_total as f64 / roller.segments_prepared.max(1) as f64 / 1e9;
+    let written_mib_per_s =
+        run.measured_ops as f64 * frame as f64 / (run.elapsed_ns.max(1) as f64 / 1e9) / 1048576.0;
+    report.notes.push(format!(
+        "roller: {} segments prepared, {:.1} ms each (= {:.0} MiB/s of fresh pages); {} sealed before close, {:.1} ms each; the writer filled {:.0} MiB/s and waited {} ms in {} roll stalls",
+        roller.segments_prepared,
+        prepare_s * 1e3,
+        args.segment_mb as f64 / prepare_s.max(1e-9),
+        roller.segments_sealed,
+        roller.seal_ns_total as f64 / roller.segments_sealed.max(1) as f64 / 1e6,
+        written_mib_per_s,
+        roller.roll_stall_ns_total / 1_000_000,
+        roller.roll_stalls
     ));
     if capped {
         report.notes.push(format!(

@@ -219,3 +219,67 @@ fn sealed_segment_tampering_is_caught_by_the_digest_chain() {
     assert!(ins.problems[0].contains("BLAKE3"), "{:?}", ins.problems);
     assert_eq!(ins.segments[1].digest_ok, Some(false));
 }
+
+#[test]
+fn spare_segments_are_queued_and_rolls_take_them_without_waiting() {
+    let dir = tempfile::tempdir().unwrap();
+    let segment = 1 << 16;
+    let mut j = Journal::open(dir.path(), Config { spare_segments: 3, ..config(segment) }).unwrap();
+    assert_eq!(j.spare_segments_ready(), 3, "open returns with the spares prepared");
+    // 1000-byte payloads make 1032-byte frames: 63 fit in the 65440 bytes between the
+    // header and the end-marker reserve. 3 * 63 + 1 appends roll exactly three times, and
+    // each roll finds at least one of the three spares still queued.
+    let payload = [7u8; 1000];
+    for _ in 0..3 * 63 + 1 {
+        j.append(RecordKind::INPUT, 1, &payload).unwrap();
+    }
+    assert_eq!(j.roll_stalls(), 0, "three rolls with three spares queued never wait");
+    let stats = j.roller_stats();
+    assert_eq!((stats.roll_stalls, stats.roll_stall_ns_total), (0, 0));
+    // The first segment and three spares at open, at least.
+    assert!(stats.segments_prepared >= 4 && stats.prepare_ns_total > 0, "{stats:?}");
+    let last = j.last_seq();
+    j.close().unwrap();
+
+    // No spare is left behind, every full segment is sealed into the chain.
+    let names: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(!names.iter().any(|n| n.starts_with("prealloc-")), "{names:?}");
+    let ins = inspect(dir.path(), true).unwrap();
+    assert!(ins.problems.is_empty(), "{:?}", ins.problems);
+    assert_eq!(ins.segments.len(), 4);
+    assert!(ins.segments.iter().all(|s| s.sealed && s.digest_ok == Some(true)));
+    assert_eq!(ins.last_seq(), Some(last));
+}
+
+#[test]
+fn spare_segments_out_of_range_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    for spare in [0, keel_journal::MAX_SPARE_SEGMENTS + 1] {
+        let err = Journal::open(dir.path(), Config { spare_segments: spare, ..config(1 << 16) })
+            .err()
+            .unwrap();
+        assert!(matches!(&err, OpenError::Config(m) if m.contains("spare_segments")), "{err}");
+    }
+}
+
+#[test]
+fn seals_of_segments_larger_than_a_seal_step_chain_correctly() {
+    // 3 MiB segments are sealed in several 1 MiB msync + hash steps; the chain must be
+    // the one `inspect` recomputes in one go.
+    let dir = tempfile::tempdir().unwrap();
+    let mut j = Journal::open(dir.path(), config(3 << 20)).unwrap();
+    let payload = [0x3cu8; 1000];
+    for i in 0..7000 {
+        j.append(RecordKind::INPUT, i, &payload).unwrap();
+    }
+    j.close().unwrap();
+    let ins = inspect(dir.path(), true).unwrap();
+    assert!(ins.problems.is_empty(), "{:?}", ins.problems);
+    assert_eq!(ins.segments.len(), 3);
+    assert!(ins.segments.iter().all(|s| s.sealed && s.digest_ok == Some(true)));
+    assert!(ins.segments[0].used_bytes > 2 << 20, "the first seal took several steps");
+    assert_eq!(ins.records(), 7000);
+}

@@ -70,6 +70,22 @@ impl OwnResting {
         }
     }
 
+    /// A new order of `lots` (> 0) at the order's price: as [`Self::change`]. Inlined
+    /// where its price is a level already (an order beside the firm's others); a new
+    /// level goes through [`Self::change`].
+    #[inline(always)]
+    pub(super) fn add(&mut self, o: &OpenOrder, lots: i64) {
+        debug_assert!(lots > 0);
+        if let Some(books) = self.books.get_mut(o.instrument.index()) {
+            let s = &mut books[o.side as usize];
+            if let Ok(pos) = s.ladder.find(o.risk_price) {
+                *s.ladder.val_mut(pos) += lots;
+                return;
+            }
+        }
+        self.change(o, lots);
+    }
+
     /// Adds `delta` lots (negative to remove) at the order's price: one search of the
     /// side's levels.
     pub(super) fn change(&mut self, o: &OpenOrder, delta: i64) {

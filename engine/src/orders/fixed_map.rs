@@ -56,12 +56,15 @@ pub(super) struct ClKey {
 impl FixedHash for ClKey {
     #[inline]
     fn fixed_hash(&self) -> u64 {
-        // The id's four words (length and zero padding included, so equal ids hash
-        // equally), each folded in with a multiply; mix64 finishes the avalanche.
-        let mut h = u64::from(self.session.0) ^ 0xcbf2_9ce4_8422_2325;
+        // The session, multiplied first so that it cannot cancel against the id's first
+        // bytes (session 1 with id "0" and session 0 with id "1" hashed alike when it was
+        // only xored in); then the id's four words (zero padding included, so equal ids
+        // hash equally), each folded in with a multiply, which carries every bit upward;
+        // mix64 brings the high bits back down to the home bucket.
+        const K: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut h = (u64::from(self.session.0) ^ 0xcbf2_9ce4_8422_2325).wrapping_mul(K);
         for w in self.cl_ord_id.words() {
-            h = (h ^ w).wrapping_mul(0x9e37_79b9_7f4a_7c15);
-            h ^= h >> 29;
+            h = (h ^ w).wrapping_mul(K);
         }
         mix64(h)
     }

@@ -550,11 +550,12 @@ impl OrderTable {
     ) -> Result<ReplaceOutcome, RejectInfo> {
         let slot = self.by_id.get(&id).ok_or(RejectInfo::bare(RejectCode::UnknownOrder))?;
         let session = self.slot(slot).terms().session;
-        self.check_cl_ord_id(session, req.cl_ord_id)?;
+        // The new id is hashed once, for the check and the insert.
+        let tag = self.cl_ord_id_free(session, req.cl_ord_id)?;
         let outcome = self.slot_mut(slot).request_replace(req, now)?;
         let new_key = ClKey { session, cl_ord_id: req.cl_ord_id };
-        let inserted = self.by_cl.insert(new_key, ClEntry::Live(slot));
-        debug_assert!(inserted, "cl map is sized for two ids per order");
+        let inserted = self.by_cl.insert_new_tagged(new_key, tag, ClEntry::Live(slot));
+        debug_assert_eq!(inserted, Ok(true), "a free id; the map is sized for two per order");
         if let ReplaceOutcome::Applied { old_cl_ord_id } = outcome {
             self.retire_cl(ClKey { session, cl_ord_id: old_cl_ord_id });
         }

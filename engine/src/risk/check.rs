@@ -214,11 +214,15 @@ impl RiskEngine {
         // Borrowed, not copied: a limit set is 128 bytes.
         let (cell_lim, acct_lim, firm_lim) =
             (self.limits.cell(a, i), &self.limits.accounts[a], &self.limits.firm);
+        let gate = self.limits.gate(a, i);
+        // The checks of the cell's own limits below run only where one is set: a limit
+        // not in force refuses nothing, so passing over them changes no decision.
+        let cell_limited = gate.cell_limited;
         let replace = matches!(t.entry, Entry::Replace(..));
         // A replace is held to limits only where it increases the order's exposure; a new
         // or released order must fit the limits in force as a whole.
         let whole = !replace;
-        if !replace && cell_lim.get(LimitKind::Restricted) == 1 {
+        if cell_limited && !replace && cell_lim.get(LimitKind::Restricted) == 1 {
             return Err(reject(C::InstrumentRestricted, t.instrument.0, 0));
         }
         if t.flags.contains(OrderFlags::REDUCE_ONLY) && !reducing {
@@ -226,7 +230,6 @@ impl RiskEngine {
         }
 
         // Per-order size: against the gate first; the levels one by one only for the reject.
-        let gate = self.limits.gate(a, i);
         let levels: [&LimitSet; 3] = [cell_lim, acct_lim, firm_lim];
         if t.qty.0 > gate.max_order_qty {
             for set in levels {
@@ -237,7 +240,7 @@ impl RiskEngine {
             }
         }
         let max = cell_lim.get(LimitKind::MaxOrderNotional);
-        if notional > bound(max) {
+        if cell_limited && notional > bound(max) {
             return Err(reject(C::NotionalExceedsMax, notional, max));
         }
         let order_value_units = order_value(risk_price, t.qty, inst.value_per_notional_unit);
@@ -272,6 +275,7 @@ impl RiskEngine {
             (i128::from(cell.position_lots), i128::from(other_open), i128::from(t.leaves.0));
         let was = i128::from(cell.open_lots(t.side));
         match t.side {
+            _ if !cell_limited => {}
             Side::Buy => {
                 let (before, after) = (pos + was, pos + other + leaves);
                 let max = cell_lim.get(LimitKind::MaxPositionLong);

@@ -108,7 +108,9 @@ impl State {
             debug_assert_eq!(report, fresh(ExecType::New));
             out.emit(OutputBody::ExecReport(report));
         } else {
-            out.emit(OutputBody::VenueNewOrder(venue_new_order(&order)));
+            let venue_order = entered_venue_order(id, venue, o);
+            debug_assert_eq!(venue_order, venue_new_order(&order));
+            out.emit(OutputBody::VenueNewOrder(venue_order));
             let report =
                 entered_report(session, id, o, ExecType::PendingNew, OrdStatus::PendingNew);
             debug_assert_eq!(report, fresh(ExecType::PendingNew));
@@ -128,7 +130,7 @@ impl State {
         };
         self.risk.on_new_order_open(&open, accepted.order_value_units);
         if o.ord_type == OrdType::Limit {
-            self.own.add(&open, o.qty.0);
+            self.own.add(o.instrument, o.side, accepted.risk_price, o.qty.0);
         }
         Ok(())
     }
@@ -410,22 +412,15 @@ impl State {
                 OrdStatus::Rejected,
             ));
         };
-        let order = *order;
+        // Read where it is (an order is a few hundred bytes: not copied).
         let (id, status) = (order.id(), order.ord_status());
         if let Err(e) = order.check_replace(r) {
             return out.emit(reject(e, id, status));
         }
         let t = order.terms();
-        let ctx = RiskContext {
-            reference: self.markets.reference_price(t.instrument),
-            tradable: self
-                .markets
-                .get(t.instrument, t.venue)
-                .is_some_and(|m| m.status == MarketStatus::Open),
-            opposite_own_best: None,
-        };
+        let (instrument, venue) = (t.instrument, t.venue);
         let replace = ReplaceRisk {
-            current: open_order(&order),
+            current: open_order(order),
             ord_type: t.ord_type,
             flags: t.flags,
             price: r.price,
@@ -433,6 +428,14 @@ impl State {
             qty: r.qty,
             leaves: crate::Qty(r.qty.0 - order.filled().0),
             display_qty: r.display_qty,
+        };
+        let ctx = RiskContext {
+            reference: self.markets.reference_price(instrument),
+            tradable: self
+                .markets
+                .get(instrument, venue)
+                .is_some_and(|m| m.status == MarketStatus::Open),
+            opposite_own_best: None,
         };
         let accepted = match self.risk.check_replace(self.now, session, &replace, &ctx) {
             Ok(a) => a,
@@ -639,6 +642,30 @@ fn entered_report(
         cum_qty: crate::Qty::ZERO,
         cum_notional: 0,
         reject: None,
+    }
+}
+
+/// The venue order for a new order just entered as `id` for `venue`: what
+/// [`venue_new_order`] says of it, built from the command the order was entered from.
+#[inline(always)]
+fn entered_venue_order(id: OrderId, venue: VenueId, o: &NewOrder) -> VenueNewOrder {
+    let ord_type = match o.ord_type {
+        OrdType::Limit | OrdType::StopLimit => OrdType::Limit,
+        OrdType::Market | OrdType::Stop | OrdType::TrailingStop => OrdType::Market,
+    };
+    VenueNewOrder {
+        venue,
+        order_id: id,
+        instrument: o.instrument,
+        side: o.side,
+        ord_type,
+        tif: o.tif,
+        flags: OrderFlags(o.flags.0 & OrderFlags::POST_ONLY.0),
+        price: if ord_type == OrdType::Limit { o.price } else { Price(0) },
+        // Nothing has filled: the order's leaves are its quantity.
+        qty: o.qty,
+        display_qty: o.display_qty,
+        expire_at: o.expire_at,
     }
 }
 

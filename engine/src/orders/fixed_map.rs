@@ -197,17 +197,18 @@ impl<K: FixedHash, V: Copy + Default> FixedMap<K, V> {
     /// Always inlined: the order table's insert (once per new order) is its caller.
     #[inline(always)]
     pub fn insert_new(&mut self, key: K, value: V) -> Result<bool, V> {
-        self.insert_new_tagged(key, Self::tag_of(&key), value)
+        self.insert_new_tagged(&key, Self::tag_of(&key), value)
     }
 
     /// As [`Self::insert_new`], with `key`'s tag from [`Self::tag_of`]. Always inlined
     /// (see [`Self::insert_new`]).
     #[inline(always)]
-    pub fn insert_new_tagged(&mut self, key: K, tag: Tag, value: V) -> Result<bool, V> {
-        debug_assert_eq!(tag.0, Self::tag(&key), "tag of another key");
-        match self.probe(&key, tag.0) {
+    /// The key is borrowed: it is copied once, into its bucket.
+    pub fn insert_new_tagged(&mut self, key: &K, tag: Tag, value: V) -> Result<bool, V> {
+        debug_assert_eq!(tag.0, Self::tag(key), "tag of another key");
+        match self.probe(key, tag.0) {
             Ok(i) => Err(self.entries[i].1),
-            Err(i) => Ok(self.fill(i, tag.0, key, value)),
+            Err(i) => Ok(self.fill(i, tag.0, *key, value)),
         }
     }
 

@@ -358,22 +358,27 @@ impl OrderTable {
         held: bool,
         init: impl FnOnce(&mut Order),
     ) -> Result<OrderMut<'_>, RejectInfo> {
-        let Some(&slot) = self.free.last() else {
+        // Taken at once, given back on a refusal (the push cannot allocate: the list had
+        // room for it a moment ago).
+        let Some(slot) = self.free.pop() else {
             return Err(self.full(id, &key, cl_tag, held));
         };
         // One probe per index: each insert also finds an existing key.
         match self.by_id.insert_new(id, slot) {
             Ok(inserted) => debug_assert!(inserted, "index maps are sized for a full table"),
-            Err(existing) => return Err(self.illegal(existing, held)),
+            Err(existing) => {
+                self.free.push(slot);
+                return Err(self.illegal(existing, held));
+            }
         }
-        match self.by_cl.insert_new_tagged(key, cl_tag, ClEntry::Live(slot)) {
+        match self.by_cl.insert_new_tagged(&key, cl_tag, ClEntry::Live(slot)) {
             Ok(inserted) => debug_assert!(inserted, "index maps are sized for a full table"),
             Err(_) => {
                 self.by_id.remove(&id);
+                self.free.push(slot);
                 return Err(RejectInfo::bare(RejectCode::DuplicateClOrdId));
             }
         }
-        self.free.pop();
         self.link_sorted(slot, id);
         let order = &mut self.slots[slot as usize];
         init(order);
@@ -554,7 +559,7 @@ impl OrderTable {
         let tag = self.cl_ord_id_free(session, req.cl_ord_id)?;
         let outcome = self.slot_mut(slot).request_replace(req, now)?;
         let new_key = ClKey { session, cl_ord_id: req.cl_ord_id };
-        let inserted = self.by_cl.insert_new_tagged(new_key, tag, ClEntry::Live(slot));
+        let inserted = self.by_cl.insert_new_tagged(&new_key, tag, ClEntry::Live(slot));
         debug_assert_eq!(inserted, Ok(true), "a free id; the map is sized for two per order");
         if let ReplaceOutcome::Applied { old_cl_ord_id } = outcome {
             self.retire_cl(ClKey { session, cl_ord_id: old_cl_ord_id });

@@ -97,8 +97,8 @@ impl State {
         let mut order = self.orders.enter_tagged(cl_tag, terms, self.now)?;
         order.set_risk_price(accepted.risk_price);
         self.next_order_id += 1;
-        // The venue order from the table's copy (an order is a few hundred bytes: not
-        // copied); the report from the command (nothing has happened to the order yet).
+        // The outputs are built from the command: nothing has happened to the order yet
+        // (debug builds check them against the ones built from the table's order).
         let held = order.terms().is_held_type();
         let fresh = |exec_type| {
             exec_report(&order, exec_type, o.cl_ord_id, None, LastFill::default(), None)

@@ -144,8 +144,11 @@ impl ClOrdId {
     /// placeholder for storage that is never read.
     pub const EMPTY: ClOrdId = ClOrdId { len: 0, bytes: [0; Self::CAPACITY] };
 
-    /// The id as four little-endian words: the length, then the bytes and their zero
-    /// padding. Equal ids have equal words, so a hash may fold them instead of the bytes.
+    /// The id as four little-endian words of its bytes and their zero padding: bytes
+    /// 0..8, 8..16, 16..24 and 23..31 (the last overlaps the third by one byte, so that
+    /// each word is one plain load). The bytes past the length are zero, so the words
+    /// determine the id: equal ids have equal words, and a hash may fold them instead of
+    /// the bytes.
     #[inline]
     pub fn words(&self) -> [u64; 4] {
         let b = &self.bytes;
@@ -161,8 +164,7 @@ impl ClOrdId {
                 b[i + 7],
             ])
         };
-        let last = u64::from_le_bytes([b[24], b[25], b[26], b[27], b[28], b[29], b[30], self.len]);
-        [word(0), word(8), word(16), last]
+        [word(0), word(8), word(16), word(23)]
     }
 
     /// The id's bytes.

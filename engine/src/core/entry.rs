@@ -47,10 +47,8 @@ impl State {
         }
         self.check_shape(o)?;
         let cl_tag = self.orders.cl_ord_id_free(session, o.cl_ord_id)?;
-        let venue = self.route(o)?;
+        let (venue, tradable) = self.route(o)?;
         let reference = self.markets.reference_price(o.instrument);
-        let tradable =
-            self.markets.get(o.instrument, venue).is_some_and(|m| m.status == MarketStatus::Open);
         let ctx = RiskContext {
             reference,
             tradable,
@@ -66,7 +64,8 @@ impl State {
             stop_price = stops::initial_trail(o.side, reference, o.trail_ticks);
             terms_risk.stop_price = stop_price;
         }
-        let accepted = self.risk.check_new(self.now, session, &terms_risk, &ctx)?;
+        // `check_shape` above is the shape check `check_shaped_new` relies on.
+        let accepted = self.risk.check_shaped_new(self.now, session, &terms_risk, &ctx)?;
         let id = OrderId(self.next_order_id);
         let mut terms = OrderTerms::from_new(id, session, venue, o);
         terms.stop_price = stop_price;
@@ -98,34 +97,41 @@ impl State {
         let mut order = self.orders.enter_tagged(cl_tag, terms, self.now)?;
         order.set_risk_price(accepted.risk_price);
         self.next_order_id += 1;
-        // Reported from the table's copy (an order is a few hundred bytes: not copied).
+        // The outputs are built from the command: nothing has happened to the order yet
+        // (debug builds check them against the ones built from the table's order).
         let held = order.terms().is_held_type();
+        let fresh = |exec_type| {
+            exec_report(&order, exec_type, o.cl_ord_id, None, LastFill::default(), None)
+        };
         if held {
-            out.emit(OutputBody::ExecReport(exec_report(
-                &order,
-                ExecType::New,
-                o.cl_ord_id,
-                None,
-                LastFill::default(),
-                None,
-            )));
+            let report = entered_report(session, id, o, ExecType::New, OrdStatus::New);
+            debug_assert_eq!(report, fresh(ExecType::New));
+            out.emit(OutputBody::ExecReport(report));
         } else {
-            out.emit(OutputBody::VenueNewOrder(venue_new_order(&order)));
-            out.emit(OutputBody::ExecReport(exec_report(
-                &order,
-                ExecType::PendingNew,
-                o.cl_ord_id,
-                None,
-                LastFill::default(),
-                None,
-            )));
+            let venue_order = entered_venue_order(id, venue, o);
+            debug_assert_eq!(venue_order, venue_new_order(&order));
+            out.emit(OutputBody::VenueNewOrder(venue_order));
+            let report =
+                entered_report(session, id, o, ExecType::PendingNew, OrdStatus::PendingNew);
+            debug_assert_eq!(report, fresh(ExecType::PendingNew));
+            out.emit(OutputBody::ExecReport(report));
         }
-        let open = open_order(&order);
         drop(order);
         if held {
             self.held.push(id);
         }
-        self.exposure_open(o.ord_type, &open);
+        // The order as `open_order` counts it: its whole quantity works.
+        let open = OpenOrder {
+            account: o.account,
+            instrument: o.instrument,
+            side: o.side,
+            risk_price: accepted.risk_price,
+            leaves: o.qty,
+        };
+        self.risk.on_new_order_open(&open, accepted.order_value_units);
+        if o.ord_type == OrdType::Limit {
+            self.own.add(o.instrument, o.side, accepted.risk_price, o.qty.0);
+        }
         Ok(())
     }
 
@@ -186,14 +192,20 @@ impl State {
         }
     }
 
-    fn route(&self, o: &NewOrder) -> Result<VenueId, RejectInfo> {
+    /// The venue the order goes to, and whether its market there is open (risk refuses
+    /// the order when not).
+    #[inline(always)]
+    fn route(&self, o: &NewOrder) -> Result<(VenueId, bool), RejectInfo> {
         match o.route {
-            Route::Venue(v) if self.markets.get(o.instrument, v).is_some() => Ok(v),
-            Route::Venue(v) => Err(RejectInfo::new(RejectCode::UnknownVenue, v.0 as i64, 0)),
-            Route::BestPrice => self
-                .markets
-                .best_venue(o.instrument, o.side)
-                .ok_or(RejectInfo::new(RejectCode::NoRoute, o.instrument.0 as i64, 0)),
+            Route::Venue(v) => match self.markets.get(o.instrument, v) {
+                Some(m) => Ok((v, m.status == MarketStatus::Open)),
+                None => Err(RejectInfo::new(RejectCode::UnknownVenue, v.0 as i64, 0)),
+            },
+            // Best price routes only to open markets.
+            Route::BestPrice => match self.markets.best_venue(o.instrument, o.side) {
+                Some(v) => Ok((v, true)),
+                None => Err(RejectInfo::new(RejectCode::NoRoute, o.instrument.0 as i64, 0)),
+            },
         }
     }
 
@@ -266,17 +278,6 @@ impl State {
                 Err(super::resting::Unknown) => true,
             })
         })
-    }
-
-    /// Risk exposure and the own-resting aggregate: an order of `ord_type`, counted as
-    /// `o`, was entered.
-    /// Always inlined: called once, by every accepted new order.
-    #[inline(always)]
-    pub(super) fn exposure_open(&mut self, ord_type: OrdType, o: &OpenOrder) {
-        self.risk.on_order_open(o);
-        if ord_type == OrdType::Limit {
-            self.own.change(o, o.leaves.0);
-        }
     }
 
     /// An order counted as `before` filled `qty`.
@@ -411,22 +412,15 @@ impl State {
                 OrdStatus::Rejected,
             ));
         };
-        let order = *order;
+        // Read where it is (an order is a few hundred bytes: not copied).
         let (id, status) = (order.id(), order.ord_status());
         if let Err(e) = order.check_replace(r) {
             return out.emit(reject(e, id, status));
         }
         let t = order.terms();
-        let ctx = RiskContext {
-            reference: self.markets.reference_price(t.instrument),
-            tradable: self
-                .markets
-                .get(t.instrument, t.venue)
-                .is_some_and(|m| m.status == MarketStatus::Open),
-            opposite_own_best: None,
-        };
+        let (instrument, venue) = (t.instrument, t.venue);
         let replace = ReplaceRisk {
-            current: open_order(&order),
+            current: open_order(order),
             ord_type: t.ord_type,
             flags: t.flags,
             price: r.price,
@@ -434,6 +428,14 @@ impl State {
             qty: r.qty,
             leaves: crate::Qty(r.qty.0 - order.filled().0),
             display_qty: r.display_qty,
+        };
+        let ctx = RiskContext {
+            reference: self.markets.reference_price(instrument),
+            tradable: self
+                .markets
+                .get(instrument, venue)
+                .is_some_and(|m| m.status == MarketStatus::Open),
+            opposite_own_best: None,
         };
         let accepted = match self.risk.check_replace(self.now, session, &replace, &ctx) {
             Ok(a) => a,
@@ -608,6 +610,62 @@ fn venue_cancel(order: &Order) -> VenueCancel {
         instrument: t.instrument,
         side: t.side,
         venue_order_id: order.venue_order_id(),
+    }
+}
+
+/// The report of a new order just entered as `id` (nothing filled, nothing pending):
+/// what [`exec_report`] says of it, built from the command the order was entered from.
+#[inline(always)]
+fn entered_report(
+    session: SessionId,
+    id: OrderId,
+    o: &NewOrder,
+    exec_type: ExecType,
+    ord_status: OrdStatus,
+) -> crate::schema::ExecReport {
+    crate::schema::ExecReport {
+        session,
+        account: o.account,
+        order_id: id,
+        cl_ord_id: o.cl_ord_id,
+        orig_cl_ord_id: None,
+        instrument: o.instrument,
+        side: o.side,
+        ord_type: o.ord_type,
+        exec_type,
+        ord_status,
+        price: o.price,
+        qty: o.qty,
+        last_px: Price(0),
+        last_qty: crate::Qty::ZERO,
+        leaves_qty: o.qty,
+        cum_qty: crate::Qty::ZERO,
+        cum_notional: 0,
+        reject: None,
+    }
+}
+
+/// The venue order for a new order just entered as `id` for `venue`: what
+/// [`venue_new_order`] says of it, built from the command the order was entered from.
+#[inline(always)]
+fn entered_venue_order(id: OrderId, venue: VenueId, o: &NewOrder) -> VenueNewOrder {
+    let ord_type = match o.ord_type {
+        OrdType::Limit | OrdType::StopLimit => OrdType::Limit,
+        OrdType::Market | OrdType::Stop | OrdType::TrailingStop => OrdType::Market,
+    };
+    VenueNewOrder {
+        venue,
+        order_id: id,
+        instrument: o.instrument,
+        side: o.side,
+        ord_type,
+        tif: o.tif,
+        flags: OrderFlags(o.flags.0 & OrderFlags::POST_ONLY.0),
+        price: if ord_type == OrdType::Limit { o.price } else { Price(0) },
+        // Nothing has filled: the order's leaves are its quantity.
+        qty: o.qty,
+        display_qty: o.display_qty,
+        expire_at: o.expire_at,
     }
 }
 

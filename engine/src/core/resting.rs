@@ -70,18 +70,43 @@ impl OwnResting {
         }
     }
 
+    /// A new order of `lots` (> 0) at `price` on `side` of `instrument`: as
+    /// [`Self::change`]. Inlined where the price is the side's best level (an order
+    /// joining the firm's best, the common case, as in the ladder's own search); any other
+    /// goes through [`Self::change_at`].
+    #[inline(always)]
+    pub(super) fn add(&mut self, instrument: InstrumentId, side: Side, price: Price, lots: i64) {
+        debug_assert!(lots > 0);
+        if let Some(books) = self.books.get_mut(instrument.index()) {
+            let s = &mut books[side as usize];
+            // Plain branches, no closure: inlined into a large caller, a combinator may not be.
+            if let Some(pos) = s.ladder.best()
+                && s.ladder.price(pos) == price
+            {
+                *s.ladder.val_mut(pos) += lots;
+                return;
+            }
+        }
+        self.change_at(instrument, side, price, lots);
+    }
+
     /// Adds `delta` lots (negative to remove) at the order's price: one search of the
     /// side's levels.
     pub(super) fn change(&mut self, o: &OpenOrder, delta: i64) {
+        self.change_at(o.instrument, o.side, o.risk_price, delta);
+    }
+
+    /// Adds `delta` lots (negative to remove) at `price` on `side` of `instrument`.
+    fn change_at(&mut self, instrument: InstrumentId, side: Side, price: Price, delta: i64) {
         if delta == 0 {
             return;
         }
-        let Some(books) = self.books.get_mut(o.instrument.index()) else { return };
-        let s = &mut books[o.side as usize];
-        match s.ladder.find(o.risk_price) {
+        let Some(books) = self.books.get_mut(instrument.index()) else { return };
+        let s = &mut books[side as usize];
+        match s.ladder.find(price) {
             Ok(pos) => {
                 let qty = *s.ladder.val(pos) + delta;
-                debug_assert!(qty >= 0, "own resting went negative at {:?}", o.risk_price);
+                debug_assert!(qty >= 0, "own resting went negative at {:?}", price);
                 if qty > 0 {
                     *s.ladder.val_mut(pos) = qty;
                 } else {
@@ -103,7 +128,7 @@ impl OwnResting {
                     s.outside_lots += s.ladder.remove(0);
                     pos -= 1;
                 }
-                s.ladder.insert(pos, o.risk_price, delta);
+                s.ladder.insert(pos, price, delta);
             }
         }
     }

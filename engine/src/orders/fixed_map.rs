@@ -36,9 +36,12 @@ pub(super) const fn mix64(mut x: u64) -> u64 {
 }
 
 impl FixedHash for OrderId {
+    /// Fibonacci hashing: the core assigns order ids one after another, and a multiply by
+    /// 2^64 / φ spreads consecutive keys evenly over the high bits the tag keeps (one
+    /// multiply where `mix64` takes five steps).
     #[inline]
     fn fixed_hash(&self) -> u64 {
-        mix64(self.0)
+        self.0.wrapping_mul(0x9e37_79b9_7f4a_7c15)
     }
     const PLACEHOLDER: Self = OrderId(0);
 }
@@ -53,12 +56,15 @@ pub(super) struct ClKey {
 impl FixedHash for ClKey {
     #[inline]
     fn fixed_hash(&self) -> u64 {
-        // The id's four words (length and zero padding included, so equal ids hash
-        // equally), each folded in with a multiply; mix64 finishes the avalanche.
-        let mut h = u64::from(self.session.0) ^ 0xcbf2_9ce4_8422_2325;
+        // The session, multiplied first so that it cannot cancel against the id's first
+        // bytes (session 1 with id "0" and session 0 with id "1" hashed alike when it was
+        // only xored in); then the id's four words (zero padding included, so equal ids
+        // hash equally), each folded in with a multiply, which carries every bit upward;
+        // mix64 brings the high bits back down to the home bucket.
+        const K: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut h = (u64::from(self.session.0) ^ 0xcbf2_9ce4_8422_2325).wrapping_mul(K);
         for w in self.cl_ord_id.words() {
-            h = (h ^ w).wrapping_mul(0x9e37_79b9_7f4a_7c15);
-            h ^= h >> 29;
+            h = (h ^ w).wrapping_mul(K);
         }
         mix64(h)
     }
@@ -131,8 +137,9 @@ impl<K: FixedHash, V: Copy + Default> FixedMap<K, V> {
     }
 
     /// `Ok(bucket)` holding `key`, or `Err(bucket)`: the empty bucket ending its probe.
-    /// Terminates because the map is never full.
-    #[inline]
+    /// Terminates because the map is never full. Always inlined: a probe is a short loop,
+    /// and every lookup and insert runs one.
+    #[inline(always)]
     fn probe(&self, key: &K, tag: u32) -> Result<usize, usize> {
         let mut i = self.home(tag);
         loop {
@@ -187,22 +194,25 @@ impl<K: FixedHash, V: Copy + Default> FixedMap<K, V> {
 
     /// Inserts a key that must be new, in one probe. `Err(value)` of the key already
     /// there (nothing changes); `Ok(false)` when the map is at `keys_max` (a sizing bug).
-    #[inline]
+    /// Always inlined: the order table's insert (once per new order) is its caller.
+    #[inline(always)]
     pub fn insert_new(&mut self, key: K, value: V) -> Result<bool, V> {
-        self.insert_new_tagged(key, Self::tag_of(&key), value)
+        self.insert_new_tagged(&key, Self::tag_of(&key), value)
     }
 
-    /// As [`Self::insert_new`], with `key`'s tag from [`Self::tag_of`].
-    #[inline]
-    pub fn insert_new_tagged(&mut self, key: K, tag: Tag, value: V) -> Result<bool, V> {
-        debug_assert_eq!(tag.0, Self::tag(&key), "tag of another key");
-        match self.probe(&key, tag.0) {
+    /// As [`Self::insert_new`], with `key`'s tag from [`Self::tag_of`]. Always inlined
+    /// (see [`Self::insert_new`]).
+    #[inline(always)]
+    /// The key is borrowed: it is copied once, into its bucket.
+    pub fn insert_new_tagged(&mut self, key: &K, tag: Tag, value: V) -> Result<bool, V> {
+        debug_assert_eq!(tag.0, Self::tag(key), "tag of another key");
+        match self.probe(key, tag.0) {
             Ok(i) => Err(self.entries[i].1),
-            Err(i) => Ok(self.fill(i, tag.0, key, value)),
+            Err(i) => Ok(self.fill(i, tag.0, *key, value)),
         }
     }
 
-    #[inline]
+    #[inline(always)]
     fn fill(&mut self, i: usize, tag: u32, key: K, value: V) -> bool {
         if self.len == self.keys_max {
             return false;

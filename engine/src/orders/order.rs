@@ -156,21 +156,57 @@ impl Order {
     /// A new order: Held for stop types, PendingNew otherwise. The caller has validated
     /// the terms (positive quantity, display ≤ quantity).
     pub fn new(terms: OrderTerms, now: TimestampNs) -> Order {
-        let event = if terms.is_held_type() { OrderEvent::Hold } else { OrderEvent::Submit };
-        let status = Status::initial(event).expect("Submit and Hold create orders");
-        let order = Order {
-            terms,
-            status,
-            filled: Qty::ZERO,
-            cum_notional_ticks_lots: 0,
-            venue_order_id: 0,
-            pending_replace: None,
-            cancel_request: None,
-            updated_at: now,
-            risk_price: Price(0),
-        };
-        order.debug_check();
+        let mut order = Order::BLANK;
+        order.reset_new(terms, now);
         order
+    }
+
+    /// A placeholder for the order table's free slots: never read as an order.
+    pub(super) const BLANK: Order = Order {
+        terms: OrderTerms {
+            id: OrderId(0),
+            session: SessionId(0),
+            account: AccountId(0),
+            instrument: InstrumentId(0),
+            venue: VenueId(0),
+            side: Side::Buy,
+            ord_type: OrdType::Limit,
+            tif: TimeInForce::Day,
+            flags: OrderFlags(0),
+            price: Price(0),
+            stop_price: Price(0),
+            trail_ticks: 0,
+            qty: Qty::ZERO,
+            display_qty: Qty::ZERO,
+            expire_at: TimestampNs(0),
+            cl_ord_id: ClOrdId::EMPTY,
+        },
+        status: Status::settled(OrderState::Cancelled),
+        filled: Qty::ZERO,
+        cum_notional_ticks_lots: 0,
+        venue_order_id: 0,
+        pending_replace: None,
+        cancel_request: None,
+        updated_at: TimestampNs(0),
+        risk_price: Price(0),
+    };
+
+    /// Becomes `Order::new(terms, now)` where it is, field by field: the order table
+    /// writes a new order straight into its slot this way (an order is a few hundred
+    /// bytes; building one beside the slot and moving it in costs a copy of all of it).
+    #[inline(always)]
+    pub(super) fn reset_new(&mut self, terms: OrderTerms, now: TimestampNs) {
+        let event = if terms.is_held_type() { OrderEvent::Hold } else { OrderEvent::Submit };
+        self.terms = terms;
+        self.status = Status::initial(event).expect("Submit and Hold create orders");
+        self.filled = Qty::ZERO;
+        self.cum_notional_ticks_lots = 0;
+        self.venue_order_id = 0;
+        self.pending_replace = None;
+        self.cancel_request = None;
+        self.updated_at = now;
+        self.risk_price = Price(0);
+        self.debug_check();
     }
 
     /// The terms in force.

@@ -128,6 +128,9 @@ struct SlotMeta {
     session: SessionId,
     instrument: InstrumentId,
     state: OrderState,
+    /// True while the slot holds an order of the table (a free slot keeps its last order,
+    /// never read).
+    live: bool,
 }
 
 impl SlotMeta {
@@ -136,8 +139,11 @@ impl SlotMeta {
         session: SessionId(0),
         instrument: InstrumentId(0),
         state: OrderState::Cancelled,
+        live: false,
     };
 
+    /// The summary of a live order.
+    #[inline]
     fn of(order: &Order) -> SlotMeta {
         let t = order.terms();
         SlotMeta {
@@ -145,6 +151,7 @@ impl SlotMeta {
             session: t.session,
             instrument: t.instrument,
             state: order.state(),
+            live: true,
         }
     }
 }
@@ -199,7 +206,10 @@ struct Link {
 #[derive(Clone, Debug)]
 pub struct OrderTable {
     config: OrderTableConfig,
-    slots: Vec<Option<Order>>,
+    /// Every slot holds an order; only the live ones (`meta[slot].live`) are the table's.
+    /// Orders are written in their slot (an order is a few hundred bytes: the hot path
+    /// never builds one beside it and moves it in).
+    slots: Vec<Order>,
     /// Per slot, what a walk filters on; the state is the order's (see [`OrderMut`]).
     meta: Vec<SlotMeta>,
     links: Vec<Link>,
@@ -231,7 +241,7 @@ impl OrderTable {
         let fill_key = ClKey { session: SessionId(0), cl_ord_id: ClOrdId::from_u64(0) };
         OrderTable {
             config,
-            slots: vec![None; n],
+            slots: vec![Order::BLANK; n],
             meta: vec![SlotMeta::EMPTY; n],
             links: vec![Link { prev: NIL, next: NIL }; n],
             free,
@@ -301,8 +311,10 @@ impl OrderTable {
     /// (`ORDER_CAPACITY`), and an id already in the table (`ILLEGAL_TRANSITION` with the
     /// existing order's state and the Submit/Hold event: a core bug, never a panic).
     pub fn insert(&mut self, order: Order) -> Result<OrderMut<'_>, RejectInfo> {
-        let tag = cl_tag(order.terms());
-        self.insert_with(order.terms(), tag, || order)
+        let t = order.terms();
+        let tag = cl_tag(t);
+        let key = ClKey { session: t.session, cl_ord_id: t.cl_ord_id };
+        self.insert_with(order.id(), key, tag, t.is_held_type(), |slot| *slot = order)
     }
 
     /// As [`OrderTable::insert`] for the order `Order::new(terms, now)`, built in its
@@ -314,75 +326,94 @@ impl OrderTable {
         now: TimestampNs,
     ) -> Result<OrderMut<'_>, RejectInfo> {
         let tag = cl_tag(&terms);
-        self.insert_with(&terms, tag, || Order::new(terms, now))
+        self.enter_tagged(tag, terms, now)
     }
 
     /// As [`OrderTable::enter`], with the tag [`OrderTable::cl_ord_id_free`] answered for
     /// the terms' session and client order id (the core's hot path: the id is hashed once).
-    /// A tag of other terms is a core bug (caught by debug builds).
-    #[inline]
+    /// A tag of other terms is a core bug (caught by debug builds). Always inlined: the
+    /// core calls it at one place, once per new order, and the terms it builds are then
+    /// written straight into the slot.
+    #[inline(always)]
     pub(crate) fn enter_tagged(
         &mut self,
         cl_tag: Tag,
         terms: OrderTerms,
         now: TimestampNs,
     ) -> Result<OrderMut<'_>, RejectInfo> {
-        self.insert_with(&terms, cl_tag, || Order::new(terms, now))
+        let key = ClKey { session: terms.session, cl_ord_id: terms.cl_ord_id };
+        let held = terms.is_held_type();
+        self.insert_with(terms.id, key, cl_tag, held, |slot| slot.reset_new(terms, now))
     }
 
-    /// `cl_tag` is the tag of the terms' (session, client order id).
-    #[inline]
+    /// Adds the order `init` writes into a free slot, under `id` and `key` (the order's
+    /// own, `cl_tag` the key's tag; `held` tells a held type, for the reject of an id in
+    /// use).
+    #[inline(always)]
     fn insert_with(
         &mut self,
-        terms: &OrderTerms,
+        id: OrderId,
+        key: ClKey,
         cl_tag: Tag,
-        order: impl FnOnce() -> Order,
+        held: bool,
+        init: impl FnOnce(&mut Order),
     ) -> Result<OrderMut<'_>, RejectInfo> {
-        let id = terms.id;
-        let key = ClKey { session: terms.session, cl_ord_id: terms.cl_ord_id };
-        let Some(&slot) = self.free.last() else {
-            if let Some(existing) = self.by_id.get(&id) {
-                return Err(self.illegal(existing, terms));
-            }
-            if self.by_cl.contains_tagged(&key, cl_tag) {
-                return Err(RejectInfo::bare(RejectCode::DuplicateClOrdId));
-            }
-            return Err(RejectInfo::new(
-                RejectCode::OrderCapacity,
-                self.len() as i64,
-                self.capacity() as i64,
-            ));
+        // Taken at once, given back on a refusal (the push cannot allocate: the list had
+        // room for it a moment ago).
+        let Some(slot) = self.free.pop() else {
+            return Err(self.full(id, &key, cl_tag, held));
         };
         // One probe per index: each insert also finds an existing key.
         match self.by_id.insert_new(id, slot) {
             Ok(inserted) => debug_assert!(inserted, "index maps are sized for a full table"),
-            Err(existing) => return Err(self.illegal(existing, terms)),
+            Err(existing) => {
+                self.free.push(slot);
+                return Err(self.illegal(existing, held));
+            }
         }
-        match self.by_cl.insert_new_tagged(key, cl_tag, ClEntry::Live(slot)) {
+        match self.by_cl.insert_new_tagged(&key, cl_tag, ClEntry::Live(slot)) {
             Ok(inserted) => debug_assert!(inserted, "index maps are sized for a full table"),
             Err(_) => {
                 self.by_id.remove(&id);
+                self.free.push(slot);
                 return Err(RejectInfo::bare(RejectCode::DuplicateClOrdId));
             }
         }
-        self.free.pop();
         self.link_sorted(slot, id);
-        let order = self.slots[slot as usize].insert(order());
-        self.meta[slot as usize] = SlotMeta::of(order);
-        Ok(OrderMut { order, state: &mut self.meta[slot as usize].state })
+        let order = &mut self.slots[slot as usize];
+        init(order);
+        debug_assert!(order.id() == id && cl_tag == self::cl_tag(order.terms()));
+        let meta = &mut self.meta[slot as usize];
+        *meta = SlotMeta::of(order);
+        Ok(OrderMut { order, state: &mut meta.state })
+    }
+
+    /// The reject of an insert into a full table: what [`Self::insert_with`] would have
+    /// refused first had there been room, else `ORDER_CAPACITY`.
+    #[cold]
+    #[inline(never)]
+    fn full(&self, id: OrderId, key: &ClKey, cl_tag: Tag, held: bool) -> RejectInfo {
+        if let Some(existing) = self.by_id.get(&id) {
+            return self.illegal(existing, held);
+        }
+        if self.by_cl.contains_tagged(key, cl_tag) {
+            return RejectInfo::bare(RejectCode::DuplicateClOrdId);
+        }
+        RejectInfo::new(RejectCode::OrderCapacity, self.len() as i64, self.capacity() as i64)
     }
 
     /// `ILLEGAL_TRANSITION` (the state of the order in `existing`, Submit/Hold) for an
     /// order with these terms whose id is in the table already: a core bug, never a panic.
     #[cold]
-    fn illegal(&self, existing: u32, terms: &OrderTerms) -> RejectInfo {
+    fn illegal(&self, existing: u32, held: bool) -> RejectInfo {
         let state = self.slot(existing).state();
-        let event = if terms.is_held_type() { OrderEvent::Hold } else { OrderEvent::Submit };
+        let event = if held { OrderEvent::Hold } else { OrderEvent::Submit };
         IllegalTransition { state, event }.reject()
     }
 
-    /// Threads `slot` into the id-ordered list: O(1) when ids arrive in order.
-    #[inline]
+    /// Threads `slot` into the id-ordered list: O(1) when ids arrive in order. Always
+    /// inlined: every insert calls it once, and the walk is out of line.
+    #[inline(always)]
     fn link_sorted(&mut self, slot: u32, id: OrderId) {
         let tail = self.tail;
         // The core's case: the newest id goes last, inlined into every insert.
@@ -440,16 +471,16 @@ impl OrderTable {
 
     #[inline]
     fn slot(&self, slot: u32) -> &Order {
-        self.slots[slot as usize].as_ref().expect("indexed slot holds an order")
+        debug_assert!(self.meta[slot as usize].live, "indexed slot holds an order");
+        &self.slots[slot as usize]
     }
 
     /// The order in `slot`, to change: see [`OrderMut`].
     #[inline]
     fn slot_mut(&mut self, slot: u32) -> OrderMut<'_> {
-        OrderMut {
-            order: self.slots[slot as usize].as_mut().expect("indexed slot holds an order"),
-            state: &mut self.meta[slot as usize].state,
-        }
+        let meta = &mut self.meta[slot as usize];
+        debug_assert!(meta.live, "indexed slot holds an order");
+        OrderMut { order: &mut self.slots[slot as usize], state: &mut meta.state }
     }
 
     /// The order with this id.
@@ -524,11 +555,12 @@ impl OrderTable {
     ) -> Result<ReplaceOutcome, RejectInfo> {
         let slot = self.by_id.get(&id).ok_or(RejectInfo::bare(RejectCode::UnknownOrder))?;
         let session = self.slot(slot).terms().session;
-        self.check_cl_ord_id(session, req.cl_ord_id)?;
+        // The new id is hashed once, for the check and the insert.
+        let tag = self.cl_ord_id_free(session, req.cl_ord_id)?;
         let outcome = self.slot_mut(slot).request_replace(req, now)?;
         let new_key = ClKey { session, cl_ord_id: req.cl_ord_id };
-        let inserted = self.by_cl.insert(new_key, ClEntry::Live(slot));
-        debug_assert!(inserted, "cl map is sized for two ids per order");
+        let inserted = self.by_cl.insert_new_tagged(&new_key, tag, ClEntry::Live(slot));
+        debug_assert_eq!(inserted, Ok(true), "a free id; the map is sized for two per order");
         if let ReplaceOutcome::Applied { old_cl_ord_id } = outcome {
             self.retire_cl(ClKey { session, cl_ord_id: old_cl_ord_id });
         }
@@ -592,7 +624,9 @@ impl OrderTable {
     }
 
     fn remove_slot(&mut self, slot: u32) -> Option<Order> {
-        let order = self.slots[slot as usize].take()?;
+        let meta = self.meta.get_mut(slot as usize).filter(|m| m.live)?;
+        meta.live = false;
+        let order = self.slots[slot as usize];
         let session = order.terms().session;
         self.by_id.remove(&order.id());
         self.unlink(slot);
@@ -690,8 +724,10 @@ impl OrderTable {
     pub fn check_invariants(&self) -> Result<(), &'static str> {
         let mut live = 0usize;
         let mut cl_keys = 0usize;
-        for (i, entry) in self.slots.iter().enumerate() {
-            let Some(order) = entry else { continue };
+        for (i, order) in self.slots.iter().enumerate() {
+            if !self.meta[i].live {
+                continue;
+            }
             live += 1;
             if !order.is_consistent() {
                 return Err("order invariant broken");

@@ -60,6 +60,30 @@ pub(crate) struct Terms {
     pub(crate) display_qty: Qty,
     /// New order, replace or release.
     pub(crate) entry: Entry,
+    /// The caller checked the shape already (a new order entered by the core, see
+    /// `RiskEngine::check_shaped_new`): the display quantity and the limit and stop
+    /// prices its order type needs are known valid, and not checked again.
+    pub(crate) shaped: bool,
+}
+
+/// What an accepted check answers: [`Accepted`], and the order's value.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Checked {
+    /// The price risk valued the order at ([`Accepted::risk_price`]).
+    pub(crate) risk_price: Price,
+    /// Self-trade prevention's decision ([`Accepted::stp`]).
+    pub(crate) stp: StpAction,
+    /// The order's whole quantity valued at the risk price, valuation units: a new
+    /// order's opening exposure.
+    pub(crate) order_value_units: i128,
+}
+
+impl Checked {
+    /// What the public checks answer.
+    #[inline(always)]
+    pub(crate) fn accepted(self) -> Accepted {
+        Accepted { risk_price: self.risk_price, stp: self.stp }
+    }
 }
 
 /// Saturates an `i128` into a `RejectInfo` number.
@@ -105,7 +129,7 @@ impl RiskEngine {
         session: usize,
         t: &Terms,
         ctx: &RiskContext,
-    ) -> Result<Accepted, RejectInfo> {
+    ) -> Result<Checked, RejectInfo> {
         // Reference data and identities.
         let i = t.instrument.index();
         let Some(inst) = self.instruments.get(i) else {
@@ -124,15 +148,21 @@ impl RiskEngine {
             return Err(reject(C::QtyNotPositive, t.qty.0, 0));
         }
         debug_assert!(t.leaves.0 >= 0 && t.leaves <= t.qty, "leaves outside 0..=qty");
-        if t.display_qty.0 < 0 || t.display_qty > t.qty {
+        let bad_display = t.display_qty.0 < 0 || t.display_qty > t.qty;
+        debug_assert!(!(t.shaped && bad_display), "shape checked by the caller");
+        if !t.shaped && bad_display {
             return Err(reject(C::DisplayQtyInvalid, t.display_qty.0, t.qty.0));
         }
         let needs_limit = matches!(t.ord_type, OrdType::Limit | OrdType::StopLimit);
-        if needs_limit && t.price.0 <= 0 {
+        if !t.shaped && needs_limit && t.price.0 <= 0 {
             return Err(reject(C::PriceInvalid, t.price.0, 0));
         }
         let needs_stop = matches!(t.ord_type, OrdType::Stop | OrdType::StopLimit);
-        if (needs_stop && t.stop_price.0 <= 0) || t.stop_price.0 < 0 {
+        debug_assert!(!(t.shaped && needs_limit && t.price.0 <= 0), "shape checked");
+        debug_assert!(!(t.shaped && needs_stop && t.stop_price.0 <= 0), "shape checked");
+        // A negative stop price on a type that needs none is not a shape rule: checked
+        // here for every order.
+        if (!t.shaped && needs_stop && t.stop_price.0 <= 0) || t.stop_price.0 < 0 {
             return Err(reject(C::PriceInvalid, t.stop_price.0, 0));
         }
         let risk_price = match t.ord_type {
@@ -184,11 +214,15 @@ impl RiskEngine {
         // Borrowed, not copied: a limit set is 128 bytes.
         let (cell_lim, acct_lim, firm_lim) =
             (self.limits.cell(a, i), &self.limits.accounts[a], &self.limits.firm);
+        let gate = self.limits.gate(a, i);
+        // The checks of the cell's own limits below run only where one is set: a limit
+        // not in force refuses nothing, so passing over them changes no decision.
+        let cell_limited = gate.cell_limited;
         let replace = matches!(t.entry, Entry::Replace(..));
         // A replace is held to limits only where it increases the order's exposure; a new
         // or released order must fit the limits in force as a whole.
         let whole = !replace;
-        if !replace && cell_lim.get(LimitKind::Restricted) == 1 {
+        if cell_limited && !replace && cell_lim.get(LimitKind::Restricted) == 1 {
             return Err(reject(C::InstrumentRestricted, t.instrument.0, 0));
         }
         if t.flags.contains(OrderFlags::REDUCE_ONLY) && !reducing {
@@ -196,7 +230,6 @@ impl RiskEngine {
         }
 
         // Per-order size: against the gate first; the levels one by one only for the reject.
-        let gate = self.limits.gate(a, i);
         let levels: [&LimitSet; 3] = [cell_lim, acct_lim, firm_lim];
         if t.qty.0 > gate.max_order_qty {
             for set in levels {
@@ -207,7 +240,7 @@ impl RiskEngine {
             }
         }
         let max = cell_lim.get(LimitKind::MaxOrderNotional);
-        if notional > bound(max) {
+        if cell_limited && notional > bound(max) {
             return Err(reject(C::NotionalExceedsMax, notional, max));
         }
         let order_value_units = order_value(risk_price, t.qty, inst.value_per_notional_unit);
@@ -242,6 +275,7 @@ impl RiskEngine {
             (i128::from(cell.position_lots), i128::from(other_open), i128::from(t.leaves.0));
         let was = i128::from(cell.open_lots(t.side));
         match t.side {
+            _ if !cell_limited => {}
             Side::Buy => {
                 let (before, after) = (pos + was, pos + other + leaves);
                 let max = cell_lim.get(LimitKind::MaxPositionLong);
@@ -330,7 +364,7 @@ impl RiskEngine {
         if t.entry == Entry::New {
             self.duplicates.record(self.fingerprint(t), now);
         }
-        Ok(Accepted { risk_price, stp })
+        Ok(Checked { risk_price, stp, order_value_units })
     }
 
     fn fingerprint(&self, t: &Terms) -> Fingerprint {

@@ -172,8 +172,31 @@ impl Exposure {
         }
     }
 
-    /// A new working order. Always inlined: called at one place, once per new order.
+    /// A new working order of `lots` worth `value` (valuation units, as [`order_value`]
+    /// values it). Always inlined: called at one place, once per new order.
     #[inline(always)]
+    pub(crate) fn open_valued(
+        &mut self,
+        account: usize,
+        instrument: usize,
+        side: Side,
+        lots: Qty,
+        value: i128,
+    ) {
+        let idx = account * self.instruments() + instrument;
+        let cell = &mut self.cells[idx];
+        cell.add_open(side, lots.0, value);
+        cell.open_orders = cell.open_orders.saturating_add(1);
+        let credit = if side == Side::Buy { value } else { 0 };
+        for agg in [&mut self.accounts[account], &mut self.firm] {
+            agg.gross_value += value;
+            agg.credit_value += credit;
+            agg.open_orders = agg.open_orders.saturating_add(1);
+        }
+    }
+
+    /// A new working order.
+    #[inline]
     pub(crate) fn open(
         &mut self,
         account: usize,

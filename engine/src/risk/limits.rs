@@ -117,6 +117,10 @@ pub(crate) struct Gate {
     pub(crate) exposure_limited: bool,
     /// Some `MaxOpenOrders` is in force at cell, account or firm.
     pub(crate) open_orders_limited: bool,
+    /// Some limit read from the cell's own set alone is set there: `Restricted`,
+    /// `MaxOrderNotional` (ticks·lots), `MaxPositionLong` or `MaxPositionShort`. When
+    /// none is, those checks cannot refuse and are passed over.
+    pub(crate) cell_limited: bool,
 }
 
 impl Gate {
@@ -135,6 +139,14 @@ impl Gate {
             open_orders_limited: [cell, account, firm]
                 .iter()
                 .any(|s| set(s, LimitKind::MaxOpenOrders)),
+            cell_limited: [
+                LimitKind::Restricted,
+                LimitKind::MaxOrderNotional,
+                LimitKind::MaxPositionLong,
+                LimitKind::MaxPositionShort,
+            ]
+            .into_iter()
+            .any(|k| set(cell, k)),
         }
     }
 }

@@ -42,6 +42,7 @@ use crate::schema::{
     SetTradingState, TradingState,
 };
 use crate::{AccountId, InstrumentId, Price, Qty, SessionId, Side, TimestampNs};
+pub(crate) use check::Checked;
 use check::{Entry, Terms};
 use duplicate::DuplicateRing;
 use exposure::Exposure;
@@ -187,6 +188,34 @@ impl RiskEngine {
         order: &NewOrderRisk,
         ctx: &RiskContext,
     ) -> Result<Accepted, RejectInfo> {
+        self.check_new_terms(now, session, order, ctx, false).map(Checked::accepted)
+    }
+
+    /// As [`Self::check_new`], for an order whose shape the core has checked already with
+    /// the same rules (display quantity within `0..=qty`, a positive limit price for limit
+    /// and stop-limit orders, a positive stop price for stop and stop-limit orders): those
+    /// checks are not repeated. Also answers the order's value, for
+    /// [`Self::on_new_order_open`].
+    #[inline(always)]
+    pub(crate) fn check_shaped_new(
+        &mut self,
+        now: TimestampNs,
+        session: SessionId,
+        order: &NewOrderRisk,
+        ctx: &RiskContext,
+    ) -> Result<Checked, RejectInfo> {
+        self.check_new_terms(now, session, order, ctx, true)
+    }
+
+    #[inline(always)]
+    fn check_new_terms(
+        &mut self,
+        now: TimestampNs,
+        session: SessionId,
+        order: &NewOrderRisk,
+        ctx: &RiskContext,
+        shaped: bool,
+    ) -> Result<Checked, RejectInfo> {
         self.apply_reference(order.instrument, ctx);
         let s = self.session_index(session)?;
         self.take_token(now, s, Throttle::New)?;
@@ -202,6 +231,7 @@ impl RiskEngine {
             leaves: order.qty,
             display_qty: order.display_qty,
             entry: Entry::New,
+            shaped,
         };
         self.check_terms(now, s, &terms, ctx)
     }
@@ -233,8 +263,9 @@ impl RiskEngine {
             leaves: order.leaves,
             display_qty: order.display_qty,
             entry: Entry::Replace(c.risk_price, c.leaves),
+            shaped: false,
         };
-        self.check_terms(now, s, &terms, ctx)
+        self.check_terms(now, s, &terms, ctx).map(Checked::accepted)
     }
 
     /// Checks a held order the core is releasing to its venue (a stop, stop-limit or
@@ -267,8 +298,9 @@ impl RiskEngine {
             leaves: c.leaves,
             display_qty: order.display_qty,
             entry: Entry::Release(c.risk_price, c.leaves),
+            shaped: false,
         };
-        self.check_terms(now, s, &terms, ctx)
+        self.check_terms(now, s, &terms, ctx).map(Checked::accepted)
     }
 
     /// Checks a client's cancel request: only the cancel throttle. Cancels the core makes
@@ -328,6 +360,25 @@ impl RiskEngine {
     pub fn on_order_open(&mut self, order: &OpenOrder) {
         if let Some((a, i)) = self.cell_index(order.account, order.instrument) {
             self.exposure.open(a, i, order.side, order.risk_price, order.leaves);
+        }
+    }
+
+    /// As [`Self::on_order_open`] for a new order accepted by [`Self::check_shaped_new`],
+    /// with the value it answered ([`Checked::order_value_units`]: the order's whole
+    /// quantity, which a new order has working, at its risk price), so it is not computed
+    /// again. Always inlined: the core calls it at one place, once per new order.
+    #[inline(always)]
+    pub(crate) fn on_new_order_open(&mut self, order: &OpenOrder, value_units: i128) {
+        debug_assert_eq!(
+            value_units,
+            exposure::order_value(
+                order.risk_price,
+                order.leaves,
+                self.instruments[order.instrument.index()].value_per_notional_unit
+            )
+        );
+        if let Some((a, i)) = self.cell_index(order.account, order.instrument) {
+            self.exposure.open_valued(a, i, order.side, order.leaves, value_units);
         }
     }
 

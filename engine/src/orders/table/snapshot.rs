@@ -118,7 +118,7 @@ impl OrderTable {
         };
         let id = order.id();
         self.meta[slot as usize] = SlotMeta::of(&order);
-        self.slots[slot as usize] = Some(order);
+        self.slots[slot as usize] = order;
         let mut inserted = self.by_id.insert(id, slot);
         for cl_ord_id in keys.into_iter().flatten() {
             inserted &= self.by_cl.insert(ClKey { session, cl_ord_id }, ClEntry::Live(slot));

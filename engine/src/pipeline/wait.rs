@@ -80,38 +80,45 @@ impl Idle {
     /// Waits one round, per the strategy.
     #[inline]
     pub fn wait(&mut self) {
-        self.rounds = self.rounds.saturating_add(1);
         match self.strategy {
-            WaitStrategy::BusySpin => std::hint::spin_loop(),
+            WaitStrategy::BusySpin => {
+                self.rounds = self.rounds.saturating_add(1);
+                std::hint::spin_loop();
+            }
             WaitStrategy::SpinThenYield { spins } => {
-                if self.rounds <= spins {
-                    std::hint::spin_loop();
-                } else {
+                if !self.spin_or_yield(spins, u32::MAX) {
                     std::thread::yield_now();
                 }
             }
             WaitStrategy::Park { spins, yields, park_us } => {
-                if self.rounds <= spins {
-                    std::hint::spin_loop();
-                } else if self.rounds <= spins.saturating_add(yields) {
-                    std::thread::yield_now();
-                } else {
+                if !self.spin_or_yield(spins, yields) {
                     tighten_timer_slack();
                     std::thread::sleep(Duration::from_micros(park_us as u64));
                 }
             }
             WaitStrategy::Block { spins, yields, timeout_us } => {
-                if self.rounds <= spins {
-                    std::hint::spin_loop();
-                } else if self.rounds <= spins.saturating_add(yields) {
-                    std::thread::yield_now();
-                } else {
+                if !self.spin_or_yield(spins, yields) {
                     tighten_timer_slack();
                     let nap = FULL_RING_NAP_US.min(timeout_us.max(1));
                     std::thread::sleep(Duration::from_micros(nap as u64));
                 }
             }
         }
+    }
+
+    /// Counts an idle round and spends it spinning, then yielding, while those first two
+    /// phases of a strategy last; `false` once they are over (the caller sleeps or blocks).
+    #[inline]
+    fn spin_or_yield(&mut self, spins: u32, yields: u32) -> bool {
+        self.rounds = self.rounds.saturating_add(1);
+        if self.rounds <= spins {
+            std::hint::spin_loop();
+        } else if self.rounds <= spins.saturating_add(yields) {
+            std::thread::yield_now();
+        } else {
+            return false;
+        }
+        true
     }
 
     /// Like [`Idle::wait`], but a `Block` strategy past its spins and yields arms
@@ -123,12 +130,10 @@ impl Idle {
         let WaitStrategy::Block { spins, yields, timeout_us } = self.strategy else {
             return self.wait();
         };
-        self.rounds = self.rounds.saturating_add(1);
-        if self.rounds <= spins {
-            std::hint::spin_loop();
-        } else if self.rounds <= spins.saturating_add(yields) {
-            std::thread::yield_now();
-        } else if !sleeper.is_armed() {
+        if self.spin_or_yield(spins, yields) {
+            return;
+        }
+        if !sleeper.is_armed() {
             sleeper.arm();
         } else {
             let cap = Duration::from_micros(u64::from(timeout_us.max(1)));
@@ -151,12 +156,7 @@ impl Idle {
         let WaitStrategy::Block { spins, yields, timeout_us } = self.strategy else {
             return self.wait();
         };
-        self.rounds = self.rounds.saturating_add(1);
-        if self.rounds <= spins {
-            std::hint::spin_loop();
-        } else if self.rounds <= spins.saturating_add(yields) {
-            std::thread::yield_now();
-        } else {
+        if !self.spin_or_yield(spins, yields) {
             block(Duration::from_micros(u64::from(timeout_us.max(1))));
         }
     }

@@ -649,10 +649,7 @@ fn entered_report(
 /// [`venue_new_order`] says of it, built from the command the order was entered from.
 #[inline(always)]
 fn entered_venue_order(id: OrderId, venue: VenueId, o: &NewOrder) -> VenueNewOrder {
-    let ord_type = match o.ord_type {
-        OrdType::Limit | OrdType::StopLimit => OrdType::Limit,
-        OrdType::Market | OrdType::Stop | OrdType::TrailingStop => OrdType::Market,
-    };
+    let (ord_type, flags, price) = venue_terms(o.ord_type, o.flags, o.price);
     VenueNewOrder {
         venue,
         order_id: id,
@@ -660,13 +657,26 @@ fn entered_venue_order(id: OrderId, venue: VenueId, o: &NewOrder) -> VenueNewOrd
         side: o.side,
         ord_type,
         tif: o.tif,
-        flags: OrderFlags(o.flags.0 & OrderFlags::POST_ONLY.0),
-        price: if ord_type == OrdType::Limit { o.price } else { Price(0) },
+        flags,
+        price,
         // Nothing has filled: the order's leaves are its quantity.
         qty: o.qty,
         display_qty: o.display_qty,
         expire_at: o.expire_at,
     }
+}
+
+/// What a venue is sent of an order's type, flags and price: stops are held by the core
+/// and go out as the limit or market order they become; only post-only is a venue flag;
+/// a market order carries no price.
+#[inline(always)]
+fn venue_terms(ord_type: OrdType, flags: OrderFlags, price: Price) -> (OrdType, OrderFlags, Price) {
+    let ord_type = match ord_type {
+        OrdType::Limit | OrdType::StopLimit => OrdType::Limit,
+        OrdType::Market | OrdType::Stop | OrdType::TrailingStop => OrdType::Market,
+    };
+    let price = if ord_type == OrdType::Limit { price } else { Price(0) };
+    (ord_type, OrderFlags(flags.0 & OrderFlags::POST_ONLY.0), price)
 }
 
 /// The order as risk's exposure counts it now.
@@ -685,10 +695,7 @@ pub(super) fn open_order(order: &Order) -> OpenOrder {
 #[inline(always)]
 pub(super) fn venue_new_order(order: &Order) -> VenueNewOrder {
     let t = order.terms();
-    let ord_type = match t.ord_type {
-        OrdType::Limit | OrdType::StopLimit => OrdType::Limit,
-        OrdType::Market | OrdType::Stop | OrdType::TrailingStop => OrdType::Market,
-    };
+    let (ord_type, flags, price) = venue_terms(t.ord_type, t.flags, t.price);
     VenueNewOrder {
         venue: t.venue,
         order_id: t.id,
@@ -696,8 +703,8 @@ pub(super) fn venue_new_order(order: &Order) -> VenueNewOrder {
         side: t.side,
         ord_type,
         tif: t.tif,
-        flags: OrderFlags(t.flags.0 & OrderFlags::POST_ONLY.0),
-        price: if ord_type == OrdType::Limit { t.price } else { Price(0) },
+        flags,
+        price,
         qty: order.leaves(),
         display_qty: t.display_qty,
         expire_at: t.expire_at,

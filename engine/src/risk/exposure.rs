@@ -149,7 +149,7 @@ impl Exposure {
     /// unchanged. The contribution moves by exactly the value (gross; credit for buys),
     /// so the aggregates move without re-valuing the position as [`Self::update_cell`]
     /// does.
-    #[inline]
+    #[inline(always)]
     fn change_open(
         &mut self,
         account: usize,
@@ -183,16 +183,7 @@ impl Exposure {
         lots: Qty,
         value: i128,
     ) {
-        let idx = account * self.instruments() + instrument;
-        let cell = &mut self.cells[idx];
-        cell.add_open(side, lots.0, value);
-        cell.open_orders = cell.open_orders.saturating_add(1);
-        let credit = if side == Side::Buy { value } else { 0 };
-        for agg in [&mut self.accounts[account], &mut self.firm] {
-            agg.gross_value += value;
-            agg.credit_value += credit;
-            agg.open_orders = agg.open_orders.saturating_add(1);
-        }
+        self.change_open(account, instrument, side, lots.0, value, 1);
     }
 
     /// A new working order.

@@ -124,7 +124,18 @@ fn journal_mode_report_is_well_formed() {
     let r = bench(&["journal"], &["--segment-mb", "4", "--max-mb", "32"], dir.path());
     let m = measurement(&r, "journal_append");
     let records = count(m, "records_total");
-    assert_eq!(records, u(m, "operations") + count(m, "warmup_records"));
+    assert_eq!(
+        records,
+        u(m, "operations") + count(m, "warmup_records") + count(m, "batched_records")
+    );
+    // 8 MiB for the batched run (a quarter of the cap) in whole batches of 64 frames.
+    let batch_bytes = 64 * count(m, "frame_bytes");
+    assert_eq!(count(m, "batched_records"), (8 << 20) / batch_bytes * 64);
+    assert!(
+        count(m, "batched_p50_ps") > 0 && count(m, "batched_p50_ps") <= count(m, "batched_p90_ps")
+    );
+    let target = &r["targets"].as_array().unwrap()[0];
+    assert!(target["what"].as_str().unwrap().starts_with("append median within 2x"));
     let t = r["throughputs"].as_array().unwrap();
     let read = t.iter().find(|t| t["name"] == "verify_read").unwrap();
     assert_eq!(u(read, "items"), records);
@@ -143,8 +154,12 @@ fn journal_mode_stops_at_the_size_cap() {
     );
     let m = measurement(&r, "journal_append");
     assert_eq!(count(m, "stopped_at_size_cap"), 1);
-    // 1 MiB of 1 032-byte frames.
-    assert_eq!(count(m, "records_total"), (1 << 20) / 1032);
+    // 1 MiB of 1 032-byte frames: a quarter set aside for 3 batches of 64 (one untimed),
+    // the per-operation run stops at the rest.
+    assert_eq!(count(m, "batched_records"), 3 * 64);
+    let per_op = ((1 << 20) - 3 * 64 * 1032) / 1032;
+    assert_eq!(count(m, "records_total"), per_op + 3 * 64);
+    assert!(count(m, "records_total") <= (1 << 20) / 1032);
 }
 
 #[test]

@@ -19,6 +19,7 @@ pub mod checkpoint;
 pub mod error;
 pub mod fixed;
 pub mod format;
+pub mod in_place;
 pub mod log;
 pub mod query;
 pub mod recover;

@@ -13,6 +13,7 @@
 
 use crate::checkpoint::{CheckpointStats, Checkpointer};
 use crate::fixed::access_fixed;
+use crate::in_place::command_into;
 use keel_engine::core::Core;
 use keel_engine::port::CommandJournal;
 use keel_engine::schema::{Command, Output, SCHEMA_HASH};
@@ -188,6 +189,21 @@ pub fn decode(record: &Record<'_>) -> Result<Entry, DecodeError> {
 #[inline]
 pub fn decode_command(record: &Record<'_>) -> Result<Command, DecodeError> {
     decode_payload::<Command>(record, "command")
+}
+
+/// Like [`decode_command`], but writes the command into `out` (which replay keeps from one
+/// record to the next and hands to `Core::apply`): each variant is stored where it goes
+/// ([`command_into`]) instead of being built as a value and copied. On an error `out` holds
+/// an unspecified valid command.
+#[inline]
+pub fn decode_command_into(record: &Record<'_>, out: &mut Command) -> Result<(), DecodeError> {
+    if let Some(archived) = access_fixed::<<Command as rkyv::Archive>::Archived>(record.payload) {
+        if command_into(archived, out).is_ok() {
+            return Ok(());
+        }
+    }
+    *out = decode_payload_slow(record, "command")?;
+    Ok(())
 }
 
 /// Validates and decodes the output of an `OUTPUT` record, like [`decode_command`].
@@ -397,6 +413,28 @@ mod tests {
         assert!(commands.len() >= 10 && outputs.len() >= 5, "{} {}", commands.len(), outputs.len());
         accepts_what_rkyv_accepts(&commands);
         accepts_what_rkyv_accepts(&outputs);
+    }
+
+    #[test]
+    fn decoding_in_place_gives_every_kind_of_command_back() {
+        let config = config_with_market_maker();
+        let mut commands = random_commands(23, 3000);
+        commands.extend(keel_engine::core::testkit::session_commands(&config, 23, 3000));
+        let kinds: std::collections::HashSet<_> =
+            commands.iter().map(|c| keel_engine::core::command_kind_index(&c.body)).collect();
+        assert!(kinds.len() >= 15, "only {} kinds", kinds.len());
+        // Decoded into the slot the previous command left, as replay does.
+        let mut slot = commands[commands.len() - 1];
+        for cmd in &commands {
+            let bytes = rkyv::to_bytes::<rkyv::rancor::Error>(cmd).unwrap();
+            let rec = Record { seq: 3, kind: RecordKind::INPUT, ts_ns: 0, payload: &bytes };
+            decode_command_into(&rec, &mut slot).unwrap();
+            assert_eq!(slot, *cmd);
+        }
+        // A refused record says so, with its sequence.
+        let rec = Record { seq: 4, kind: RecordKind::INPUT, ts_ns: 0, payload: &[0xff; 128] };
+        let err = decode_command_into(&rec, &mut slot).unwrap_err();
+        assert_eq!((err.seq, err.expected), (4, "command"));
     }
 
     #[test]

@@ -20,11 +20,12 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use keel_engine::core::{COMMAND_KINDS, Core, CoreConfig, command_kind_index};
-use keel_engine::schema::{Output, OutputBody, SCHEMA_HASH};
+use keel_engine::schema::{Command, CommandBody, Output, OutputBody, SCHEMA_HASH, Timer};
+use keel_engine::{SessionId, TimestampNs};
 use keel_journal::{Reader, RecordKind, parse_segment_file_name};
 
 use crate::error::RecoverError;
-use crate::log::{OutputArchiver, decode_command, decode_output};
+use crate::log::{OutputArchiver, decode_command_into, decode_output};
 use crate::snapshot::{self, SnapshotCodec, SnapshotRejection};
 
 /// Number of [`OutputBody`] variants.
@@ -360,6 +361,9 @@ pub fn recover(
     let mut last_seq = snapshot_used.as_ref().map_or(0, |s| s.seq);
     let mut stopped_early = false;
     let mut applied = 0u64;
+    // Every input is decoded into this one command, which `apply` then reads.
+    let mut cmd =
+        Command { ts: TimestampNs(0), session: SessionId(0), body: CommandBody::Timer(Timer {}) };
     while let Some(rec) = reader.next()? {
         let (seq, ts_ns, kind) = (rec.seq, rec.ts_ns, rec.kind);
         let beyond = match opts.until {
@@ -377,7 +381,7 @@ pub fn recover(
         // derived one is never decoded.
         match kind {
             RecordKind::INPUT => {
-                let cmd = decode_command(&rec)?;
+                decode_command_into(&rec, &mut cmd)?;
                 last_seq = seq;
                 check.close(seq);
                 skipping_outputs = false;

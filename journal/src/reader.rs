@@ -44,7 +44,7 @@ impl<'a> Record<'a> {
     }
 }
 
-/// A record [`Reader::next_in_segment`] moved past: a [`Record`] without the borrow.
+/// A record [`Reader::next`] moved past: a [`Record`] without the borrow.
 struct FastRecord {
     off: usize,
     seq: u64,
@@ -224,20 +224,32 @@ impl Reader {
     #[allow(clippy::should_implement_trait)] // a lending iterator: records borrow the reader
     #[inline(always)]
     pub fn next(&mut self) -> Result<Option<Record<'_>>, ReadError> {
-        if let Some(f) = self.next_in_segment() {
-            let cur = self.cur.as_ref().expect("next_in_segment found the frame in it");
-            // SAFETY: `next_in_segment` just found a valid frame at `f.off` with this
-            // payload length.
-            let payload = unsafe { cur.seg.frame_payload(f.off, f.payload_len) };
-            return Ok(Some(Record { seq: f.seq, kind: f.kind, ts_ns: f.ts_ns, payload }));
-        }
-        self.next_slow()
+        // Both paths meet in a `FastRecord` (plain words), so that the fast one keeps the
+        // record in registers when this inlines into a loop.
+        let f = match self.next_in_segment() {
+            Some(f) => f,
+            None => match self.next_slow()? {
+                Some(f) => f,
+                None => return Ok(None),
+            },
+        };
+        let cur = self.cur.as_ref().expect("the frame was found in the current segment");
+        // SAFETY: `next_in_segment` or `advance` just found a valid frame at `f.off` with
+        // this payload length in the current segment.
+        let payload = unsafe { cur.seg.frame_payload(f.off, f.payload_len) };
+        Ok(Some(Record { seq: f.seq, kind: f.kind, ts_ns: f.ts_ns, payload }))
     }
 
     #[cold]
     #[inline(never)]
-    fn next_slow(&mut self) -> Result<Option<Record<'_>>, ReadError> {
-        Ok(self.advance()?.map(|l| self.record_at(l)))
+    fn next_slow(&mut self) -> Result<Option<FastRecord>, ReadError> {
+        Ok(self.advance()?.map(|l| FastRecord {
+            off: l.off,
+            seq: l.seq,
+            kind: l.kind,
+            ts_ns: l.ts_ns,
+            payload_len: l.payload_len,
+        }))
     }
 
     /// Moves past the next frame if it is a valid record of the current segment with the

@@ -206,6 +206,34 @@ pub fn decode_command_into(record: &Record<'_>, out: &mut Command) -> Result<(),
     Ok(())
 }
 
+/// Validates the output of an `OUTPUT` record without decoding it (for replay that only
+/// counts it): the checks of [`decode_output`], with the same error when they fail.
+#[inline]
+pub fn check_output<'a>(
+    record: &Record<'a>,
+) -> Result<&'a <Output as rkyv::Archive>::Archived, DecodeError> {
+    match access_fixed::<<Output as rkyv::Archive>::Archived>(record.payload) {
+        Some(archived) => Ok(archived),
+        None => check_output_slow(record),
+    }
+}
+
+/// The high-level API on a record the fast path refused, for an error that names the
+/// problem.
+#[cold]
+#[inline(never)]
+fn check_output_slow<'a>(
+    record: &Record<'a>,
+) -> Result<&'a <Output as rkyv::Archive>::Archived, DecodeError> {
+    rkyv::access::<<Output as rkyv::Archive>::Archived, rkyv::rancor::Error>(record.payload)
+        .map_err(|source| DecodeError {
+            seq: record.seq,
+            kind: record.kind,
+            expected: "output",
+            source,
+        })
+}
+
 /// Validates and decodes the output of an `OUTPUT` record, like [`decode_command`].
 #[inline]
 pub fn decode_output(record: &Record<'_>) -> Result<Output, DecodeError> {
@@ -435,6 +463,28 @@ mod tests {
         let rec = Record { seq: 4, kind: RecordKind::INPUT, ts_ns: 0, payload: &[0xff; 128] };
         let err = decode_command_into(&rec, &mut slot).unwrap_err();
         assert_eq!((err.seq, err.expected), (4, "command"));
+    }
+
+    #[test]
+    fn checking_an_output_without_decoding_it_gives_its_kind() {
+        let config = config_with_market_maker();
+        let mut core = Core::new(&config).unwrap();
+        let mut outputs = Vec::new();
+        for cmd in &random_commands(29, 3000) {
+            core.apply(cmd, &mut outputs);
+        }
+        let mut kinds = std::collections::HashSet::new();
+        for out in &outputs {
+            let bytes = rkyv::to_bytes::<rkyv::rancor::Error>(out).unwrap();
+            let rec = Record { seq: 5, kind: RecordKind::OUTPUT, ts_ns: 0, payload: &bytes };
+            let k = crate::recover::archived_output_kind_index(&check_output(&rec).unwrap().body);
+            assert_eq!(k, crate::recover::output_kind_index(&out.body));
+            kinds.insert(k);
+        }
+        assert!(kinds.len() >= 4, "{kinds:?}");
+        let rec = Record { seq: 6, kind: RecordKind::OUTPUT, ts_ns: 0, payload: &[0xff; 200] };
+        let err = check_output(&rec).unwrap_err();
+        assert_eq!((err.seq, err.expected), (6, "output"));
     }
 
     #[test]

@@ -5,10 +5,14 @@
 //! [`crate::Tailer`] adds waiting on top.
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU32, Ordering};
 
 use crate::error::{Location, ReadError};
 use crate::layout::FrameHeader;
-use crate::layout::{REC_HEADER_LEN, RecordKind, SEG_HEADER_LEN, SegmentHeader};
+use crate::layout::{
+    REC_CRC_OFF, REC_FLAGS_OFF, REC_HEADER_LEN, REC_KIND_OFF, REC_PAYLOAD_LEN_OFF, REC_SEQ_OFF,
+    REC_TS_OFF, RecordKind, SEG_HEADER_LEN, SegmentHeader, frame_len_for,
+};
 use crate::segment::{Frame, Segment, segment_file_name};
 use crate::writer::list_dir;
 
@@ -38,6 +42,15 @@ impl<'a> Record<'a> {
     {
         rkyv::access::<T::Archived, rkyv::rancor::Error>(self.payload)
     }
+}
+
+/// A record [`Reader::next`] moved past: a [`Record`] without the borrow.
+struct FastRecord {
+    off: usize,
+    seq: u64,
+    kind: RecordKind,
+    ts_ns: u64,
+    payload_len: usize,
 }
 
 /// A published record's position in the current segment.
@@ -90,8 +103,6 @@ pub struct Reader {
     next_seq: u64,
     /// Records below this are skipped (set by `seek`).
     from_seq: u64,
-    /// The record `advance_in_segment` moved past last.
-    last: Located,
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> ReadError + '_ {
@@ -117,7 +128,6 @@ impl Reader {
             pos: SEG_HEADER_LEN,
             next_seq: 0,
             from_seq: 0,
-            last: Located { off: 0, seq: 0, kind: RecordKind(0), ts_ns: 0, payload_len: 0 },
         };
         let (segs, _) = list_dir(dir).map_err(io(dir))?;
         if let Some((first, _)) = segs.first() {
@@ -205,34 +215,106 @@ impl Reader {
     }
 
     /// Returns the next record, `Ok(None)` at the current end of the journal.
+    ///
+    /// The common case (the next frame is a valid record of the current segment, with the
+    /// expected sequence, and nothing is being skipped) is [`Reader::next_in_segment`],
+    /// small enough to inline into a replay loop; anything else (end of the journal,
+    /// segment end, damage, a seek's skipping) goes to [`Reader::advance`], which checks
+    /// the frame again and says what it found.
     #[allow(clippy::should_implement_trait)] // a lending iterator: records borrow the reader
-    #[inline]
+    #[inline(always)]
     pub fn next(&mut self) -> Result<Option<Record<'_>>, ReadError> {
-        if self.advance_in_segment().is_some() {
-            let cur = self.cur.as_ref().expect("advanced in it");
-            // SAFETY: `advance_in_segment` just found a valid frame at `last.off` with this
-            // payload length.
-            let payload = unsafe { cur.seg.frame_payload(self.last.off, self.last.payload_len) };
-            let l = self.last;
-            return Ok(Some(Record { seq: l.seq, kind: l.kind, ts_ns: l.ts_ns, payload }));
-        }
-        Ok(self.advance()?.map(|l| self.record_at(l)))
+        // Both paths meet in a `FastRecord` (plain words), so that the fast one keeps the
+        // record in registers when this inlines into a loop.
+        let f = match self.next_in_segment() {
+            Some(f) => f,
+            None => match self.next_slow()? {
+                Some(f) => f,
+                None => return Ok(None),
+            },
+        };
+        let cur = self.cur.as_ref().expect("the frame was found in the current segment");
+        // SAFETY: `next_in_segment` or `advance` just found a valid frame at `f.off` with
+        // this payload length in the current segment.
+        let payload = unsafe { cur.seg.frame_payload(f.off, f.payload_len) };
+        Ok(Some(Record { seq: f.seq, kind: f.kind, ts_ns: f.ts_ns, payload }))
     }
 
-    /// The common case of [`Reader::advance`], kept small so that it inlines into a
-    /// replay loop: the next frame is a valid record of the current segment with the
-    /// expected sequence and nothing is being skipped; it is left in `self.last`.
-    /// Anything else (end of the journal, segment end, damage, a seek's skipping) is left
-    /// to `advance`, which checks the frame again and says what it found.
-    #[inline]
-    fn advance_in_segment(&mut self) -> Option<()> {
+    #[cold]
+    #[inline(never)]
+    fn next_slow(&mut self) -> Result<Option<FastRecord>, ReadError> {
+        Ok(self.advance()?.map(|l| FastRecord {
+            off: l.off,
+            seq: l.seq,
+            kind: l.kind,
+            ts_ns: l.ts_ns,
+            payload_len: l.payload_len,
+        }))
+    }
+
+    /// Moves past the next frame if it is a valid record of the current segment with the
+    /// expected sequence and at or after `from_seq`; `None` leaves the reader unchanged.
+    ///
+    /// It accepts exactly the frames [`Segment::check_frame`] finds `Valid` that
+    /// `advance` would return (tested against it in `fast_path_agrees_with_check_frame`),
+    /// with the checks folded together:
+    ///
+    /// - `frame_len == frame_len_for(payload_len)` also says `frame_len` is non-zero, at
+    ///   least a header and a multiple of 8, so that `pos` stays 8-aligned;
+    /// - `(w1 >> 32) - 1 < 0xfffe` says the flags are zero and the kind is neither 0 nor
+    ///   `SEGMENT_END`.
+    #[inline(always)]
+    fn next_in_segment(&mut self) -> Option<FastRecord> {
         let cur = self.cur.as_mut()?;
-        let Frame::Valid(h) = cur.seg.check_frame(self.pos) else { return None };
-        if h.kind == RecordKind::SEGMENT_END || h.seq != self.next_seq || h.seq < self.from_seq {
+        let (off, len) = (self.pos, cur.seg.len());
+        // `pos <= len` always holds (it only moves past frames inside the segment).
+        if len - off < REC_HEADER_LEN {
             return None;
         }
-        self.last = cur.step_over(&h, &mut self.pos, &mut self.next_seq);
-        Some(())
+        // SAFETY: `[off, off + 32)` is inside the mapping (checked above) and 8-aligned
+        // (page-aligned base, `pos` a sum of multiples of 8); the writer stores the first
+        // word with a Release store through the same atomic view, and writes the rest of
+        // the frame before it, so after the Acquire load the header is published when
+        // `frame_len` is not zero (and `frame_len == 0` is refused below).
+        let (frame_len, h) = unsafe {
+            let p = cur.seg.base().add(off);
+            let frame_len = (*(p as *const AtomicU32)).load(Ordering::Acquire) as usize;
+            (frame_len, std::ptr::read(p as *const [u64; REC_HEADER_LEN / 8]))
+        };
+        const _: () = assert!(REC_CRC_OFF == 4 && REC_PAYLOAD_LEN_OFF == 8);
+        const _: () = assert!(REC_KIND_OFF == 12 && REC_FLAGS_OFF == 14);
+        const _: () = assert!(REC_SEQ_OFF == 16 && REC_TS_OFF == 24);
+        let (w0, w1) = (u64::from_le(h[0]), u64::from_le(h[1]));
+        let payload_len = w1 as u32 as usize;
+        let seq = u64::from_le(h[2]);
+        if frame_len_for(payload_len) != frame_len
+            || frame_len > len - off
+            || (w1 >> 32).wrapping_sub(1) >= u64::from(RecordKind::SEGMENT_END.0 - 1)
+            || seq != self.next_seq
+            || seq < self.from_seq
+        {
+            return None;
+        }
+        // SAFETY: `[off + 8, off + frame_len)` is inside the mapping (checked above) and
+        // published (non-zero `frame_len`, Acquire above); published frames are immutable.
+        let covered = unsafe {
+            std::slice::from_raw_parts(
+                cur.seg.base().add(off + REC_PAYLOAD_LEN_OFF),
+                frame_len - REC_PAYLOAD_LEN_OFF,
+            )
+        };
+        if crate::crc::frame_crc(covered) != (w0 >> 32) as u32 {
+            return None;
+        }
+        let header = FrameHeader {
+            frame_len: frame_len as u32,
+            payload_len: payload_len as u32,
+            kind: RecordKind((w1 >> 32) as u16),
+            seq,
+            ts_ns: u64::from_le(h[3]),
+        };
+        cur.step_over(&header, &mut self.pos, &mut self.next_seq);
+        Some(FastRecord { off, seq, kind: header.kind, ts_ns: header.ts_ns, payload_len })
     }
 
     pub(crate) fn record_at(&self, l: Located) -> Record<'_> {
@@ -291,5 +373,94 @@ impl Reader {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Config, Journal};
+
+    /// A record as both paths see it.
+    type Seen = (u64, u16, u64, Vec<u8>);
+
+    /// The records the fast path returns (until it declines), and those `advance` (the
+    /// checks of `Segment::check_frame`) returns until it reports the end or an error.
+    fn both_ways(dir: &Path) -> (Vec<Seen>, Vec<Seen>) {
+        let mut fast = Vec::new();
+        let mut r = Reader::open(dir).unwrap();
+        while let Some(f) = r.next_in_segment() {
+            let cur = r.cur.as_ref().unwrap();
+            fast.push((
+                f.seq,
+                f.kind.0,
+                f.ts_ns,
+                cur.seg.bytes(f.off + 32, f.payload_len).to_vec(),
+            ));
+        }
+        let mut slow = Vec::new();
+        let mut r = Reader::open(dir).unwrap();
+        while let Ok(Some(l)) = r.advance() {
+            let rec = r.record_at(l);
+            slow.push((rec.seq, rec.kind.0, rec.ts_ns, rec.payload.to_vec()));
+        }
+        (fast, slow)
+    }
+
+    #[test]
+    fn fast_path_agrees_with_check_frame() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = Config { segment_size: 1 << 16, ..Config::default() };
+        let mut j = Journal::open(dir.path(), config).unwrap();
+        for i in 0..12u64 {
+            let payload: Vec<u8> = (0..(i * 13 % 40) as u8).collect();
+            j.append(RecordKind(1 + (i % 3) as u16), 1000 + i, &payload).unwrap();
+        }
+        j.sync().unwrap();
+        drop(j);
+        let (segs, _) = list_dir(dir.path()).unwrap();
+        assert_eq!(segs.len(), 1, "one segment");
+        let path = dir.path().join(segment_file_name(segs[0].0));
+        let orig = std::fs::read(&path).unwrap();
+        let (fast, slow) = both_ways(dir.path());
+        assert_eq!(fast.len(), 12);
+        assert_eq!(fast, slow);
+
+        // Damage every header byte of the first frames, and a few payload bytes, with the
+        // checksum left as it was and recomputed (so that only the header checks stand
+        // between the damage and the reader).
+        let mut frames = vec![SEG_HEADER_LEN];
+        for _ in 0..3 {
+            let off = *frames.last().unwrap();
+            frames.push(off + u32::from_le_bytes(orig[off..off + 4].try_into().unwrap()) as usize);
+        }
+        let mut cases = 0;
+        let mut declined = 0;
+        for &off in &frames[..3] {
+            for at in (0..REC_HEADER_LEN).chain([REC_HEADER_LEN, REC_HEADER_LEN + 3]) {
+                for value in [orig[off + at] ^ 1, orig[off + at] ^ 0x80, 0, 0xff, 0xfe, 0x20] {
+                    for fix_crc in [false, true] {
+                        let mut b = orig.clone();
+                        b[off + at] = value;
+                        let frame_len =
+                            u32::from_le_bytes(b[off..off + 4].try_into().unwrap()) as usize;
+                        if fix_crc && frame_len >= 8 && off + frame_len <= b.len() {
+                            let crc = crc32c::crc32c(&b[off + 8..off + frame_len]);
+                            b[off + 4..off + 8].copy_from_slice(&crc.to_le_bytes());
+                        }
+                        std::fs::write(&path, &b).unwrap();
+                        let (fast, slow) = both_ways(dir.path());
+                        assert_eq!(
+                            fast, slow,
+                            "byte {at} of the frame at {off} set to {value:#x}, crc fixed: {fix_crc}"
+                        );
+                        cases += 1;
+                        declined += usize::from(fast.len() < 12);
+                    }
+                }
+            }
+        }
+        // Both answers were exercised.
+        assert!(declined > 0 && declined < cases, "{declined} of {cases}");
     }
 }

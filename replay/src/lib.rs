@@ -9,6 +9,7 @@
 //! * [`checkpoint`] takes periodic snapshots of a live core (for `keel serve`) without
 //!   making the core thread wait for the disk.
 //! * [`verify()`] adds the journal's own checks (checksums, continuity, seal chain).
+//! * [`fixed`] is the one-pass checked access replay decodes every record with.
 //! * [`query`] answers `keel audit orders|positions|risk|book`; [`format`] renders.
 //! * [`backtest`] replays market data through the core and a strategy against a simulated
 //!   venue (`keel backtest`).
@@ -16,7 +17,9 @@
 pub mod backtest;
 pub mod checkpoint;
 pub mod error;
+pub mod fixed;
 pub mod format;
+pub mod in_place;
 pub mod log;
 pub mod query;
 pub mod recover;

@@ -12,11 +12,14 @@
 //! before it is deserialized.
 
 use crate::checkpoint::{CheckpointStats, Checkpointer};
+use crate::fixed::access_fixed;
+use crate::in_place::command_into;
 use keel_engine::core::Core;
 use keel_engine::port::CommandJournal;
 use keel_engine::schema::{Command, Output, SCHEMA_HASH};
 use keel_journal::{AppendError, Config, Journal, Record, RecordKind};
-use rkyv::rancor::Failure;
+use rkyv::Deserialize;
+use rkyv::rancor::{Failure, Strategy};
 
 /// Journal settings for Keel's records: `config` with the schema hash set.
 pub fn journal_config(config: Config) -> Config {
@@ -177,14 +180,58 @@ pub fn decode(record: &Record<'_>) -> Result<Entry, DecodeError> {
 
 /// Validates and decodes the command of an `INPUT` record (whatever its kind says).
 ///
-/// Every record replay applies goes through here, so the common case takes rkyv's
-/// low-level API: the same checked access (bounds, alignment, enum tags, every field's
-/// invariants; the high-level validator only adds tracking of shared pointers, which
-/// [`Command`] does not have) with a zero-sized error. Only a record that fails is checked
+/// Every record replay applies goes through here, so the common case takes
+/// [`access_fixed`]: the same checks as rkyv's checked access (bounds, alignment, enum
+/// tags, every field's invariants; what it leaves out is the bookkeeping for relative
+/// pointers, which [`Command`] does not have, see [`crate::fixed`]) in one pass, then
+/// rkyv's deserializer with a zero-sized error. Only a record that fails is checked
 /// again with the high-level API, for an error that says what is wrong.
 #[inline]
 pub fn decode_command(record: &Record<'_>) -> Result<Command, DecodeError> {
     decode_payload::<Command>(record, "command")
+}
+
+/// Like [`decode_command`], but writes the command into `out` (which replay keeps from one
+/// record to the next and hands to `Core::apply`): each variant is stored where it goes
+/// ([`command_into`]) instead of being built as a value and copied. On an error `out` holds
+/// an unspecified valid command.
+#[inline]
+pub fn decode_command_into(record: &Record<'_>, out: &mut Command) -> Result<(), DecodeError> {
+    if let Some(archived) = access_fixed::<<Command as rkyv::Archive>::Archived>(record.payload) {
+        if command_into(archived, out).is_ok() {
+            return Ok(());
+        }
+    }
+    *out = decode_payload_slow(record, "command")?;
+    Ok(())
+}
+
+/// Validates the output of an `OUTPUT` record without decoding it (for replay that only
+/// counts it): the checks of [`decode_output`], with the same error when they fail.
+#[inline]
+pub fn check_output<'a>(
+    record: &Record<'a>,
+) -> Result<&'a <Output as rkyv::Archive>::Archived, DecodeError> {
+    match access_fixed::<<Output as rkyv::Archive>::Archived>(record.payload) {
+        Some(archived) => Ok(archived),
+        None => check_output_slow(record),
+    }
+}
+
+/// The high-level API on a record the fast path refused, for an error that names the
+/// problem.
+#[cold]
+#[inline(never)]
+fn check_output_slow<'a>(
+    record: &Record<'a>,
+) -> Result<&'a <Output as rkyv::Archive>::Archived, DecodeError> {
+    rkyv::access::<<Output as rkyv::Archive>::Archived, rkyv::rancor::Error>(record.payload)
+        .map_err(|source| DecodeError {
+            seq: record.seq,
+            kind: record.kind,
+            expected: "output",
+            source,
+        })
 }
 
 /// Validates and decodes the output of an `OUTPUT` record, like [`decode_command`].
@@ -198,13 +245,13 @@ fn decode_payload<T>(record: &Record<'_>, expected: &'static str) -> Result<T, D
 where
     T: rkyv::Archive,
     T::Archived: rkyv::Portable
-        + for<'b> rkyv::bytecheck::CheckBytes<rkyv::api::low::LowValidator<'b, Failure>>
+        + rkyv::bytecheck::CheckBytes<Strategy<(), Failure>>
         + for<'b> rkyv::bytecheck::CheckBytes<rkyv::api::high::HighValidator<'b, rkyv::rancor::Error>>
-        + rkyv::Deserialize<T, rkyv::api::low::LowDeserializer<Failure>>
+        + rkyv::Deserialize<T, Strategy<(), Failure>>
         + rkyv::Deserialize<T, rkyv::api::high::HighDeserializer<rkyv::rancor::Error>>,
 {
-    if let Ok(archived) = rkyv::api::low::access::<T::Archived, Failure>(record.payload) {
-        if let Ok(value) = rkyv::api::low::deserialize::<T, Failure>(archived) {
+    if let Some(archived) = access_fixed::<T::Archived>(record.payload) {
+        if let Ok(value) = archived.deserialize(Strategy::wrap(&mut ())) {
             return Ok(value);
         }
     }
@@ -292,6 +339,152 @@ mod tests {
         let err = decode_command(&rec).unwrap_err();
         assert_eq!((err.seq, err.expected), (7, "command"));
         assert!(matches!(decode(&rec), Err(DecodeError { seq: 7, .. })));
+    }
+
+    /// `access_fixed` against rkyv's high-level checked access on the same bytes: on
+    /// valid archives of every command and output a core derives, on every single-byte
+    /// change of them (tags, `bool`s, padding, values), on slices that are too short, too
+    /// long (the root is then at the end) or misaligned. Both must accept the same slices
+    /// and, when they do, decode the same value.
+    fn accepts_what_rkyv_accepts<T>(values: &[T])
+    where
+        T: rkyv::Archive
+            + PartialEq
+            + std::fmt::Debug
+            + for<'a> rkyv::Serialize<
+                rkyv::api::high::HighSerializer<
+                    rkyv::util::AlignedVec,
+                    rkyv::ser::allocator::ArenaHandle<'a>,
+                    rkyv::rancor::Error,
+                >,
+            >,
+        T::Archived: rkyv::Portable
+            + rkyv::bytecheck::CheckBytes<Strategy<(), Failure>>
+            + for<'b> rkyv::bytecheck::CheckBytes<
+                rkyv::api::high::HighValidator<'b, rkyv::rancor::Error>,
+            > + rkyv::Deserialize<T, Strategy<(), Failure>>
+            + rkyv::Deserialize<T, rkyv::api::high::HighDeserializer<rkyv::rancor::Error>>,
+    {
+        type E = rkyv::rancor::Error;
+        // An 8-aligned buffer with room for 8 bytes before and after the archive.
+        let mut buf = rkyv::util::AlignedVec::<8>::new();
+        let check = |bytes: &[u8], what: &str| {
+            let ours = access_fixed::<T::Archived>(bytes);
+            let theirs = rkyv::access::<T::Archived, E>(bytes).ok();
+            assert_eq!(ours.is_some(), theirs.is_some(), "{what}: {bytes:02x?}");
+            if let (Some(a), Some(b)) = (ours, theirs) {
+                assert!(std::ptr::eq(a, b), "{what}: not the same root");
+                let a: T = a.deserialize(Strategy::wrap(&mut ())).unwrap();
+                let b: T = rkyv::deserialize::<T, E>(b).unwrap();
+                assert_eq!(a, b, "{what}");
+            }
+            ours.is_some()
+        };
+        let (mut accepted, mut refused) = (0u64, 0u64);
+        for v in values {
+            let good = rkyv::to_bytes::<E>(v).unwrap();
+            let n = good.len();
+            buf.clear();
+            buf.extend_from_slice(&[0u8; 8]);
+            buf.extend_from_slice(&good);
+            buf.extend_from_slice(&[0u8; 8]);
+            assert!(check(&buf[8..8 + n], "valid"));
+            // Longer (the root is the tail), shorter, misaligned.
+            check(&buf[..8 + n], "8 bytes before");
+            check(&buf[4..8 + n], "4 bytes before");
+            check(&buf[8..8 + n - 1], "one byte short");
+            check(&buf[9..9 + n], "misaligned");
+            check(&buf[8..8 + n + 1], "one byte more");
+            check(&[], "empty");
+            for at in 8..8 + n {
+                let orig = buf[at];
+                for x in [0x00, 0x01, 0x02, 0x03, 0x07, 0x80, 0xfe, 0xff, orig ^ 0x01] {
+                    buf[at] = x;
+                    if check(&buf[8..8 + n], "one byte changed") {
+                        accepted += 1;
+                    } else {
+                        refused += 1;
+                    }
+                }
+                buf[at] = orig;
+            }
+        }
+        // The damage must have exercised both answers.
+        assert!(accepted > 0 && refused > 0, "{accepted} accepted, {refused} refused");
+    }
+
+    #[test]
+    fn fixed_access_accepts_exactly_what_rkyv_accepts() {
+        let config = config_with_market_maker();
+        let mut commands = random_commands(17, 3000);
+        commands.extend(keel_engine::core::testkit::session_commands(&config, 17, 3000));
+        let mut core = Core::new(&config).unwrap();
+        let mut outputs = Vec::new();
+        for cmd in &commands {
+            core.apply(cmd, &mut outputs);
+        }
+        // One of each kind is enough for the byte-by-byte damage; keep a few of each.
+        let mut seen = std::collections::HashMap::<_, usize>::new();
+        let mut pick = |k: usize| {
+            let n = seen.entry(k).or_default();
+            *n += 1;
+            *n <= 8
+        };
+        let commands: Vec<Command> = commands
+            .into_iter()
+            .filter(|c| pick(keel_engine::core::command_kind_index(&c.body)))
+            .collect();
+        let outputs: Vec<Output> = outputs
+            .into_iter()
+            .filter(|o| pick(100 + crate::recover::output_kind_index(&o.body)))
+            .collect();
+        assert!(commands.len() >= 10 && outputs.len() >= 5, "{} {}", commands.len(), outputs.len());
+        accepts_what_rkyv_accepts(&commands);
+        accepts_what_rkyv_accepts(&outputs);
+    }
+
+    #[test]
+    fn decoding_in_place_gives_every_kind_of_command_back() {
+        let config = config_with_market_maker();
+        let mut commands = random_commands(23, 3000);
+        commands.extend(keel_engine::core::testkit::session_commands(&config, 23, 3000));
+        let kinds: std::collections::HashSet<_> =
+            commands.iter().map(|c| keel_engine::core::command_kind_index(&c.body)).collect();
+        assert!(kinds.len() >= 15, "only {} kinds", kinds.len());
+        // Decoded into the slot the previous command left, as replay does.
+        let mut slot = commands[commands.len() - 1];
+        for cmd in &commands {
+            let bytes = rkyv::to_bytes::<rkyv::rancor::Error>(cmd).unwrap();
+            let rec = Record { seq: 3, kind: RecordKind::INPUT, ts_ns: 0, payload: &bytes };
+            decode_command_into(&rec, &mut slot).unwrap();
+            assert_eq!(slot, *cmd);
+        }
+        // A refused record says so, with its sequence.
+        let rec = Record { seq: 4, kind: RecordKind::INPUT, ts_ns: 0, payload: &[0xff; 128] };
+        let err = decode_command_into(&rec, &mut slot).unwrap_err();
+        assert_eq!((err.seq, err.expected), (4, "command"));
+    }
+
+    #[test]
+    fn checking_an_output_without_decoding_it_gives_its_kind() {
+        let config = config_with_market_maker();
+        let mut core = Core::new(&config).unwrap();
+        let mut outputs = Vec::new();
+        for cmd in &random_commands(29, 3000) {
+            core.apply(cmd, &mut outputs);
+        }
+        let mut kinds = std::collections::HashSet::new();
+        for out in &outputs {
+            let bytes = rkyv::to_bytes::<rkyv::rancor::Error>(out).unwrap();
+            let rec = Record { seq: 5, kind: RecordKind::OUTPUT, ts_ns: 0, payload: &bytes };
+            let k = crate::recover::archived_output_kind_index(&check_output(&rec).unwrap().body);
+            assert_eq!(k, crate::recover::output_kind_index(&out.body));
+            kinds.insert(k);
+        }
+        assert!(kinds.len() >= 4, "{kinds:?}");
+        let rec = Record { seq: 6, kind: RecordKind::OUTPUT, ts_ns: 0, payload: &[0xff; 200] };
+        let err = check_output(&rec).unwrap_err();
+        assert_eq!((err.seq, err.expected), (6, "output"));
     }
 
     #[test]

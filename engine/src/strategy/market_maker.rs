@@ -289,6 +289,13 @@ impl MarketMaker {
 
     /// Brings both sides towards the desired quotes.
     fn requote(&mut self, ctx: &StrategyContext<'_>, out: &mut Intents) {
+        // A side waiting for an answer sends nothing (see `reconcile`): with both waiting,
+        // the desired quotes need not be computed. Most calls of a backtest with venue
+        // latency find both sides waiting. The memo is left as it is: it still names
+        // inputs on which, with these quotes, a requote does nothing.
+        if self.quotes[0].pending != Pending::None && self.quotes[1].pending != Pending::None {
+            return;
+        }
         let view = ctx.view(self.params.instrument);
         let inputs = view.map(|v| (v.market, v.position));
         if self.idle_on == Some(inputs) {

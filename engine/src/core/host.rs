@@ -15,10 +15,10 @@
 use super::market::Markets;
 use super::{Emitter, OutputSink, State};
 use crate::positions::PositionBook;
-use crate::schema::{CommandBody, ExecReport, ExecType, OutputBody, Route};
+use crate::schema::{CancelOrder, ExecReport, ExecType, NewOrder, OutputBody, ReplaceOrder, Route};
 use crate::strategy::{
-    InstrumentView, Intents, Level, MarketCalls, MarketView, OrderUpdate, OrderUpdateKind, OwnFill,
-    Strategy, StrategyContext,
+    InstrumentView, Intents, Level, MarketCalls, MarketView, OrderEntry, OrderUpdate,
+    OrderUpdateKind, OwnFill, Strategy, StrategyContext,
 };
 use crate::{AccountId, InstrumentId, SessionId, Side, VenueId};
 
@@ -314,16 +314,35 @@ impl Strategies {
             let slot = &self.slots[s];
             (slot.session, slot.account, slot.venue)
         };
-        for i in 0..self.intents.len() {
-            let intent = self.intents.as_slice()[i];
-            match intent.to_command_body(account, Route::Venue(venue)) {
-                CommandBody::NewOrder(o) => state.new_order(session, &o, out),
-                CommandBody::CancelOrder(c) => state.cancel_order(session, &c, out),
-                CommandBody::ReplaceOrder(r) => state.replace_order(session, &r, out),
-                _ => unreachable!("intents become order entry only"),
-            }
+        let mut entry = Entry { state, session, out };
+        for intent in self.intents.as_slice() {
+            intent.enter(account, Route::Venue(venue), &mut entry);
         }
         self.intents.clear();
+    }
+}
+
+/// Order entry on a strategy's session, for [`Intent::enter`].
+struct Entry<'a, 'o, S: OutputSink> {
+    state: &'a mut State,
+    session: SessionId,
+    out: &'a mut Emitter<'o, S>,
+}
+
+impl<S: OutputSink> OrderEntry for Entry<'_, '_, S> {
+    #[inline]
+    fn new_order(&mut self, o: &NewOrder) {
+        self.state.new_order(self.session, o, self.out);
+    }
+
+    #[inline]
+    fn cancel_order(&mut self, c: &CancelOrder) {
+        self.state.cancel_order(self.session, c, self.out);
+    }
+
+    #[inline]
+    fn replace_order(&mut self, r: &ReplaceOrder) {
+        self.state.replace_order(self.session, r, self.out);
     }
 }
 
@@ -337,6 +356,7 @@ fn views_at<S: OutputSink>(state: &State, out: &Emitter<'_, S>) -> (u64, u64) {
 
 /// Refreshes the market of every view, and the position too when `positions` is given
 /// (it is not when no fill happened since the last refresh).
+#[inline]
 fn refresh_views(
     views: &mut [InstrumentView],
     market_slots: &[Option<usize>],

@@ -441,30 +441,15 @@ impl State {
             Ok(a) => a,
             Err(e) => return out.emit(reject(e, id, status)),
         };
-        match self.orders.request_replace(id, r, self.now) {
-            Err(e) => out.emit(reject(e, id, status)),
-            Ok(ReplaceOutcome::Applied { old_cl_ord_id }) => {
-                let order = {
-                    let mut order = self.orders.get_mut(id).expect("replaced above");
-                    order.set_risk_price(accepted.risk_price);
-                    *order
-                };
-                let (ord_type, leaves) = (order.terms().ord_type, order.leaves());
-                self.exposure_amend(ord_type, &replace.current, accepted.risk_price, leaves);
-                let report = exec_report(
-                    &order,
-                    ExecType::Replaced,
-                    r.cl_ord_id,
-                    Some(old_cl_ord_id),
-                    LastFill::default(),
-                    None,
-                );
-                out.emit(OutputBody::ExecReport(report));
+        let applied = match self.orders.request_replace_mut(id, r, self.now) {
+            Err(e) => return out.emit(reject(e, id, status)),
+            Ok((ReplaceOutcome::Applied { old_cl_ord_id }, mut order)) => {
+                order.set_risk_price(accepted.risk_price);
+                (*order, old_cl_ord_id)
             }
-            Ok(ReplaceOutcome::Pending) => {
+            Ok((ReplaceOutcome::Pending, order)) => {
                 // Risk counts the new terms when the venue confirms them (see
                 // `venue_replace_ack`); until then the order is valued as it stands.
-                let order = self.orders.get(id).expect("replace pending above");
                 let t = order.terms();
                 out.emit(OutputBody::VenueReplace(VenueReplace {
                     venue: t.venue,
@@ -477,16 +462,29 @@ impl State {
                     display_qty: r.display_qty,
                 }));
                 let report = exec_report(
-                    order,
+                    &order,
                     ExecType::PendingReplace,
                     r.cl_ord_id,
                     Some(r.orig_cl_ord_id),
                     LastFill::default(),
                     None,
                 );
-                out.emit(OutputBody::ExecReport(report));
+                return out.emit(OutputBody::ExecReport(report));
             }
-        }
+        };
+        // Applied at once (a held order): re-valued now.
+        let (order, old_cl_ord_id) = applied;
+        let (ord_type, leaves) = (order.terms().ord_type, order.leaves());
+        self.exposure_amend(ord_type, &replace.current, accepted.risk_price, leaves);
+        let report = exec_report(
+            &order,
+            ExecType::Replaced,
+            r.cl_ord_id,
+            Some(old_cl_ord_id),
+            LastFill::default(),
+            None,
+        );
+        out.emit(OutputBody::ExecReport(report));
     }
 
     pub(super) fn mass_cancel<S: OutputSink>(

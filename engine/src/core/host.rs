@@ -15,10 +15,10 @@
 use super::market::Markets;
 use super::{Emitter, OutputSink, State};
 use crate::positions::PositionBook;
-use crate::schema::{CommandBody, ExecReport, ExecType, OutputBody, Route};
+use crate::schema::{CancelOrder, ExecReport, ExecType, NewOrder, OutputBody, ReplaceOrder, Route};
 use crate::strategy::{
-    InstrumentView, Intents, Level, MarketCalls, MarketView, OrderUpdate, OrderUpdateKind, OwnFill,
-    Strategy, StrategyContext,
+    InstrumentView, Intents, Level, MarketCalls, MarketView, OrderEntry, OrderUpdate,
+    OrderUpdateKind, OwnFill, Strategy, StrategyContext,
 };
 use crate::{AccountId, InstrumentId, SessionId, Side, VenueId};
 
@@ -43,6 +43,9 @@ pub(super) struct Slot {
     /// When the strategy's last call was an `on_book`: the markets' top epoch and the
     /// fill count its views were refreshed at. `None` after any other call.
     last_book: Option<(u64, u64)>,
+    /// The markets' top epoch and the fill count the views were last refreshed at: equal
+    /// values now mean the views are current (see [`Strategies::run`]).
+    refreshed_at: Option<(u64, u64)>,
 }
 
 /// Something to tell a strategy about its own orders.
@@ -203,6 +206,7 @@ impl Strategies {
             market_slots,
             calls,
             last_book: None,
+            refreshed_at: None,
         });
     }
 
@@ -221,7 +225,7 @@ impl Strategies {
         for s in 0..self.slots.len() {
             // What the views would be refreshed at: equal values mean equal views (see
             // `Markets::top_epoch`; positions change only by fills).
-            let seen = (state.markets.top_epoch(), out.counters.fills);
+            let seen = views_at(state, out);
             let slot = &self.slots[s];
             let wants = match trigger {
                 Trigger::None => false,
@@ -237,7 +241,7 @@ impl Strategies {
             if !wants {
                 continue;
             }
-            self.call(s, state, |strategy, ctx, intents| match trigger {
+            self.call(s, state, seen, |strategy, ctx, intents| match trigger {
                 Trigger::Book(i) => strategy.on_book(ctx, i, intents),
                 Trigger::Trade(t) => strategy.on_trade(ctx, &t, intents),
                 Trigger::Timer => strategy.on_timer(ctx, ctx.now, intents),
@@ -252,7 +256,8 @@ impl Strategies {
         while delivered < out.queue.events.len() && delivered < out.queue.per_command {
             let (s, event) = out.queue.events[delivered];
             delivered += 1;
-            self.call(s as usize, state, |strategy, ctx, intents| match &event {
+            let seen = views_at(state, out);
+            self.call(s as usize, state, seen, |strategy, ctx, intents| match &event {
                 StrategyEvent::Fill(f) => strategy.on_fill(ctx, f, intents),
                 StrategyEvent::Update(u) => strategy.on_order_update(ctx, u, intents),
             });
@@ -263,50 +268,101 @@ impl Strategies {
         out.queue.events.drain(..delivered);
     }
 
+    /// Calls strategy `s` with its views refreshed; `seen` is [`views_at`] now.
     fn call(
         &mut self,
         s: usize,
         state: &State,
+        seen: (u64, u64),
         f: impl FnOnce(&mut dyn Strategy, &StrategyContext<'_>, &mut Intents),
     ) {
         let slot = &mut self.slots[s];
         slot.last_book = None;
-        refresh_views(
-            &mut slot.views,
-            &slot.market_slots,
-            slot.account,
-            &state.markets,
-            &state.positions,
-        );
+        // Views refreshed at the same top epoch and fill count show what a refresh would
+        // (e.g. the reports of a venue answer, which moves no market).
+        if slot.refreshed_at != Some(seen) {
+            let positions = slot.refreshed_at.is_none_or(|(_, fills)| fills != seen.1);
+            refresh_views(
+                &mut slot.views,
+                &slot.market_slots,
+                slot.account,
+                &state.markets,
+                positions.then_some(&state.positions),
+            );
+            slot.refreshed_at = Some(seen);
+        }
         let ctx = StrategyContext { now: state.now, account: slot.account, views: &slot.views };
         f(slot.strategy.as_mut(), &ctx, &mut self.intents);
     }
 
     /// Sends the intents of strategy `s` through order entry on its session.
+    #[inline]
     fn submit<S: OutputSink>(&mut self, s: usize, state: &mut State, out: &mut Emitter<'_, S>) {
+        // Most calls intend nothing.
+        if !self.intents.is_empty() {
+            self.submit_intents(s, state, out);
+        }
+    }
+
+    fn submit_intents<S: OutputSink>(
+        &mut self,
+        s: usize,
+        state: &mut State,
+        out: &mut Emitter<'_, S>,
+    ) {
         let (session, account, venue) = {
             let slot = &self.slots[s];
             (slot.session, slot.account, slot.venue)
         };
-        for i in 0..self.intents.len() {
-            let intent = self.intents.as_slice()[i];
-            match intent.to_command_body(account, Route::Venue(venue)) {
-                CommandBody::NewOrder(o) => state.new_order(session, &o, out),
-                CommandBody::CancelOrder(c) => state.cancel_order(session, &c, out),
-                CommandBody::ReplaceOrder(r) => state.replace_order(session, &r, out),
-                _ => unreachable!("intents become order entry only"),
-            }
+        let mut entry = Entry { state, session, out };
+        for intent in self.intents.as_slice() {
+            intent.enter(account, Route::Venue(venue), &mut entry);
         }
         self.intents.clear();
     }
 }
 
+/// Order entry on a strategy's session, for [`Intent::enter`].
+struct Entry<'a, 'o, S: OutputSink> {
+    state: &'a mut State,
+    session: SessionId,
+    out: &'a mut Emitter<'o, S>,
+}
+
+impl<S: OutputSink> OrderEntry for Entry<'_, '_, S> {
+    #[inline]
+    fn new_order(&mut self, o: &NewOrder) {
+        self.state.new_order(self.session, o, self.out);
+    }
+
+    #[inline]
+    fn cancel_order(&mut self, c: &CancelOrder) {
+        self.state.cancel_order(self.session, c, self.out);
+    }
+
+    #[inline]
+    fn replace_order(&mut self, r: &ReplaceOrder) {
+        self.state.replace_order(self.session, r, self.out);
+    }
+}
+
+/// What a strategy's views are refreshed at: the markets' top epoch (see
+/// [`Markets::top_epoch`]) and the fill count (positions change only by fills). Equal
+/// values mean equal views.
+#[inline]
+fn views_at<S: OutputSink>(state: &State, out: &Emitter<'_, S>) -> (u64, u64) {
+    (state.markets.top_epoch(), out.counters.fills)
+}
+
+/// Refreshes the market of every view, and the position too when `positions` is given
+/// (it is not when no fill happened since the last refresh).
+#[inline]
 fn refresh_views(
     views: &mut [InstrumentView],
     market_slots: &[Option<usize>],
     account: AccountId,
     markets: &Markets,
-    positions: &PositionBook,
+    positions: Option<&PositionBook>,
 ) {
     let level =
         |top: Option<(crate::Price, crate::Qty)>| top.map(|(price, qty)| Level { price, qty });
@@ -322,7 +378,10 @@ fn refresh_views(
             }
             None => MarketView::default(),
         };
-        view.position =
-            positions.position(account, view.instrument).map_or(crate::Qty::ZERO, |p| p.net_qty());
+        if let Some(positions) = positions {
+            view.position = positions
+                .position(account, view.instrument)
+                .map_or(crate::Qty::ZERO, |p| p.net_qty());
+        }
     }
 }

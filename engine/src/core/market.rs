@@ -302,15 +302,24 @@ impl Markets {
 
     /// Applies an L2 level update.
     pub fn apply_l2(&mut self, u: &L2Update) -> Result<(), MarketError> {
+        self.apply_l2_rebuilding(u).map(|_| ())
+    }
+
+    /// [`Self::apply_l2`], answering whether the book is being rebuilt (between a
+    /// snapshot's `Begin` and `End`): the core needs to know, and the market is at hand.
+    #[inline]
+    pub(crate) fn apply_l2_rebuilding(&mut self, u: &L2Update) -> Result<bool, MarketError> {
         let m = self.get_mut_behind_top(u.instrument, u.venue)?;
         match &mut m.book {
             MarketBook::L2(b) => {
                 // A refused update changes nothing; one behind the best level leaves the
                 // top as it was.
-                if b.set_top(u.side, u.price, u.qty)? {
+                let moved = b.set_top(u.side, u.price, u.qty)?;
+                let rebuilding = m.rebuilding;
+                if moved {
                     self.top_epoch = self.top_epoch.wrapping_add(1);
                 }
-                Ok(())
+                Ok(rebuilding)
             }
             MarketBook::L3(_) => {
                 Err(MarketError::WrongFeed { venue: u.venue, expected: FeedKind::L3 })

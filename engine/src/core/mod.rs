@@ -270,8 +270,12 @@ impl Core {
             CommandBody::VenueCancelAck(c) => state.venue_cancel_ack(c, &mut out),
             CommandBody::VenueReplaceAck(r) => state.venue_replace_ack(r, &mut out),
             CommandBody::VenueCancelReject(r) => state.venue_cancel_reject(r, &mut out),
-            CommandBody::L2Update(_)
-            | CommandBody::L3Add(_)
+            CommandBody::L2Update(u) => {
+                if let Some(i) = state.l2_update(u, &mut out) {
+                    trigger = Trigger::Book(i);
+                }
+            }
+            CommandBody::L3Add(_)
             | CommandBody::L3Modify(_)
             | CommandBody::L3Delete(_)
             | CommandBody::L3Execute(_)

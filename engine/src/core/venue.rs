@@ -13,9 +13,9 @@ use crate::book::BookError;
 use crate::orders::{OrderFilter, OrderMut};
 use crate::risk::{OpenOrder, ReleaseRisk, RiskContext, StpAction};
 use crate::schema::{
-    Anomaly, CancelReject, CancelRejectTo, CommandBody, ExecType, MarketStatus, OutputBody,
-    RejectCode, RejectInfo, SnapshotPhase, VenueAck, VenueCancelAck, VenueCancelReject, VenueFill,
-    VenueReject, VenueReplaceAck,
+    Anomaly, CancelReject, CancelRejectTo, CommandBody, ExecType, L2Update, MarketStatus,
+    OutputBody, RejectCode, RejectInfo, SnapshotPhase, VenueAck, VenueCancelAck, VenueCancelReject,
+    VenueFill, VenueReject, VenueReplaceAck,
 };
 use crate::strategy::OwnFill;
 use crate::{InstrumentId, OrdType, OrderId, OrderState, Price, Qty, VenueId};
@@ -257,6 +257,23 @@ impl State {
     }
 
     /// Applies market data; held stops trigger on trades.
+    /// An L2 update (most of the traffic): `market_data` for it, with the market looked
+    /// up once. Returns the instrument whose book strategies should see changed.
+    #[inline]
+    pub(super) fn l2_update<S: OutputSink>(
+        &mut self,
+        u: &L2Update,
+        out: &mut Emitter<'_, S>,
+    ) -> Option<InstrumentId> {
+        match self.markets.apply_l2_rebuilding(u) {
+            Ok(rebuilding) => (!rebuilding).then_some(u.instrument),
+            Err(e) => {
+                out.emit(anomaly(u.venue, OrderId(0), market_reject(&e)));
+                None
+            }
+        }
+    }
+
     pub(super) fn market_data<S: OutputSink>(
         &mut self,
         body: &CommandBody,

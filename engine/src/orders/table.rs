@@ -553,6 +553,19 @@ impl OrderTable {
         req: &ReplaceOrder,
         now: TimestampNs,
     ) -> Result<ReplaceOutcome, RejectInfo> {
+        self.request_replace_mut(id, req, now).map(|(outcome, _)| outcome)
+    }
+
+    /// [`Self::request_replace`], handing back the order as it now stands: the core reads
+    /// (or re-values) it next, and it is at hand, where a second lookup by id would cost
+    /// a hash probe.
+    #[inline]
+    pub fn request_replace_mut(
+        &mut self,
+        id: OrderId,
+        req: &ReplaceOrder,
+        now: TimestampNs,
+    ) -> Result<(ReplaceOutcome, OrderMut<'_>), RejectInfo> {
         let slot = self.by_id.get(&id).ok_or(RejectInfo::bare(RejectCode::UnknownOrder))?;
         let session = self.slot(slot).terms().session;
         // The new id is hashed once, for the check and the insert.
@@ -564,7 +577,7 @@ impl OrderTable {
         if let ReplaceOutcome::Applied { old_cl_ord_id } = outcome {
             self.retire_cl(ClKey { session, cl_ord_id: old_cl_ord_id });
         }
-        Ok(outcome)
+        Ok((outcome, self.slot_mut(slot)))
     }
 
     /// The venue applied a replace; the old client order id is retired.

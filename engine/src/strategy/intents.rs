@@ -52,14 +52,43 @@ pub enum Intent {
     },
 }
 
+/// Order entry, one method per command kind an intent can become (see [`Intent::enter`]).
+pub(crate) trait OrderEntry {
+    fn new_order(&mut self, o: &NewOrder);
+    fn cancel_order(&mut self, c: &CancelOrder);
+    fn replace_order(&mut self, r: &ReplaceOrder);
+}
+
 impl Intent {
     /// The client command this intent stands for, for `account`, with new orders sent to
     /// `route`. This is exactly what a client session would send, so the same risk checks
     /// apply.
     pub fn to_command_body(&self, account: AccountId, route: Route) -> CommandBody {
+        struct Body(Option<CommandBody>);
+        impl OrderEntry for Body {
+            fn new_order(&mut self, o: &NewOrder) {
+                self.0 = Some(CommandBody::NewOrder(*o));
+            }
+            fn cancel_order(&mut self, c: &CancelOrder) {
+                self.0 = Some(CommandBody::CancelOrder(*c));
+            }
+            fn replace_order(&mut self, r: &ReplaceOrder) {
+                self.0 = Some(CommandBody::ReplaceOrder(*r));
+            }
+        }
+        let mut body = Body(None);
+        self.enter(account, route, &mut body);
+        body.0.expect("every intent is one order-entry command")
+    }
+
+    /// Hands [`Self::to_command_body`]'s command to `entry`, built where it is used: the
+    /// core's strategy host enters intents this way, without a [`CommandBody`] (the
+    /// largest command's size) built and copied in between.
+    #[inline]
+    pub(crate) fn enter(&self, account: AccountId, route: Route, entry: &mut impl OrderEntry) {
         match *self {
-            Intent::New { cl_ord_id, instrument, side, ord_type, tif, flags, price, qty } => {
-                CommandBody::NewOrder(NewOrder {
+            Intent::New { cl_ord_id, instrument, side, ord_type, tif, flags, price, qty } => entry
+                .new_order(&NewOrder {
                     cl_ord_id,
                     account,
                     instrument,
@@ -74,15 +103,14 @@ impl Intent {
                     qty,
                     display_qty: Qty::ZERO,
                     expire_at: TimestampNs(0),
-                })
-            }
-            Intent::Cancel { cl_ord_id, request_id } => CommandBody::CancelOrder(CancelOrder {
+                }),
+            Intent::Cancel { cl_ord_id, request_id } => entry.cancel_order(&CancelOrder {
                 cl_ord_id: request_id,
                 orig_cl_ord_id: cl_ord_id,
                 account,
             }),
             Intent::Replace { cl_ord_id, new_cl_ord_id, price, qty } => {
-                CommandBody::ReplaceOrder(ReplaceOrder {
+                entry.replace_order(&ReplaceOrder {
                     cl_ord_id: new_cl_ord_id,
                     orig_cl_ord_id: cl_ord_id,
                     account,

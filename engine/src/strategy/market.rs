@@ -31,6 +31,23 @@ pub struct MarketView {
 /// Millionths per unit: the scale of `_x1e6` and `_ppm` fixed-point values.
 pub(crate) const SCALE_X1E6: i64 = 1_000_000;
 
+/// [`MarketView::microprice_x1e6_ticks`] with exact 128-bit intermediates, for inputs whose
+/// steps do not fit 64 bits.
+#[cold]
+#[inline(never)]
+fn microprice_wide(bid: Level, ask: Level) -> Option<i64> {
+    let bid_qty = bid.qty.lots().max(0) as u64;
+    let ask_qty = ask.qty.lots().max(0) as u64;
+    let spread_x1e6 = (ask.price.ticks() as i128 - bid.price.ticks() as i128) * SCALE_X1E6 as i128;
+    let offset = match bid_qty.checked_add(ask_qty) {
+        Some(0) => spread_x1e6 / 2,
+        Some(total) => mul_div_trunc(spread_x1e6, bid_qty, total),
+        // Two quantities near u64::MAX: halve both, the weight barely moves.
+        None => mul_div_trunc(spread_x1e6, bid_qty / 2, bid_qty / 2 + ask_qty / 2),
+    };
+    i64::try_from(bid.price.ticks() as i128 * SCALE_X1E6 as i128 + offset).ok()
+}
+
 impl MarketView {
     /// A view with both sides present.
     pub fn two_sided(bid: (i64, i64), ask: (i64, i64)) -> Self {
@@ -57,17 +74,21 @@ impl MarketView {
     /// missing or the result does not fit in `i64`.
     pub fn microprice_x1e6_ticks(&self) -> Option<i64> {
         let (bid, ask) = self.top()?;
-        let bid_qty = bid.qty.lots().max(0) as u64;
-        let ask_qty = ask.qty.lots().max(0) as u64;
-        let spread_x1e6 =
-            (ask.price.ticks() as i128 - bid.price.ticks() as i128) * SCALE_X1E6 as i128;
-        let offset = match bid_qty.checked_add(ask_qty) {
-            Some(0) => spread_x1e6 / 2,
-            Some(total) => mul_div_trunc(spread_x1e6, bid_qty, total),
-            // Two quantities near u64::MAX: halve both, the weight barely moves.
-            None => mul_div_trunc(spread_x1e6, bid_qty / 2, bid_qty / 2 + ask_qty / 2),
-        };
-        i64::try_from(bid.price.ticks() as i128 * SCALE_X1E6 as i128 + offset).ok()
+        let (bid_px, ask_px) = (bid.price.ticks(), ask.price.ticks());
+        let bid_qty = bid.qty.lots().max(0);
+        let ask_qty = ask.qty.lots().max(0);
+        // Every step in 64 bits when it fits (ordinary prices and quantities): the same
+        // exact, truncated result without 128-bit arithmetic.
+        if let Some(total) = bid_qty.checked_add(ask_qty)
+            && let Some(spread_x1e6) =
+                ask_px.checked_sub(bid_px).and_then(|s| s.checked_mul(SCALE_X1E6))
+            && let Some(weighted) = spread_x1e6.checked_mul(bid_qty)
+            && let Some(base) = bid_px.checked_mul(SCALE_X1E6)
+        {
+            let offset = if total == 0 { spread_x1e6 / 2 } else { weighted / total };
+            return base.checked_add(offset);
+        }
+        microprice_wide(bid, ask)
     }
 
     /// Top-of-book imbalance in parts per million:
@@ -117,6 +138,25 @@ mod tests {
         assert_eq!(huge.microprice_x1e6_ticks(), None); // does not fit, does not panic
         let big_qty = MarketView::two_sided((100, i64::MAX), (102, i64::MAX));
         assert_eq!(big_qty.microprice_x1e6_ticks(), Some(101_000_000));
+    }
+
+    /// The 64-bit path, whenever it answers, equals the 128-bit one.
+    #[test]
+    fn the_64_bit_microprice_equals_the_wide_one() {
+        use proptest::prelude::*;
+        let any = || {
+            prop_oneof![
+                -1_000_000i64..1_000_000,
+                any::<i64>(),
+                (0i64..3).prop_map(|k| i64::MAX - k),
+                (0i64..3).prop_map(|k| i64::MIN + k),
+            ]
+        };
+        proptest!(|(bid in any(), ask in any(), bq in any(), aq in any())| {
+            let view = MarketView::two_sided((bid, bq), (ask, aq));
+            let (b, a) = view.top().unwrap();
+            prop_assert_eq!(view.microprice_x1e6_ticks(), microprice_wide(b, a));
+        });
     }
 
     #[test]

@@ -35,6 +35,7 @@ mod taker;
 pub use api::{MarketCalls, Strategy};
 pub use context::{InstrumentView, StrategyContext};
 pub use events::{OrderUpdate, OrderUpdateKind, OwnFill};
+pub(crate) use intents::OrderEntry;
 pub use intents::{ClOrdIdSeq, Intent, Intents};
 pub use market::{Level, MarketView};
 pub use market_maker::{MarketMaker, MarketMakerParams};

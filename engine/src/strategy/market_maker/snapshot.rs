@@ -75,7 +75,6 @@ impl MarketMaker {
         r.finish()?;
         self.ids = ids;
         self.quotes = quotes;
-        self.idle_on = None;
         Ok(())
     }
 }

@@ -101,8 +101,16 @@ impl<T> Ladder<T> {
         self.vals.insert(pos, val);
     }
 
+    /// Removes the level at `pos`. The best level (the last) is taken off the end:
+    /// `Vec::remove` calls `memmove` even with nothing to shift, and removing the best
+    /// level is common (the best cancelled or traded away).
     #[inline]
     pub fn remove(&mut self, pos: usize) -> T {
+        if pos + 1 == self.keys.len() {
+            // The last element: `swap_remove` moves nothing.
+            self.keys.swap_remove(pos);
+            return self.vals.swap_remove(pos);
+        }
         self.keys.remove(pos);
         self.vals.remove(pos)
     }

@@ -345,7 +345,9 @@ impl SimVenue {
         let side = e.side.unwrap_or(Side::Buy);
         if watch {
             for o in self.own.iter_mut() {
-                if o.instrument == e.instrument && o.side == side && o.price == e.price {
+                // One branch, rarely taken, rather than three: with a bid and an ask
+                // resting, a branch on the side alone went each way half the time.
+                if (o.instrument == e.instrument) & (o.side == side) & (o.price == e.price) {
                     self.s.queue.level_changed(&mut o.q, e.qty.0, &mut self.rng);
                 }
             }

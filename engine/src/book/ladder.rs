@@ -11,9 +11,6 @@
 
 use crate::{Price, Side};
 
-/// Longest walk over empty ticks in [`Ladder::find`] before it bisects.
-const TOP_WINDOW: usize = 16;
-
 pub(crate) struct Ladder<T> {
     keys: Vec<i64>,
     vals: Vec<T>,
@@ -53,43 +50,47 @@ impl<T> Ladder<T> {
     /// `Ok(pos)` of the level at `price`, or `Err(pos)` where it would be inserted.
     ///
     /// Keys are distinct integers, so a key `d` ticks behind the best is at most `d`
-    /// levels deep: its position is at or above `n - 1 - d`. Near the top of a liquid book
-    /// no tick is empty, and it is exactly there. So the first probe is that position: one
-    /// load and one comparison, with branches that go the same way whatever the depth
+    /// levels deep (at or above position `n - 1 - d`), and a key `e` ticks in front of the
+    /// worst has at most `e` levels below it (at or below position `e`). Where no tick is
+    /// empty — near the top of a liquid book, and near its bottom, where levels are
+    /// replaced — those bounds are the position itself. So both are probed at once, and a
+    /// hit in either is found with one load each and no branch that depends on the depth
     /// (the walk from the top this replaced mispredicted about once a call, its exit
-    /// depending on the depth). A miss walks up from the probe over the empty ticks; a key
-    /// more than `n` ticks behind, or a long walk, falls back to bisection.
+    /// depending on the depth). Otherwise the key lies strictly between the two probes:
+    /// bisection over that window.
     #[inline]
     pub fn find(&self, price: Price) -> Result<usize, usize> {
         let k = self.key(price);
         let n = self.keys.len();
-        let Some(&best) = self.keys.last() else { return Err(0) };
+        let (Some(&worst), Some(&best)) = (self.keys.first(), self.keys.last()) else {
+            return Err(0);
+        };
         if k > best {
             return Err(n);
         }
-        // `k <= best`, so the difference fits in a u64.
-        let d = best.wrapping_sub(k) as u64;
-        if d >= n as u64 {
-            return self.keys.binary_search(&k);
+        if k < worst {
+            return Err(0);
         }
-        let mut pos = n - 1 - d as usize;
-        // keys[pos] <= k (see above), and keys[n - 1] = best >= k.
-        if self.keys[pos] == k {
-            return Ok(pos);
+        // `worst <= k <= best`, so both differences fit in a u64.
+        let behind_best = best.wrapping_sub(k) as u64;
+        let above_worst = k.wrapping_sub(worst) as u64;
+        // Out of range, a probe falls on the best (or the worst), which is not `k` then.
+        let top = if behind_best < n as u64 { n - 1 - behind_best as usize } else { n - 1 };
+        let bottom = if above_worst < n as u64 { above_worst as usize } else { 0 };
+        // One branch on a selected probe: written as `top_hit | bottom_hit`, the compiler
+        // made two branches of it, the first mispredicted whenever the bottom one hit.
+        let probe = if self.keys[top] == k { top } else { bottom };
+        if self.keys[probe] == k {
+            return Ok(probe);
         }
-        let end = n.min(pos + TOP_WINDOW);
-        pos += 1;
-        while pos < end && self.keys[pos] < k {
-            pos += 1;
+        // keys[top] < k unless `top` was clamped; keys[bottom] > k unless clamped; and
+        // keys[n - 1] = best > k (a miss), so `k`'s place is in [lo, hi].
+        let lo = if behind_best < n as u64 { top + 1 } else { 0 };
+        let hi = if above_worst < n as u64 { bottom } else { n - 1 };
+        match self.keys[lo..hi].binary_search(&k) {
+            Ok(p) => Ok(lo + p),
+            Err(p) => Err(lo + p),
         }
-        if pos == end && end < n {
-            // A sparse stretch: bisect the rest, which holds `k`'s place.
-            return match self.keys[end..].binary_search(&k) {
-                Ok(p) => Ok(end + p),
-                Err(p) => Err(end + p),
-            };
-        }
-        if self.keys[pos] == k { Ok(pos) } else { Err(pos) }
     }
 
     /// Inserts a level at `pos` (from [`Ladder::find`]). The caller checked `!is_full()`.
@@ -193,10 +194,10 @@ mod tests {
         }
     }
 
-    /// A dense stretch, a gap longer than the walk, and a few levels on top: probes
-    /// whose walk over empty ticks ends in bisection, and ones just around the gap.
+    /// Dense stretches with a gap between them: keys found by the probe from the top, by
+    /// the one from the bottom, and by bisection between probes that both miss.
     #[test]
-    fn find_bisects_after_a_long_walk() {
+    fn find_probes_both_ends_then_bisects() {
         for side in [Side::Buy, Side::Sell] {
             let mut l: Ladder<()> = Ladder::with_capacity(side, 64);
             let prices: Vec<i64> = match side {

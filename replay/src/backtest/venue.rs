@@ -346,8 +346,12 @@ impl SimVenue {
         if watch {
             for o in self.own.iter_mut() {
                 // One branch, rarely taken, rather than three: with a bid and an ask
-                // resting, a branch on the side alone went each way half the time.
-                if (o.instrument == e.instrument) & (o.side == side) & (o.price == e.price) {
+                // resting, a branch on the side alone went each way half the time. (Written
+                // as `&&` or `&` of the comparisons, the compiler made three branches.)
+                let differs = (o.instrument.0 ^ e.instrument.0) as u64
+                    | (o.side as u64 ^ side as u64)
+                    | (o.price.0 ^ e.price.0) as u64;
+                if differs == 0 {
                     self.s.queue.level_changed(&mut o.q, e.qty.0, &mut self.rng);
                 }
             }

@@ -27,9 +27,6 @@
 //! snapshot, positions are clamped to the rebuilt level, and in FIFO every order present
 //! at the end of a snapshot counts as ahead.
 
-use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
-
 use keel_engine::book::{BookCapacity, BookEvent, L2Book, L3Book, NewOrder};
 use keel_engine::core::FeedKind;
 use keel_engine::schema::{
@@ -43,6 +40,7 @@ use keel_engine::{
 
 use super::event::{MdEvent, MdKind};
 use super::fees::FeeSchedule;
+use super::id_map::IdMap;
 use super::queue_model::{QueueModel, QueueState};
 use super::rng::SplitMix64;
 
@@ -153,26 +151,6 @@ impl OwnOrder {
         self.total - self.filled
     }
 }
-
-/// A fast hasher for venue order ids (lookups only; nothing iterates these maps).
-#[derive(Default)]
-struct IdHasher(u64);
-
-impl Hasher for IdHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = (self.0 ^ b as u64).wrapping_mul(0x100_0000_01b3);
-        }
-    }
-    fn write_u64(&mut self, n: u64) {
-        self.0 = (n ^ (n >> 29)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    }
-}
-
-type IdMap<V> = HashMap<u64, V, BuildHasherDefault<IdHasher>>;
 
 /// Order ids the venue uses for Keel's taker orders inside the recorded L3 book; far above
 /// any real venue's ids.

@@ -11,9 +11,6 @@
 
 use crate::{Price, Side};
 
-/// Levels nearest the top searched linearly by [`Ladder::find`].
-const TOP_WINDOW: usize = 16;
-
 pub(crate) struct Ladder<T> {
     keys: Vec<i64>,
     vals: Vec<T>,
@@ -52,32 +49,48 @@ impl<T> Ladder<T> {
 
     /// `Ok(pos)` of the level at `price`, or `Err(pos)` where it would be inserted.
     ///
-    /// Most traffic is within a few levels of the top, i.e. the end of the array: the best
-    /// level is checked first, then the last [`TOP_WINDOW`] keys are walked from the top
-    /// down; deeper, bisection.
+    /// Keys are distinct integers, so a key `d` ticks behind the best is at most `d`
+    /// levels deep (at or above position `n - 1 - d`), and a key `e` ticks in front of the
+    /// worst has at most `e` levels below it (at or below position `e`). Where no tick is
+    /// empty — near the top of a liquid book, and near its bottom, where levels are
+    /// replaced — those bounds are the position itself. So both are probed at once, and a
+    /// hit in either is found with one load each and no branch that depends on the depth
+    /// (the walk from the top this replaced mispredicted about once a call, its exit
+    /// depending on the depth). Otherwise the key lies strictly between the two probes:
+    /// bisection over that window.
     #[inline]
     pub fn find(&self, price: Price) -> Result<usize, usize> {
         let k = self.key(price);
         let n = self.keys.len();
-        // The best level itself, or a new best, is the most common case of all: one
-        // comparison instead of the window count.
-        let Some(&best) = self.keys.last() else { return Err(0) };
-        if k >= best {
-            return if k == best { Ok(n - 1) } else { Err(n) };
+        let (Some(&worst), Some(&best)) = (self.keys.first(), self.keys.last()) else {
+            return Err(0);
+        };
+        if k > best {
+            return Err(n);
         }
-        let base = n.saturating_sub(TOP_WINDOW);
-        if base > 0 && self.keys[base] > k {
-            return self.keys[..base].binary_search(&k);
+        if k < worst {
+            return Err(0);
         }
-        // Walk down from the best: updates are weighted to the top (a level `d` deep costs
-        // `d` comparisons, where the branch-free count over the window cost ~60
-        // instructions at any depth).
-        let mut pos = n - 1; // keys[pos] > k (the best was checked above)
-        while pos > base && self.keys[pos - 1] > k {
-            pos -= 1;
+        // `worst <= k <= best`, so both differences fit in a u64.
+        let behind_best = best.wrapping_sub(k) as u64;
+        let above_worst = k.wrapping_sub(worst) as u64;
+        // Out of range, a probe falls on the best (or the worst), which is not `k` then.
+        let top = if behind_best < n as u64 { n - 1 - behind_best as usize } else { n - 1 };
+        let bottom = if above_worst < n as u64 { above_worst as usize } else { 0 };
+        // One branch on a selected probe: written as `top_hit | bottom_hit`, the compiler
+        // made two branches of it, the first mispredicted whenever the bottom one hit.
+        let probe = if self.keys[top] == k { top } else { bottom };
+        if self.keys[probe] == k {
+            return Ok(probe);
         }
-        // Here keys[pos] > k and, unless pos == 0, keys[pos - 1] <= k (keys[base] <= k).
-        if pos > 0 && self.keys[pos - 1] == k { Ok(pos - 1) } else { Err(pos) }
+        // keys[top] < k unless `top` was clamped; keys[bottom] > k unless clamped; and
+        // keys[n - 1] = best > k (a miss), so `k`'s place is in [lo, hi].
+        let lo = if behind_best < n as u64 { top + 1 } else { 0 };
+        let hi = if above_worst < n as u64 { bottom } else { n - 1 };
+        match self.keys[lo..hi].binary_search(&k) {
+            Ok(p) => Ok(lo + p),
+            Err(p) => Err(lo + p),
+        }
     }
 
     /// Inserts a level at `pos` (from [`Ladder::find`]). The caller checked `!is_full()`.
@@ -89,8 +102,16 @@ impl<T> Ladder<T> {
         self.vals.insert(pos, val);
     }
 
+    /// Removes the level at `pos`. The best level (the last) is taken off the end:
+    /// `Vec::remove` calls `memmove` even with nothing to shift, and removing the best
+    /// level is common (the best cancelled or traded away).
     #[inline]
     pub fn remove(&mut self, pos: usize) -> T {
+        if pos + 1 == self.keys.len() {
+            // The last element: `swap_remove` moves nothing.
+            self.keys.swap_remove(pos);
+            return self.vals.swap_remove(pos);
+        }
         self.keys.remove(pos);
         self.vals.remove(pos)
     }
@@ -168,6 +189,54 @@ mod tests {
                 for q in -2..122 {
                     let k = if side == Side::Buy { q } else { !q };
                     assert_eq!(l.find(Price(q)), l.keys.binary_search(&k), "{side:?} {q}");
+                }
+            }
+        }
+    }
+
+    /// Dense stretches with a gap between them: keys found by the probe from the top, by
+    /// the one from the bottom, and by bisection between probes that both miss.
+    #[test]
+    fn find_probes_both_ends_then_bisects() {
+        for side in [Side::Buy, Side::Sell] {
+            let mut l: Ladder<()> = Ladder::with_capacity(side, 64);
+            let prices: Vec<i64> = match side {
+                Side::Buy => (0..40).chain(60..63).collect(),
+                Side::Sell => (0..3).chain(23..63).collect(),
+            };
+            for p in prices {
+                let pos = l.find(Price(p)).unwrap_err();
+                l.insert(pos, Price(p), ());
+            }
+            for q in -3..66 {
+                let k = if side == Side::Buy { q } else { !q };
+                assert_eq!(l.find(Price(q)), l.keys.binary_search(&k), "{side:?} {q}");
+            }
+        }
+    }
+
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Any set of keys, dense or sparse, near the extremes or not: `find` answers as
+        /// bisection does, for present keys, absent ones and ones beyond either end.
+        #[test]
+        fn find_agrees_with_bisection_on_any_book(
+            prices in prop::collection::btree_set(
+                prop_oneof![-40i64..40, (0i64..8).prop_map(|x| x * 7 + 100), any::<i64>()],
+                0..60,
+            ),
+            probes in prop::collection::vec(prop_oneof![-50i64..160, any::<i64>()], 1..40),
+        ) {
+            for side in [Side::Buy, Side::Sell] {
+                let mut l: Ladder<()> = Ladder::with_capacity(side, 64);
+                for &p in &prices {
+                    let pos = l.find(Price(p)).unwrap_err();
+                    l.insert(pos, Price(p), ());
+                }
+                for &q in probes.iter().chain(prices.iter()) {
+                    let k = if side == Side::Buy { q } else { !q };
+                    prop_assert_eq!(l.find(Price(q)), l.keys.binary_search(&k));
                 }
             }
         }

@@ -65,6 +65,12 @@ impl FeedQueue {
         Some((*arrival, e))
     }
 
+    /// Arrival time of the oldest event; `u64::MAX` when none is queued.
+    #[inline(always)]
+    pub fn front_arrival(&self) -> u64 {
+        if self.len == 0 { u64::MAX } else { self.slots[self.head].0 }
+    }
+
     /// Drops the oldest event (none when empty).
     #[inline]
     pub fn pop(&mut self) {

@@ -5,12 +5,13 @@
 //! Money is kept exactly, in 1e-8 of the reporting currency (`_e8`, the engine's unit);
 //! floating point appears only in ratios computed at the end.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use hdrhistogram::Histogram;
 use keel_engine::SessionId;
 use keel_engine::schema::{CancelReject, ExecReport, ExecType, OutputBody};
 
+use super::id_map::IdMap;
 use super::tally::Tally;
 
 /// Equity and position at one instant.
@@ -38,7 +39,7 @@ pub struct Metrics {
     pub cancels_sent: u64,
     /// Largest total quantity each order was sent with (new order or replace), lots: what
     /// the strategy offered to trade.
-    offered: HashMap<u64, i64>,
+    offered: IdMap<i64>,
     /// Orders with at least one fill.
     pub orders_filled: u64,
     /// Fills (executions) the core applied.
@@ -63,7 +64,7 @@ pub struct Metrics {
     feed_tally: Tally,
     /// New order sent → its ack or reject received by the core, ns.
     pub round_trip_ns: Histogram<u64>,
-    in_flight: HashMap<u64, u64>,
+    in_flight: IdMap<u64>,
     /// Equity and position at every interval boundary, and at the end.
     pub samples: Vec<Sample>,
 }
@@ -80,7 +81,7 @@ impl Metrics {
             orders_sent: 0,
             replaces_sent: 0,
             cancels_sent: 0,
-            offered: HashMap::new(),
+            offered: IdMap::default(),
             orders_filled: 0,
             fills: 0,
             filled_lots: 0,
@@ -91,7 +92,7 @@ impl Metrics {
             feed_ns: histogram(),
             feed_tally: Tally::new(),
             round_trip_ns: histogram(),
-            in_flight: HashMap::new(),
+            in_flight: IdMap::default(),
             samples: Vec::with_capacity(1 << 12),
         }
     }

@@ -37,6 +37,7 @@ pub mod event;
 pub mod feed;
 pub mod fees;
 pub mod html;
+pub mod id_map;
 pub mod journal_source;
 pub mod latency;
 pub mod metrics;

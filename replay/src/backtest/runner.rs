@@ -119,6 +119,11 @@ pub struct Backtest {
     last_feed_ns: u64,
     next_timer: u64,
     next_sample: u64,
+    /// See [`Backtest::refresh_horizons`]: a market-data event at the venue at or before
+    /// `venue_horizon`, or at the core before `core_horizon`, is the next thing to happen
+    /// when it is the earlier of the two.
+    venue_horizon: u64,
+    core_horizon: u64,
     last_sample: u64,
     events: u64,
     out_of_order: u64,
@@ -172,6 +177,8 @@ impl Backtest {
             last_feed_ns: 0,
             next_timer: u64::MAX,
             next_sample: u64::MAX,
+            venue_horizon: 0,
+            core_horizon: 0,
             last_sample: 0,
             events: 0,
             out_of_order: 0,
@@ -251,6 +258,7 @@ impl Backtest {
             let due = now.saturating_add(self.latency.request(op, self.last_feed_ns));
             self.sched.push(LANE_TO_VENUE, due, Msg::Request(body));
         }
+        self.refresh_horizons();
     }
 
     /// Schedules the venue's reports made at `now`.
@@ -263,6 +271,54 @@ impl Backtest {
         for body in self.responses.drain(..) {
             self.sched.push(LANE_TO_CORE, due, Msg::Report(body));
         }
+        self.refresh_horizons();
+    }
+
+    /// Recomputes the horizons of the market-data fast path from what else may happen:
+    /// the next message in flight, timer and sampling boundary. Called whenever one of
+    /// those changes.
+    ///
+    /// Per the order of work, a venue event at `t` goes before a message due at `t` (its
+    /// class is lower) and a core event does not; both go before a timer at `t` and need
+    /// no sample first when `t` is at or before the next boundary. So a venue event at
+    /// `t <= venue_horizon`, or a core event at `t < core_horizon`, that is the earlier of
+    /// the two market-data events, is what the full selection would choose.
+    #[inline]
+    fn refresh_horizons(&mut self) {
+        let due = self.sched.peek().map_or(u64::MAX, |(due, _)| due);
+        let quiet = self.next_timer.min(self.next_sample);
+        self.venue_horizon = due.min(quiet);
+        self.core_horizon = due.min(quiet.saturating_add(1));
+    }
+
+    /// A market-data event at the venue at `t`: the recorded book, Keel's resting orders,
+    /// and the event sent on to the core.
+    #[inline(always)]
+    fn venue_md(&mut self, next: &MdEvent, t: u64) {
+        if next.exchange_ts.0 < self.venue_clock {
+            self.out_of_order += 1;
+        }
+        self.venue_clock = t;
+        self.venue.on_market_data(next, TimestampNs(t), &mut self.responses);
+        self.send_reports(t);
+        let arrival = self.latency.feed_arrival(t, next.local_ts.0).max(self.feed_clock);
+        self.feed_clock = arrival;
+        self.feed.push(arrival, next);
+        self.events += 1;
+    }
+
+    /// The oldest market-data event in flight arriving at the core.
+    #[inline(always)]
+    fn core_md(&mut self, md_cmds: &mut [Command; MD_KINDS]) {
+        self.feed_depth_max = self.feed_depth_max.max(self.feed.len());
+        // Read in place, then dropped: no copy of the event out of the queue.
+        let (arrival, e) = self.feed.front().expect("chosen because present");
+        self.last_feed_ns = arrival.saturating_sub(e.exchange_ts.0);
+        let cmd = &mut md_cmds[e.kind as usize];
+        e.write_command(TimestampNs(arrival), self.venue_id, cmd);
+        self.feed.pop();
+        self.metrics.feed_latency(self.last_feed_ns);
+        self.apply(cmd, arrival);
     }
 
     fn equity_e8(&self) -> i128 {
@@ -321,7 +377,28 @@ impl Backtest {
             let body = MdEvent::new(kind, InstrumentId(0)).to_body(self.venue_id);
             Command { ts: TimestampNs(first_ns), session: VENUE_SESSION, body }
         });
+        self.refresh_horizons();
         loop {
+            // Fast path: most steps are a market-data event at the venue or at the core,
+            // with nothing else due before it (see `refresh_horizons`).
+            let tv = if has_next { next.exchange_ts.0.max(self.venue_clock) } else { u64::MAX };
+            let tc = self.feed.front_arrival();
+            if tv <= tc {
+                if has_next && tv <= self.venue_horizon {
+                    last_ns = tv;
+                    self.venue_md(&next, tv);
+                    if self.events & 0xffff == 0
+                        && let Some(bar) = &bar
+                    {
+                        bar.set_position(source.progress().done);
+                    }
+                    has_next = source.next_into(&mut next)?;
+                    continue;
+                }
+            } else if tc < self.core_horizon {
+                self.core_md(&mut md_cmds);
+                continue;
+            }
             // The earliest of: the next event at the venue, a message in flight, the next
             // event at the core, the next timer — ties broken by class.
             let (mut t, mut class) = if has_next {
@@ -355,18 +432,8 @@ impl Backtest {
             }
             match class {
                 CLASS_VENUE_MD => {
-                    if next.exchange_ts.0 < self.venue_clock {
-                        self.out_of_order += 1;
-                    }
-                    self.venue_clock = t;
                     last_ns = t;
-                    self.venue.on_market_data(&next, TimestampNs(t), &mut self.responses);
-                    self.send_reports(t);
-                    let arrival =
-                        self.latency.feed_arrival(t, next.local_ts.0).max(self.feed_clock);
-                    self.feed_clock = arrival;
-                    self.feed.push(arrival, &next);
-                    self.events += 1;
+                    self.venue_md(&next, t);
                     if self.events & 0xffff == 0
                         && let Some(bar) = &bar
                     {
@@ -374,17 +441,7 @@ impl Backtest {
                     }
                     has_next = source.next_into(&mut next)?;
                 }
-                CLASS_CORE_MD => {
-                    self.feed_depth_max = self.feed_depth_max.max(self.feed.len());
-                    // Read in place, then dropped: no copy of the event out of the queue.
-                    let (arrival, e) = self.feed.front().expect("chosen because present");
-                    self.last_feed_ns = arrival.saturating_sub(e.exchange_ts.0);
-                    let cmd = &mut md_cmds[e.kind as usize];
-                    e.write_command(TimestampNs(arrival), self.venue_id, cmd);
-                    self.feed.pop();
-                    self.metrics.feed_latency(self.last_feed_ns);
-                    self.apply(cmd, arrival);
-                }
+                CLASS_CORE_MD => self.core_md(&mut md_cmds),
                 CLASS_TIMER => {
                     self.timers += 1;
                     let body = CommandBody::Timer(Timer {});
@@ -415,6 +472,8 @@ impl Backtest {
                     }
                 }
             }
+            // A message left, a timer fired or a boundary was sampled.
+            self.refresh_horizons();
         }
         self.metrics.finish();
         let end_ns = self.core.now().0.max(last_ns);

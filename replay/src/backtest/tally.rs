@@ -99,7 +99,11 @@ impl Tally {
             return;
         }
         let max_class = class(self.max);
-        for k in 0..CLASSES {
+        // Only the class of zero and the classes from the smallest non-zero sample's to
+        // the largest's can hold samples (`class` is monotonic): the rest of the ~110 000
+        // are not scanned.
+        let min_class = if self.min_nonzero == u64::MAX { 1 } else { class(self.min_nonzero) };
+        for k in std::iter::once(0).chain(min_class.max(1)..=max_class) {
             let n = std::mem::take(&mut self.counts[k]);
             if n == 0 {
                 continue;

@@ -59,7 +59,9 @@ impl<T> Ladder<T> {
     /// (the walk from the top this replaced mispredicted about once a call, its exit
     /// depending on the depth). Otherwise the key lies strictly between the two probes:
     /// bisection over that window.
-    #[inline]
+    ///
+    /// Always inlined: a call (register saves, return) was a quarter of its instructions.
+    #[inline(always)]
     pub fn find(&self, price: Price) -> Result<usize, usize> {
         let k = self.key(price);
         let n = self.keys.len();

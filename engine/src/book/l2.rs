@@ -87,9 +87,11 @@ impl L2Book {
             }
         };
         // Uncross: opposite levels this price trades through are stale. Only a new best
-        // level can cross.
+        // level can cross. Whether the opposite best is crossed is tested first: it is
+        // rarely true, where `top` goes either way with the data.
         let mut uncrossed = false;
-        if top {
+        let crossing = other.best().is_some_and(|pos| crosses(side, price, other.price(pos)));
+        if crossing && top {
             while let Some(pos) = other.best() {
                 if !crosses(side, price, other.price(pos)) {
                     break;

@@ -2,8 +2,9 @@
 //! so the common case — inserting or removing at or near the top of book — moves few or no
 //! elements, and the best level is `len - 1`.
 //!
-//! Keys are stored apart from level data (a dense `i64` array is what the binary search
-//! touches). A bid's key is its price; an ask's key is `!price` (= −price − 1, which cannot
+//! Keys are stored apart from level data (a dense `i64` array is what the search touches:
+//! [`Ladder::find`] probes the positions a key's tick distance from the best and from the
+//! worst level name, and bisects between them when neither holds it). A bid's key is its price; an ask's key is `!price` (= −price − 1, which cannot
 //! overflow), so both sides sort ascending towards their best price.
 //!
 //! Both arrays are reserved at start-up; an insert into a full ladder is refused by the
@@ -58,7 +59,9 @@ impl<T> Ladder<T> {
     /// (the walk from the top this replaced mispredicted about once a call, its exit
     /// depending on the depth). Otherwise the key lies strictly between the two probes:
     /// bisection over that window.
-    #[inline]
+    ///
+    /// Always inlined: a call (register saves, return) was a quarter of its instructions.
+    #[inline(always)]
     pub fn find(&self, price: Price) -> Result<usize, usize> {
         let k = self.key(price);
         let n = self.keys.len();

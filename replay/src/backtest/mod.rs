@@ -21,7 +21,8 @@
 //! - [`source`]: the [`EventSource`] trait and in-memory events;
 //! - [`sched`]: the deterministic event queue of messages in flight;
 //! - [`latency`]: latency models; [`queue_model`]: queue-position models;
-//! - [`venue`]: the simulated venue; [`fees`]: maker/taker fees;
+//! - [`venue`]: the simulated venue; [`fees`]: maker/taker fees; [`id_map`]: maps keyed by
+//!   order ids, with a cheap hasher;
 //! - [`config`]: settings and the core's configuration; [`runner`]: the loop;
 //! - [`metrics`], [`report`], [`html`], [`svg`]: measuring and reporting;
 //! - [`synth`]: the synthetic data generator; [`rng`]: its seeded generator.

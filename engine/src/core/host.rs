@@ -356,7 +356,6 @@ fn views_at<S: OutputSink>(state: &State, out: &Emitter<'_, S>) -> (u64, u64) {
 
 /// Refreshes the market of every view, and the position too when `positions` is given
 /// (it is not when no fill happened since the last refresh).
-#[inline]
 fn refresh_views(
     views: &mut [InstrumentView],
     market_slots: &[Option<usize>],

@@ -414,7 +414,7 @@ mod tests {
     }
 
     #[test]
-    fn fixed_access_accepts_exactly_what_rkyv_accepts() {
+    fn fixed_access_accepts_exactly_what_rkyv_accepts_for_every_kind() {
         let config = config_with_market_maker();
         let mut commands = random_commands(17, 3000);
         commands.extend(keel_engine::core::testkit::session_commands(&config, 17, 3000));
@@ -423,6 +423,58 @@ mod tests {
         for cmd in &commands {
             core.apply(cmd, &mut outputs);
         }
+        // The kinds the streams do not produce, by hand.
+        use keel_engine::schema::*;
+        use keel_engine::{AccountId, InstrumentId, OrderId, SessionId, TimestampNs, VenueId};
+        let (i, v, a, ts) = (InstrumentId(3), VenueId(2), AccountId(7), TimestampNs(1 << 60));
+        let id = |s: &str| s.parse::<keel_engine::ClOrdId>().unwrap();
+        for body in [
+            CommandBody::MassCancel(MassCancel {
+                cl_ord_id: id("M-1"),
+                account: a,
+                scope: MassCancelScope::Instrument(i),
+            }),
+            CommandBody::VenueReject(VenueReject {
+                venue: v,
+                order_id: OrderId(43),
+                reason: 3,
+                venue_ts: ts,
+            }),
+            CommandBody::VenueCancelReject(VenueCancelReject {
+                venue: v,
+                order_id: OrderId(42),
+                response_to: CancelRejectTo::Replace,
+                reason: 1,
+                venue_ts: ts,
+            }),
+            CommandBody::Snapshot(SnapshotMark {
+                instrument: i,
+                venue: v,
+                phase: SnapshotPhase::Begin,
+                exchange_ts: ts,
+            }),
+            CommandBody::VenueStatus(VenueStatus {
+                venue: v,
+                instrument: Some(i),
+                status: MarketStatus::Halted,
+            }),
+            CommandBody::SessionLogout(SessionLogout { graceful: true }),
+            CommandBody::SetTradingState(SetTradingState {
+                scope: Scope::Account(a),
+                state: TradingState::ReducingOnly,
+            }),
+        ] {
+            commands.push(Command { ts, session: SessionId(4), body });
+        }
+        outputs.push(Output {
+            ts,
+            body: OutputBody::MassCancelReport(MassCancelReport {
+                session: SessionId(4),
+                cl_ord_id: id("M-1"),
+                affected: 12,
+                reject: None,
+            }),
+        });
         // One of each kind is enough for the byte-by-byte damage; keep a few of each.
         let mut seen = std::collections::HashMap::<_, usize>::new();
         let mut pick = |k: usize| {
@@ -438,9 +490,26 @@ mod tests {
             .into_iter()
             .filter(|o| pick(100 + crate::recover::output_kind_index(&o.body)))
             .collect();
-        assert!(commands.len() >= 10 && outputs.len() >= 5, "{} {}", commands.len(), outputs.len());
+        // Every kind of command and output.
+        let kinds = |it: &mut dyn Iterator<Item = usize>| {
+            it.collect::<std::collections::BTreeSet<_>>().len()
+        };
+        assert_eq!(
+            kinds(&mut commands.iter().map(|c| keel_engine::core::command_kind_index(&c.body))),
+            keel_engine::core::COMMAND_KINDS
+        );
+        assert_eq!(
+            kinds(&mut outputs.iter().map(|o| crate::recover::output_kind_index(&o.body))),
+            crate::recover::OUTPUT_KINDS
+        );
         accepts_what_rkyv_accepts(&commands);
         accepts_what_rkyv_accepts(&outputs);
+        // And decoding in place gives every kind of command back.
+        for cmd in &commands {
+            let bytes = rkyv::to_bytes::<rkyv::rancor::Error>(cmd).unwrap();
+            let rec = Record { seq: 1, kind: RecordKind::INPUT, ts_ns: 0, payload: &bytes };
+            assert_eq!(decode_command(&rec).unwrap(), *cmd);
+        }
     }
 
     #[test]

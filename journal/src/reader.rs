@@ -266,16 +266,18 @@ impl Reader {
     #[inline(always)]
     fn next_in_segment(&mut self) -> Option<FastRecord> {
         let cur = self.cur.as_mut()?;
-        let (off, len) = (self.pos, cur.seg.len());
-        // `pos <= len` always holds (it only moves past frames inside the segment).
-        if len - off < REC_HEADER_LEN {
+        let off = self.pos;
+        // `pos` is always 8-aligned and inside the segment (it only moves past valid
+        // frames); checked anyway, as the reads below rely on it (a few instructions).
+        let room = cur.seg.len().wrapping_sub(off);
+        if room < REC_HEADER_LEN || room > cur.seg.len() || off % 8 != 0 {
             return None;
         }
-        // SAFETY: `[off, off + 32)` is inside the mapping (checked above) and 8-aligned
-        // (page-aligned base, `pos` a sum of multiples of 8); the writer stores the first
-        // word with a Release store through the same atomic view, and writes the rest of
-        // the frame before it, so after the Acquire load the header is published when
-        // `frame_len` is not zero (and `frame_len == 0` is refused below).
+        // SAFETY: `[off, off + 32)` is inside the mapping and 8-aligned (checked above;
+        // the base is page-aligned); the writer stores the first word with a Release store
+        // through the same atomic view, and writes the rest of the frame before it, so
+        // after the Acquire load the header is published when `frame_len` is not zero (and
+        // `frame_len == 0` is refused below).
         let (frame_len, h) = unsafe {
             let p = cur.seg.base().add(off);
             let frame_len = (*(p as *const AtomicU32)).load(Ordering::Acquire) as usize;
@@ -288,7 +290,7 @@ impl Reader {
         let payload_len = w1 as u32 as usize;
         let seq = u64::from_le(h[2]);
         if frame_len_for(payload_len) != frame_len
-            || frame_len > len - off
+            || frame_len > room
             || (w1 >> 32).wrapping_sub(1) >= u64::from(RecordKind::SEGMENT_END.0 - 1)
             || seq != self.next_seq
             || seq < self.from_seq

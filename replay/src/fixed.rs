@@ -17,8 +17,8 @@
 //! relative pointer's `CheckBytes` needs an `ArchiveContext`, which `()` is not, so a
 //! type that holds one (a `String`, a `Vec`, a `Box`) does not compile here. Keel's
 //! commands and outputs are `Copy` records of integers and enums, so they qualify; the
-//! test `accepts_what_rkyv_accepts` in `crate::log` checks the equivalence on valid and
-//! damaged archives.
+//! test `fixed_access_accepts_exactly_what_rkyv_accepts_for_every_kind` in `crate::log`
+//! checks the equivalence on valid and damaged archives of every command and output kind.
 //!
 //! Why: every record a replay reads goes through here. The archive validator's setup and
 //! range bookkeeping cost more than the checks themselves for records this small.

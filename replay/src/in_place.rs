@@ -18,7 +18,8 @@ use rkyv::{Archive, Deserialize};
 
 /// Writes the command `a` holds into `out`. `a` must have passed rkyv's checks (every
 /// `&ArchivedCommand` reachable from safe code has).
-#[inline]
+// Always inlined into the caller, so that the stores go straight to where `out` is.
+#[inline(always)]
 pub fn command_into(a: &<Command as Archive>::Archived, out: &mut Command) -> Result<(), Failure> {
     type A = <CommandBody as Archive>::Archived;
     use CommandBody as B;

@@ -391,9 +391,9 @@ pub fn recover(
             stopped_early = true;
             break;
         }
-        // Matched on the kind, not on a decoded `Entry`: the command goes straight from
-        // the checked decode to `apply`, and an output whose bytes equal the archive of the
-        // derived one is never decoded.
+        // Matched on the kind, not on a decoded `Entry`: the command is decoded in place
+        // into the one `apply` reads, an output whose bytes equal the archive of the
+        // derived one is never decoded, and one that is only counted is only validated.
         match kind {
             RecordKind::INPUT => {
                 decode_command_into(&rec, &mut cmd)?;

@@ -423,49 +423,12 @@ mod tests {
         for cmd in &commands {
             core.apply(cmd, &mut outputs);
         }
-        // The kinds the streams do not produce, by hand.
+        // Every kind, whatever the streams happen to produce.
         use keel_engine::schema::*;
-        use keel_engine::{AccountId, InstrumentId, OrderId, SessionId, TimestampNs, VenueId};
-        let (i, v, a, ts) = (InstrumentId(3), VenueId(2), AccountId(7), TimestampNs(1 << 60));
+        use keel_engine::{SessionId, TimestampNs};
+        let ts = TimestampNs(1 << 60);
         let id = |s: &str| s.parse::<keel_engine::ClOrdId>().unwrap();
-        for body in [
-            CommandBody::MassCancel(MassCancel {
-                cl_ord_id: id("M-1"),
-                account: a,
-                scope: MassCancelScope::Instrument(i),
-            }),
-            CommandBody::VenueReject(VenueReject {
-                venue: v,
-                order_id: OrderId(43),
-                reason: 3,
-                venue_ts: ts,
-            }),
-            CommandBody::VenueCancelReject(VenueCancelReject {
-                venue: v,
-                order_id: OrderId(42),
-                response_to: CancelRejectTo::Replace,
-                reason: 1,
-                venue_ts: ts,
-            }),
-            CommandBody::Snapshot(SnapshotMark {
-                instrument: i,
-                venue: v,
-                phase: SnapshotPhase::Begin,
-                exchange_ts: ts,
-            }),
-            CommandBody::VenueStatus(VenueStatus {
-                venue: v,
-                instrument: Some(i),
-                status: MarketStatus::Halted,
-            }),
-            CommandBody::SessionLogout(SessionLogout { graceful: true }),
-            CommandBody::SetTradingState(SetTradingState {
-                scope: Scope::Account(a),
-                state: TradingState::ReducingOnly,
-            }),
-        ] {
-            commands.push(Command { ts, session: SessionId(4), body });
-        }
+        commands.extend(keel_engine::core::testkit::one_of_each_command());
         outputs.push(Output {
             ts,
             body: OutputBody::MassCancelReport(MassCancelReport {

@@ -18,7 +18,9 @@ use crate::{
 };
 use rust_decimal::Decimal;
 
+mod kinds;
 mod session;
+pub use kinds::one_of_each_command;
 pub use session::session_commands;
 
 /// BTC-USD: tick 0.01, lot 0.001, on both venues.

@@ -312,6 +312,25 @@ impl Backtest {
         self.events += 1;
     }
 
+    /// [`Self::venue_md`] for `next`, the progress bar moved every 65 536 events, and the
+    /// event after it read into `next`; false at the end of the source.
+    #[inline(always)]
+    fn venue_step<S: EventSource + ?Sized>(
+        &mut self,
+        source: &mut S,
+        next: &mut MdEvent,
+        t: u64,
+        bar: Option<&indicatif::ProgressBar>,
+    ) -> Result<bool, BacktestError> {
+        self.venue_md(next, t);
+        if self.events & 0xffff == 0
+            && let Some(bar) = bar
+        {
+            bar.set_position(source.progress().done);
+        }
+        Ok(source.next_into(next)?)
+    }
+
     /// The oldest market-data event in flight arriving at the core.
     #[inline(always)]
     fn core_md(&mut self, md_cmds: &mut [Command; MD_KINDS]) {
@@ -391,13 +410,7 @@ impl Backtest {
             if tv <= tc {
                 if has_next && tv <= self.venue_horizon {
                     last_ns = tv;
-                    self.venue_md(&next, tv);
-                    if self.events & 0xffff == 0
-                        && let Some(bar) = &bar
-                    {
-                        bar.set_position(source.progress().done);
-                    }
-                    has_next = source.next_into(&mut next)?;
+                    has_next = self.venue_step(source, &mut next, tv, bar.as_ref())?;
                     continue;
                 }
             } else if tc < self.core_horizon {
@@ -438,13 +451,7 @@ impl Backtest {
             match class {
                 CLASS_VENUE_MD => {
                     last_ns = t;
-                    self.venue_md(&next, t);
-                    if self.events & 0xffff == 0
-                        && let Some(bar) = &bar
-                    {
-                        bar.set_position(source.progress().done);
-                    }
-                    has_next = source.next_into(&mut next)?;
+                    has_next = self.venue_step(source, &mut next, t, bar.as_ref())?;
                 }
                 CLASS_CORE_MD => self.core_md(&mut md_cmds),
                 CLASS_TIMER => {

@@ -189,6 +189,16 @@ impl Sleeper {
         self.disarm();
     }
 
+    /// True once it [watches](Sleeper::watch) sockets (Linux): its thread polls them, a
+    /// system call each, every idle round.
+    #[inline]
+    pub fn watches(&self) -> bool {
+        #[cfg(target_os = "linux")]
+        return self.epoll.is_some();
+        #[cfg(not(target_os = "linux"))]
+        false
+    }
+
     /// Wakes this sleeper also when `fd` is readable (Linux; elsewhere a no-op: the
     /// sleeper sees the descriptor at its timeout). The descriptor leaves the set when it
     /// is closed, or by [`Sleeper::unwatch`].

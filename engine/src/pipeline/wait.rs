@@ -130,6 +130,12 @@ impl Idle {
         let WaitStrategy::Block { spins, yields, timeout_us } = self.strategy else {
             return self.wait();
         };
+        // A thread that watches sockets polls them (a system call each) every round, so
+        // its spin rounds last hundreds of microseconds, not a few: and the peer it just
+        // handed work to, woken onto this CPU, waits for all of them (measured: the
+        // binary gateway's spinning kept the bench client from its ack for ~300 µs). It
+        // yields from the first round instead, which lets that peer run at once.
+        let spins = if sleeper.watches() { 0 } else { spins };
         if self.spin_or_yield(spins, yields) {
             return;
         }
@@ -227,5 +233,28 @@ mod tests {
         .join()
         .unwrap();
         assert_eq!(after, 1);
+    }
+
+    /// With 3 spins and no yields, a sleeper that watches nothing arms on the fourth idle
+    /// round; one that watches a socket arms on the first (its rounds are system calls).
+    #[test]
+    fn a_sleeper_watching_sockets_skips_the_spin_rounds() {
+        let strategy = WaitStrategy::Block { spins: 3, yields: 0, timeout_us: 1_000 };
+        let rounds_to_arm = |sleeper: &mut crate::pipeline::Sleeper| {
+            let mut idle = Idle::new(strategy);
+            (1..=10).find(|_| {
+                idle.wait_or_sleep(sleeper, None);
+                sleeper.is_armed()
+            })
+        };
+        let (mut plain, _bell) = crate::pipeline::doorbell::doorbell();
+        assert!(!plain.watches());
+        assert_eq!(rounds_to_arm(&mut plain), Some(4));
+        let (mut watching, _bell) = crate::pipeline::doorbell::doorbell();
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        use std::os::fd::AsRawFd;
+        watching.watch(listener.as_raw_fd(), crate::pipeline::Trigger::Level).unwrap();
+        assert!(watching.watches());
+        assert_eq!(rounds_to_arm(&mut watching), Some(1));
     }
 }

@@ -135,7 +135,7 @@ fn journal_mode_report_is_well_formed() {
         count(m, "batched_p50_ps") > 0 && count(m, "batched_p50_ps") <= count(m, "batched_p90_ps")
     );
     let target = &r["targets"].as_array().unwrap()[0];
-    assert!(target["what"].as_str().unwrap().starts_with("append median within 2x"));
+    assert!(target["what"].as_str().unwrap().starts_with("append median of a "));
     let t = r["throughputs"].as_array().unwrap();
     let read = t.iter().find(|t| t["name"] == "verify_read").unwrap();
     assert_eq!(u(read, "items"), records);

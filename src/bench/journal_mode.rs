@@ -421,7 +421,7 @@ pub fn run(common: &Common, args: &JournalArgs) -> Result<Report, BenchError> {
     let ratio = batched_ratio(&append_batched, &floor_batched);
     report.targets.push(Target {
         what: format!(
-            "append median within 2x of the bare copy (means of batches of {BATCH}, same run)"
+            "append median of a {record_bytes}-byte payload within 2x of a bare copy of the same bytes (means of batches of {BATCH}, same run)"
         ),
         ratio,
         limit: 2.0,

@@ -99,18 +99,7 @@ fn append_bench(c: &mut Criterion, payload_len: usize) {
 /// operation.
 fn floor_bench(c: &mut Criterion) {
     let dir = tempfile::tempdir_in(bench_dir()).unwrap();
-    let file = std::fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .open(dir.path().join("floor"))
-        .unwrap();
-    file.set_len(SEGMENT as u64).unwrap();
-    let mut map = unsafe_map(&file);
-    for off in (0..SEGMENT).step_by(4096) {
-        map[off] = 0; // pre-fault
-    }
+    let mut map = floor_map(dir.path());
     let src = [0xabu8; 64];
     let mut off = 0usize;
     let mut g = c.benchmark_group("journal");
@@ -118,16 +107,37 @@ fn floor_bench(c: &mut Criterion) {
     g.bench_function("floor_copy_64B", |b| {
         b.iter(|| {
             map[off..off + 64].copy_from_slice(black_box(&src));
-            off = if off + 192 >= SEGMENT { 0 } else { off + 96 };
+            off = next_floor_offset(off);
         })
     });
     g.finish();
     black_box(&map);
 }
 
-fn unsafe_map(file: &std::fs::File) -> memmap2::MmapMut {
+/// The frame a 64-byte record takes: the floor's stride.
+const FLOOR_STRIDE: usize = 96;
+
+/// The floor's next copy offset: one frame on, wrapping before the end of the mapping.
+fn next_floor_offset(off: usize) -> usize {
+    if off + 2 * FLOOR_STRIDE >= SEGMENT { 0 } else { off + FLOOR_STRIDE }
+}
+
+/// A segment-sized file in `dir`, mapped and pre-faulted (every page written once).
+fn floor_map(dir: &Path) -> memmap2::MmapMut {
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .open(dir.join("floor"))
+        .unwrap();
+    file.set_len(SEGMENT as u64).unwrap();
     // SAFETY: a private temp file nobody else maps or truncates.
-    unsafe { memmap2::MmapMut::map_mut(file).unwrap() }
+    let mut map = unsafe { memmap2::MmapMut::map_mut(&file).unwrap() };
+    for off in (0..SEGMENT).step_by(4096) {
+        map[off] = 0;
+    }
+    map
 }
 
 /// Writes a closed journal of `n` records of `len` bytes and returns its data bytes.
@@ -202,25 +212,14 @@ fn latency_profile() {
 
     // The floor, same method: a bare 64-byte copy into a pre-faulted shared mapping.
     let dir = tempfile::tempdir_in(bench_dir()).unwrap();
-    let file = std::fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .open(dir.path().join("floor"))
-        .unwrap();
-    file.set_len(SEGMENT as u64).unwrap();
-    let mut map = unsafe_map(&file);
-    for off in (0..SEGMENT).step_by(4096) {
-        map[off] = 0;
-    }
+    let mut map = floor_map(dir.path());
     let mut floor = vec![0u64; N];
     let mut off = 0;
     for s in floor.iter_mut() {
         let a = ticks();
         map[off..off + 64].copy_from_slice(black_box(&payload));
         *s = ticks() - a;
-        off = if off + 128 >= SEGMENT { 0 } else { off + 96 };
+        off = next_floor_offset(off);
     }
     floor.sort_unstable();
     let mut overhead: Vec<u64> = (0..100_000)

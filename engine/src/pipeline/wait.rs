@@ -154,15 +154,17 @@ impl Idle {
         }
     }
 
-    /// Like [`Idle::wait`], but a `Block` strategy past its spins and yields calls
-    /// `block(timeout_us)` instead of napping: for a loop that blocks on something of its
-    /// own (a socket with `poll`) whose readiness the kernel keeps, so no arming is needed.
+    /// Like [`Idle::wait`], but a `Block` strategy past its yields calls `block(timeout_us)`
+    /// instead of napping: for a loop that blocks on something of its own (a socket with
+    /// `poll`) whose readiness the kernel keeps, so no arming is needed. Such a loop looks
+    /// at its socket with a system call every round, so it skips the spin rounds and yields
+    /// from the first, as a sleeper that watches sockets does ([`Idle::wait_or_sleep`]).
     #[inline]
     pub fn wait_with(&mut self, block: impl FnOnce(Duration)) {
-        let WaitStrategy::Block { spins, yields, timeout_us } = self.strategy else {
+        let WaitStrategy::Block { yields, timeout_us, .. } = self.strategy else {
             return self.wait();
         };
-        if !self.spin_or_yield(spins, yields) {
+        if !self.spin_or_yield(0, yields) {
             block(Duration::from_micros(u64::from(timeout_us.max(1))));
         }
     }
@@ -256,5 +258,20 @@ mod tests {
         watching.watch(listener.as_raw_fd(), crate::pipeline::Trigger::Level).unwrap();
         assert!(watching.watches());
         assert_eq!(rounds_to_arm(&mut watching), Some(1));
+    }
+
+    /// A loop that blocks on its own socket (`wait_with`) also skips the spin rounds: with
+    /// 3 spins and 2 yields it blocks on its third idle round, and on every round after.
+    #[test]
+    fn wait_with_blocks_after_the_yields_only() {
+        let mut idle = Idle::new(WaitStrategy::Block { spins: 3, yields: 2, timeout_us: 700 });
+        let mut blocked = Vec::new();
+        for round in 1..=5 {
+            idle.wait_with(|cap| blocked.push((round, cap)));
+        }
+        let cap = Duration::from_micros(700);
+        assert_eq!(blocked, [(3, cap), (4, cap), (5, cap)]);
+        idle.reset();
+        idle.wait_with(|_| panic!("the first round after work yields"));
     }
 }

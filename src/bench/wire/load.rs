@@ -2,7 +2,9 @@
 //!
 //! One thread: send every order that is due (order `i` at the schedule's `due_ns(i)`,
 //! whatever the answers to earlier ones), then read what arrived, then wait per the wait
-//! strategy if there was nothing to do. Under `block` the wait is a `poll` on the client's
+//! strategy if there was nothing to do. Under `block` it yields from its first idle round
+//! (each round reads the socket, a system call, so spinning would only keep the peer it
+//! just woke off this CPU), then waits in a `poll` on the client's
 //! socket that ends when an ack is readable or [`SEND_MARGIN_NS`] before the next order is
 //! due; the rest of the way the loop reads without sleeping, so a late wake-up does not make
 //! the send late. An ack's latency counts from its order's due time (corrected) and from

@@ -8,7 +8,7 @@
 use keel_engine::book::BookCapacity;
 use keel_engine::core::{CoreConfig, FeedKind, RiskSettings, StrategySpec, VenueConfig};
 use keel_engine::orders::OrderTableConfig;
-use keel_engine::pipeline::{PipelineConfig, Placement, WaitStrategy};
+use keel_engine::pipeline::{PipelineConfig, Placement, WAIT_NAMES, WaitStrategy};
 use keel_engine::{AccountId, Instrument, InstrumentId, SessionId, VenueId};
 use keel_gateways::auth::{ClientEntry, PasswordHash, Protocol};
 use keel_gateways::sim::{FlowConfig, SimInstrument};
@@ -71,6 +71,7 @@ pub struct PipelineSection {
     pub inbound_ring: usize,
     pub outbound_ring: usize,
     pub wait: String,
+    pub core_wait: Option<String>,
     pub spins: u32,
     pub yields: u32,
     pub park_us: u32,
@@ -272,6 +273,7 @@ impl Default for PipelineSection {
             inbound_ring: 8192,
             outbound_ring: 4096,
             wait: "block".into(),
+            core_wait: None,
             spins: 100,
             yields: 10,
             park_us: 50,
@@ -549,24 +551,22 @@ impl Config {
         if p.outbound_ring == 0 {
             return Err(invalid("pipeline.outbound_ring", "must be at least 1"));
         }
-        let wait = match p.wait.as_str() {
-            "busy-spin" => WaitStrategy::BusySpin,
-            "spin-yield" => WaitStrategy::SpinThenYield { spins: p.spins },
-            "park" => WaitStrategy::Park { spins: p.spins, yields: p.yields, park_us: p.park_us },
-            "block" => WaitStrategy::Block {
-                spins: p.spins,
-                yields: p.yields,
-                timeout_us: p.block_timeout_us,
-            },
-            other => {
-                return Err(invalid(
-                    "pipeline.wait",
-                    format!(
-                        "{other:?} is not one of \"busy-spin\", \"spin-yield\", \"park\", \"block\""
-                    ),
-                ));
-            }
+        let strategy = |key: &str, name: &str| {
+            WaitStrategy::named(name, p.spins, p.yields, p.park_us, p.block_timeout_us).ok_or_else(
+                || {
+                    invalid(
+                        key,
+                        format!(
+                            "{name:?} is not one of {}",
+                            WAIT_NAMES.map(|n| format!("{n:?}")).join(", ")
+                        ),
+                    )
+                },
+            )
         };
+        let wait = strategy("pipeline.wait", &p.wait)?;
+        let core_wait =
+            p.core_wait.as_deref().map(|name| strategy("pipeline.core_wait", name)).transpose()?;
         if p.block_timeout_us == 0 {
             return Err(invalid("pipeline.block_timeout_us", "must be at least 1"));
         }
@@ -751,6 +751,7 @@ impl Config {
                 inbound_ring: p.inbound_ring,
                 outbound_ring: p.outbound_ring,
                 wait,
+                core_wait,
                 placement: Placement {
                     pin: p.pin,
                     core_cpu: p.core_cpu,
@@ -1146,6 +1147,9 @@ mod tests {
         assert!(msg.contains("pipeline.inbound_ring") && msg.contains("1000"), "{msg}");
         let c = Config::parse("[pipeline]\nwait = \"nap\"\n", "f").unwrap();
         assert!(c.resolve().unwrap_err().to_string().contains("pipeline.wait"));
+        let c = Config::parse("[pipeline]\ncore_wait = \"nap\"\n", "f").unwrap();
+        let e = c.resolve().unwrap_err().to_string();
+        assert!(e.contains("pipeline.core_wait") && e.contains("\"busy-spin\""), "{e}");
         let c = Config::parse(
             "[[strategy]]\nname = \"market_maker\"\naccount = 1\ninstrument = \"XYZ\"\n",
             "f",
@@ -1158,6 +1162,18 @@ mod tests {
         )
         .unwrap();
         assert!(c.resolve().unwrap_err().to_string().contains("nope"));
+    }
+
+    /// The core waits as the gateways do unless `core_wait` says otherwise, with the
+    /// section's rounds and times.
+    #[test]
+    fn the_core_may_wait_apart_from_the_gateways() {
+        let p = Config::parse("", "f").unwrap().resolve().unwrap().pipeline;
+        assert_eq!((p.wait, p.core_wait), (WaitStrategy::BLOCK, None));
+        let c = Config::parse("[pipeline]\ncore_wait = \"spin-yield\"\nspins = 7\n", "f");
+        let p = c.unwrap().resolve().unwrap().pipeline;
+        assert_eq!(p.core_wait, Some(WaitStrategy::SpinThenYield { spins: 7 }));
+        assert_eq!(p.wait, WaitStrategy::Block { spins: 7, yields: 10, timeout_us: 1_000 });
     }
 
     #[test]

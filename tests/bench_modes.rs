@@ -214,8 +214,13 @@ fn wire_mode_echo_report_is_well_formed() {
 #[test]
 fn wire_mode_binary_report_is_well_formed() {
     let dir = tempfile::tempdir().unwrap();
-    let r =
-        bench(&["wire", "--protocol", "binary"], &["--rate", "1000", "--rounds", "2"], dir.path());
+    // The in-process server's core yields rather than blocks (`--core-wait`).
+    let r = bench(
+        &["wire", "--protocol", "binary"],
+        &["--rate", "1000", "--rounds", "2", "--core-wait", "spin-yield"],
+        dir.path(),
+    );
+    assert_eq!(r["settings"]["core_wait"], "spin-yield");
     for name in ["order_to_ack", "floor_tcp_echo"] {
         let m = measurement(&r, name);
         assert_eq!(count(m, "rounds"), 2);
@@ -293,6 +298,9 @@ fn bad_options_are_named() {
     let out = keel(&["bench", "core", "--wait", "nap"]);
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("--wait nap"));
+    let out = keel(&["bench", "pipeline", "--core-wait", "nap"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--core-wait nap"));
     let out = keel(&["bench", "core", "--duration", "0"]);
     assert!(String::from_utf8_lossy(&out.stderr).contains("--duration 0"));
     let out = keel(&["bench", "wire", "--protocol", "echo", "--rounds", "0"]);

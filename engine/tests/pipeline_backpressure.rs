@@ -126,17 +126,28 @@ fn core_config() -> CoreConfig {
 
 #[test]
 fn full_rings_apply_back_pressure_and_lose_nothing() {
-    back_pressure_run(WaitStrategy::Park { spins: 16, yields: 8, park_us: 20 });
+    back_pressure_run(WaitStrategy::Park { spins: 16, yields: 8, park_us: 20 }, None);
 }
 
 /// The same under `Block`: threads that sleep on their doorbells are woken for every
 /// command and output, and a full ring (which rings no one) is waited out.
 #[test]
 fn full_rings_lose_nothing_when_idle_threads_block() {
-    back_pressure_run(WaitStrategy::Block { spins: 16, yields: 8, timeout_us: 1_000 });
+    back_pressure_run(WaitStrategy::Block { spins: 16, yields: 8, timeout_us: 1_000 }, None);
 }
 
-fn back_pressure_run(wait: WaitStrategy) {
+/// Gateways that block beside a core that never does (`core_wait`): the core has no
+/// doorbell and the gateways ring none, and the core still wakes every sleeping gateway
+/// it hands an output to; then the other way round.
+#[test]
+fn the_core_and_the_gateways_may_wait_differently() {
+    let block = WaitStrategy::Block { spins: 16, yields: 8, timeout_us: 1_000 };
+    let yielding = WaitStrategy::SpinThenYield { spins: 16 };
+    back_pressure_run(block, Some(yielding));
+    back_pressure_run(WaitStrategy::Park { spins: 16, yields: 8, park_us: 20 }, Some(block));
+}
+
+fn back_pressure_run(wait: WaitStrategy, core_wait: Option<WaitStrategy>) {
     const N: u64 = 3000;
     let client_rx = Arc::new(AtomicU64::new(0));
     let venue_rx = Arc::new(AtomicU64::new(0));
@@ -145,6 +156,7 @@ fn back_pressure_run(wait: WaitStrategy) {
         inbound_ring: 64,
         outbound_ring: 2,
         wait,
+        core_wait,
         max_batch: 2,
         ..PipelineConfig::default()
     };

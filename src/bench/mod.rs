@@ -23,7 +23,7 @@ pub mod report;
 pub mod system;
 pub mod wire;
 
-use keel_engine::pipeline::{Placement, WaitStrategy};
+use keel_engine::pipeline::{Placement, WAIT_NAMES, WaitStrategy};
 use report::{Report, Settings};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -91,6 +91,11 @@ pub struct Common {
     /// How idle loops wait: busy-spin, spin-yield, park or block.
     #[arg(long, default_value = "block")]
     pub wait: String,
+    /// pipeline and wire: how the core thread waits (and, in the pipeline's floor, the
+    /// thread that stands for it), when it should differ from --wait. busy-spin wants a
+    /// CPU nothing else runs on.
+    #[arg(long)]
+    pub core_wait: Option<String>,
     /// Print the report as JSON instead of a table.
     #[arg(long)]
     pub json: bool,
@@ -165,12 +170,13 @@ impl Common {
 
     /// The wait strategy named by `--wait` (checked by [`Common::check`]).
     pub fn wait_strategy(&self) -> WaitStrategy {
-        match self.wait.as_str() {
-            "busy-spin" => WaitStrategy::BusySpin,
-            "park" => WaitStrategy::Park { spins: 100, yields: 10, park_us: 50 },
-            "block" => WaitStrategy::BLOCK,
-            _ => WaitStrategy::SpinThenYield { spins: 100 },
-        }
+        named_wait(&self.wait).unwrap_or(WaitStrategy::BLOCK)
+    }
+
+    /// The core thread's strategy when `--core-wait` names one (checked by
+    /// [`Common::check`]).
+    pub fn core_wait_strategy(&self) -> Option<WaitStrategy> {
+        self.core_wait.as_deref().and_then(named_wait)
     }
 
     /// The options of one of `rounds` rounds: 1/N of the warm-up and of the duration.
@@ -181,11 +187,15 @@ impl Common {
 
     /// Rejects bad options with a message naming them.
     pub fn check(&self) -> Result<(), BenchError> {
-        if !matches!(self.wait.as_str(), "busy-spin" | "spin-yield" | "park" | "block") {
-            return Err(BenchError::Arg(format!(
-                "--wait {}: expected busy-spin, spin-yield, park or block",
-                self.wait
-            )));
+        for (option, name) in
+            [("--wait", Some(&self.wait)), ("--core-wait", self.core_wait.as_ref())]
+        {
+            if let Some(name) = name.filter(|n| named_wait(n).is_none()) {
+                return Err(BenchError::Arg(format!(
+                    "{option} {name}: expected one of {}",
+                    WAIT_NAMES.join(", ")
+                )));
+            }
         }
         if !(self.duration.is_finite() && self.duration > 0.0) {
             return Err(BenchError::Arg(format!("--duration {}: must be > 0 s", self.duration)));
@@ -254,6 +264,7 @@ impl Report {
                 duration_s: common.duration,
                 warmup_s: common.warmup,
                 wait: common.wait.clone(),
+                core_wait: common.core_wait.clone(),
                 pin: common.pin,
                 pinned,
             },
@@ -353,4 +364,10 @@ pub fn scratch_dir(prefix: &str) -> Result<(tempfile::TempDir, String), BenchErr
         .map_err(BenchError::io(format!("creating a directory in {}", base.display())))?;
     let text = format!("{} on {what}", dir.path().display());
     Ok((dir, text))
+}
+
+/// The strategy `--wait` or `--core-wait` calls `name`, with the bench's rounds and times
+/// (the embedded configuration's: 100 spins, 10 yields, 50 µs naps, 1 ms block timeout).
+fn named_wait(name: &str) -> Option<WaitStrategy> {
+    WaitStrategy::named(name, 100, 10, 50, 1_000)
 }

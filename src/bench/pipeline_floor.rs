@@ -15,7 +15,8 @@ use super::{BenchError, Common, Pinning};
 use crossbeam::queue::ArrayQueue;
 use disruptor::{BusySpin, Polling, Producer};
 use keel_engine::pipeline::{
-    Delivery, Doorbell, Idle, InboundSlot, IngressClock, PublishError, Sleeper, doorbell, placement,
+    Delivery, Doorbell, Idle, InboundSlot, IngressClock, PublishError, Sleeper, WaitStrategy,
+    doorbell, placement,
 };
 use keel_engine::schema::{
     Command, CommandBody, OrderFlags, Output, OutputBody, Timer, VenueNewOrder,
@@ -113,6 +114,8 @@ const DRAIN_BUDGET: usize = 256;
 pub fn run(common: &Common, pinning: &Pinning, rate: u64) -> Result<TickSource, BenchError> {
     let config = pipeline_config(common, pinning);
     let wait = config.wait;
+    // The stand-in for the core waits as the pipeline's core does.
+    let core_wait = config.core_wait.unwrap_or(wait);
     let clock = IngressClock::new();
     let (mut poller, builder) =
         disruptor::build_multi_producer(config.inbound_ring, empty_slot, BusySpin)
@@ -121,11 +124,11 @@ pub fn run(common: &Common, pinning: &Pinning, rate: u64) -> Result<TickSource, 
     let outbound: Arc<ArrayQueue<Delivery>> = Arc::new(ArrayQueue::new(config.outbound_ring));
     let core_done = Arc::new(AtomicBool::new(false));
     let abort = Arc::new(AtomicBool::new(false));
-    let pair = || -> (Option<Sleeper>, Option<Doorbell>) {
-        wait.blocks().then(doorbell::doorbell).unzip()
+    let pair = |w: WaitStrategy| -> (Option<Sleeper>, Option<Doorbell>) {
+        w.blocks().then(doorbell::doorbell).unzip()
     };
-    let (mut core_sleeper, core_bell) = pair();
-    let (mut gw_sleeper, gw_bell) = pair();
+    let (mut core_sleeper, core_bell) = pair(core_wait);
+    let (mut gw_sleeper, gw_bell) = pair(wait);
 
     let core = {
         let outbound = Arc::clone(&outbound);
@@ -139,7 +142,7 @@ pub fn run(common: &Common, pinning: &Pinning, rate: u64) -> Result<TickSource, 
                 if let Some(cpu) = cpu {
                     placement::pin_current(cpu);
                 }
-                let mut idle = Idle::new(wait);
+                let mut idle = Idle::new(core_wait);
                 let mut seq = 0u64;
                 'run: loop {
                     match poller.take(max_batch) {
@@ -160,7 +163,7 @@ pub fn run(common: &Common, pinning: &Pinning, rate: u64) -> Result<TickSource, 
                                         body: OutputBody::VenueNewOrder(ORDER),
                                     },
                                 };
-                                let mut full = Idle::new(wait);
+                                let mut full = Idle::new(core_wait);
                                 while let Err(back) = outbound.push(d) {
                                     if abort.load(Ordering::Acquire) {
                                         break 'run;

@@ -415,6 +415,7 @@ pub fn pipeline_config(common: &Common, pinning: &Pinning) -> PipelineConfig {
         inbound_ring: 8192,
         outbound_ring: 4096,
         wait: common.wait_strategy(),
+        core_wait: common.core_wait_strategy(),
         placement: Placement {
             pin: pinning.cpus.iter().any(Option::is_some),
             core_cpu: pinning.cpu(0),

@@ -113,6 +113,9 @@ pub struct Settings {
     pub warmup_s: f64,
     /// Wait strategy of idle loops.
     pub wait: String,
+    /// The core thread's, when it differs from `wait`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub core_wait: Option<String>,
     /// Pinning requested.
     pub pin: bool,
     /// The CPU each pinned thread got (thread name → cpu).
@@ -433,9 +436,10 @@ impl Report {
         } else {
             st.pinned.iter().map(|(t, c)| format!("{t}→cpu{c}")).collect::<Vec<_>>().join(" ")
         };
+        let core_wait = st.core_wait.as_ref().map_or(String::new(), |w| format!(" (core {w})"));
         let _ = writeln!(
             s,
-            "  rate {rate}, warm-up {} s, duration {} s, wait {}, {pinned}",
+            "  rate {rate}, warm-up {} s, duration {} s, wait {}{core_wait}, {pinned}",
             st.warmup_s, st.duration_s, st.wait
         );
         let m = &self.machine;

@@ -47,7 +47,7 @@ pub use metrics::{LatencyHistogram, LimitValue, PipelineMetrics};
 pub use pacer::Pacer;
 pub use placement::{Placement, PlacementPlan};
 pub use timer::TimerGateway;
-pub use wait::{Idle, WaitStrategy};
+pub use wait::{Idle, WAIT_NAMES, WaitStrategy};
 
 use crate::core::{Core, CoreCounters, StateDigest, apply_journaled};
 use crate::port::CommandJournal;
@@ -69,6 +69,10 @@ pub struct PipelineConfig {
     pub outbound_ring: usize,
     /// How idle threads wait.
     pub wait: WaitStrategy,
+    /// How the core thread waits, when it should differ from [`PipelineConfig::wait`]:
+    /// the production layout spins the core on a CPU of its own while the gateways, whose
+    /// waits are mostly on sockets, block (`None`: the core waits as the gateways do).
+    pub core_wait: Option<WaitStrategy>,
     /// CPU pinning.
     pub placement: Placement,
     /// Most commands the core takes from the ring per poll.
@@ -83,6 +87,7 @@ impl Default for PipelineConfig {
             inbound_ring: 4096,
             outbound_ring: 4096,
             wait: WaitStrategy::BLOCK,
+            core_wait: None,
             placement: Placement::default(),
             max_batch: 256,
             snapshot_interval: Duration::from_millis(250),
@@ -209,13 +214,15 @@ impl<J: CommandJournal + Send + 'static> Pipeline<J> {
         let mut venue_route: Vec<Option<u16>> = Vec::new();
         let mut outbound = Vec::with_capacity(gateways.len());
         let mut taps: Vec<Option<tap::Tap>> = Vec::with_capacity(gateways.len());
-        let blocks = config.wait.blocks();
-        let pair = || blocks.then(doorbell::doorbell).unzip();
-        let (core_sleeper, core_bell) = pair();
+        // A thread that blocks needs a doorbell its producers ring; one that spins or naps
+        // does not, and its producers then skip the ring's fence.
+        let core_wait = config.core_wait.unwrap_or(config.wait);
+        let pair = |blocks: bool| blocks.then(doorbell::doorbell).unzip();
+        let (core_sleeper, core_bell) = pair(core_wait.blocks());
         let mut sleepers = Vec::with_capacity(gateways.len());
         let mut gateway_bells = Vec::with_capacity(gateways.len());
         for _ in &gateways {
-            let (s, b) = pair();
+            let (s, b) = pair(config.wait.blocks());
             sleepers.push(s);
             gateway_bells.push(b);
         }
@@ -275,7 +282,7 @@ impl<J: CommandJournal + Send + 'static> Pipeline<J> {
             metrics: Arc::clone(&metrics),
             abort: Arc::clone(&abort),
             clock: clock.clone(),
-            wait: config.wait,
+            wait: core_wait,
             max_batch: config.max_batch.max(1),
             snapshot_interval: config.snapshot_interval,
         };

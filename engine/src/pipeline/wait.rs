@@ -52,11 +52,33 @@ impl WaitStrategy {
     pub const BLOCK: WaitStrategy =
         WaitStrategy::Block { spins: 100, yields: 10, timeout_us: 1_000 };
 
+    /// The strategy a configuration or command line calls `name` (one of [`WAIT_NAMES`]),
+    /// with these rounds and times (each strategy takes the ones it uses); `None` for any
+    /// other name.
+    pub fn named(
+        name: &str,
+        spins: u32,
+        yields: u32,
+        park_us: u32,
+        timeout_us: u32,
+    ) -> Option<WaitStrategy> {
+        Some(match name {
+            "busy-spin" => WaitStrategy::BusySpin,
+            "spin-yield" => WaitStrategy::SpinThenYield { spins },
+            "park" => WaitStrategy::Park { spins, yields, park_us },
+            "block" => WaitStrategy::Block { spins, yields, timeout_us },
+            _ => return None,
+        })
+    }
+
     /// True for [`WaitStrategy::Block`].
     pub fn blocks(&self) -> bool {
         matches!(self, WaitStrategy::Block { .. })
     }
 }
+
+/// The names of the strategies, as configurations and command lines spell them.
+pub const WAIT_NAMES: [&str; 4] = ["busy-spin", "spin-yield", "park", "block"];
 
 /// A wait loop's state: how long it has been idle.
 #[derive(Clone, Debug)]
@@ -258,6 +280,21 @@ mod tests {
         watching.watch(listener.as_raw_fd(), crate::pipeline::Trigger::Level).unwrap();
         assert!(watching.watches());
         assert_eq!(rounds_to_arm(&mut watching), Some(1));
+    }
+
+    /// Every name in `WAIT_NAMES` gives its strategy with the rounds and times it uses; any
+    /// other name none.
+    #[test]
+    fn strategies_by_name() {
+        let named = |n| WaitStrategy::named(n, 1, 2, 3, 4);
+        assert_eq!(named("busy-spin"), Some(WaitStrategy::BusySpin));
+        assert_eq!(named("spin-yield"), Some(WaitStrategy::SpinThenYield { spins: 1 }));
+        assert_eq!(named("park"), Some(WaitStrategy::Park { spins: 1, yields: 2, park_us: 3 }));
+        let block = WaitStrategy::Block { spins: 1, yields: 2, timeout_us: 4 };
+        assert_eq!(named("block"), Some(block));
+        assert!(WAIT_NAMES.iter().all(|n| named(n).is_some()));
+        assert_eq!(named("nap"), None);
+        assert_eq!(named("Block"), None);
     }
 
     /// A loop that blocks on its own socket (`wait_with`) also skips the spin rounds: with

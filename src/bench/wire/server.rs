@@ -34,6 +34,7 @@ impl InProcessServer {
         config.metrics.listen = String::new();
         config.metrics.status_interval_s = 0;
         config.pipeline.wait = common.wait.clone();
+        config.pipeline.core_wait = common.core_wait.clone();
         match protocol {
             "binary" => config.fix.listen = String::new(),
             "fix" => config.binary.listen = String::new(),

@@ -3,7 +3,7 @@
 use keel_engine::core::Core;
 use keel_engine::core::testkit::{self, TIMER};
 use keel_engine::pipeline::{
-    CoreStart, Gateway, Pipeline, PipelineConfig, PipelineError, TimerGateway,
+    CoreStart, Gateway, Pipeline, PipelineConfig, PipelineError, Placement, TimerGateway, placement,
 };
 use keel_engine::port::MemoryJournal;
 
@@ -47,4 +47,30 @@ fn a_timer_pipeline_starts_applies_and_stops() {
     assert!(exit.commands >= 5);
     assert_eq!(exit.journal.records.len() as u64, exit.last_seq);
     assert_eq!(exit.counters.commands_by_kind[20], exit.commands, "all timers");
+}
+
+/// The core thread is pinned after `init`, so the threads `init` starts (the journal's
+/// background threads in `keel serve`) may run on every allowed CPU, not on the core's.
+#[test]
+fn threads_started_by_init_are_not_pinned_with_the_core() {
+    let allowed = placement::allowed_cpus();
+    if allowed.len() < 2 {
+        return; // one CPU: pinned or not, a thread has the same one
+    }
+    let config = PipelineConfig {
+        placement: Placement { pin: true, core_cpu: Some(allowed[0]), gateway_cpus: Vec::new() },
+        ..PipelineConfig::default()
+    };
+    let (seen_tx, seen_rx) = std::sync::mpsc::channel();
+    let p = Pipeline::start(config, Vec::new(), move |_| {
+        let seen_tx = seen_tx.clone();
+        std::thread::spawn(move || seen_tx.send(placement::allowed_cpus()).unwrap())
+            .join()
+            .unwrap();
+        let core = Core::new(&testkit::config()).map_err(|e| e.to_string())?;
+        Ok(CoreStart { core, journal: MemoryJournal::default(), last_seq: 0, startup: Vec::new() })
+    })
+    .unwrap();
+    assert_eq!(seen_rx.recv().unwrap(), allowed);
+    p.join().unwrap();
 }

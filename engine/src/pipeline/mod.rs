@@ -291,11 +291,15 @@ impl<J: CommandJournal + Send + 'static> Pipeline<J> {
         let core_thread = std::thread::Builder::new()
             .name("keel-core".into())
             .spawn(move || {
-                if let Some(cpu) = core_cpu {
-                    placement::pin_current(cpu);
-                }
                 match init(&init_clock) {
                     Ok(start) => {
+                        // Pinned only now: the threads `init` starts (the journal's roller
+                        // and flusher, the snapshot writer) take their CPUs from the thread
+                        // that starts them, and must not share the core's, which it may
+                        // spin on.
+                        if let Some(cpu) = core_cpu {
+                            placement::pin_current(cpu);
+                        }
                         let _ = ready_tx.send(Ok(()));
                         Some(core_loop.run(poller, start, core_sleeper))
                     }

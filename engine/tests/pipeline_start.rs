@@ -1,9 +1,11 @@
-//! Start-up errors are returned, not panicked (release builds abort on panic).
+//! Start-up errors are returned, not panicked (release builds abort on panic); where the
+//! pipeline's threads may run.
 
 use keel_engine::core::Core;
 use keel_engine::core::testkit::{self, TIMER};
 use keel_engine::pipeline::{
-    CoreStart, Gateway, Pipeline, PipelineConfig, PipelineError, Placement, TimerGateway, placement,
+    CoreStart, Delivery, Gateway, GatewayIo, Pipeline, PipelineConfig, PipelineError, Placement,
+    Routes, TimerGateway, WaitStrategy, placement,
 };
 use keel_engine::port::MemoryJournal;
 
@@ -73,4 +75,74 @@ fn threads_started_by_init_are_not_pinned_with_the_core() {
     .unwrap();
     assert_eq!(seen_rx.recv().unwrap(), allowed);
     p.join().unwrap();
+}
+
+/// Reports the CPUs its thread may use when it starts.
+struct AffinityProbe(std::sync::mpsc::Sender<Vec<usize>>);
+
+impl Gateway for AffinityProbe {
+    fn name(&self) -> &str {
+        "probe"
+    }
+    fn routes(&self) -> Routes {
+        Routes { sessions: vec![], venues: vec![] }
+    }
+    fn on_start(&mut self, _io: &mut GatewayIo) {
+        self.0.send(placement::allowed_cpus()).unwrap();
+    }
+    fn on_output(&mut self, _d: &Delivery, _io: &mut GatewayIo) {}
+    fn poll(&mut self, _io: &mut GatewayIo) -> usize {
+        0
+    }
+}
+
+/// A pinned core that never sleeps has its CPU to itself: a gateway left unpinned (more
+/// threads than CPUs) and the threads `init` starts may use every allowed CPU but that
+/// one. A core that sleeps reserves nothing.
+#[test]
+fn a_spinning_pinned_core_keeps_its_cpu_to_itself() {
+    let allowed = placement::allowed_cpus();
+    if allowed.len() < 2 {
+        return; // nothing to keep anything off
+    }
+    let run = |core_wait: WaitStrategy| {
+        let (tx, rx) = std::sync::mpsc::channel();
+        // The core, then one gateway per CPU left, pinned, then one unpinned.
+        let gateways: Vec<Box<dyn Gateway>> =
+            (0..allowed.len()).map(|_| Box::new(AffinityProbe(tx.clone())) as _).collect();
+        let config = PipelineConfig {
+            wait: WaitStrategy::Block { spins: 10, yields: 1, timeout_us: 1_000 },
+            core_wait: Some(core_wait),
+            placement: Placement {
+                pin: true,
+                core_cpu: Some(allowed[0]),
+                gateway_cpus: Vec::new(),
+            },
+            ..PipelineConfig::default()
+        };
+        let init_tx = tx.clone();
+        let p = Pipeline::start(config, gateways, move |_| {
+            let tx = init_tx.clone();
+            std::thread::spawn(move || tx.send(placement::allowed_cpus()).unwrap()).join().unwrap();
+            let core = Core::new(&testkit::config()).map_err(|e| e.to_string())?;
+            Ok(CoreStart {
+                core,
+                journal: MemoryJournal::default(),
+                last_seq: 0,
+                startup: Vec::new(),
+            })
+        })
+        .unwrap();
+        let seen: Vec<Vec<usize>> = (0..=allowed.len()).map(|_| rx.recv().unwrap()).collect();
+        p.join().unwrap();
+        seen
+    };
+    let rest: Vec<usize> = allowed[1..].to_vec();
+    let seen = run(WaitStrategy::SpinThenYield { spins: 10 });
+    let wide: Vec<_> = seen.iter().filter(|s| s.len() > 1).collect();
+    assert!(seen.iter().all(|s| !s.contains(&allowed[0])), "{seen:?}");
+    assert_eq!(wide, vec![&rest; wide.len()], "{seen:?}");
+    assert_eq!(wide.len(), if rest.len() > 1 { 2 } else { 0 }, "{seen:?}");
+    let seen = run(WaitStrategy::Block { spins: 10, yields: 1, timeout_us: 1_000 });
+    assert_eq!(seen.iter().filter(|s| **s == allowed).count(), 2, "{seen:?}");
 }

@@ -261,7 +261,12 @@ impl<J: CommandJournal + Send + 'static> Pipeline<J> {
             metrics.register_outbound(gw.name(), Arc::clone(&ring));
             outbound.push(ring);
         }
-        let plan = config.placement.plan(gateways.len(), &placement::allowed_cpus());
+        let allowed = placement::allowed_cpus();
+        let mut plan = config.placement.plan(gateways.len(), &allowed);
+        // A pinned core that never sleeps has its CPU to itself: the threads the pipeline
+        // starts (and those `init` starts on the core thread) are kept off it.
+        let reserved = plan.cpus[0].filter(|_| core_wait.never_sleeps());
+        plan.reserved = reserved;
 
         let builder =
             disruptor::build_multi_producer(config.inbound_ring, InboundSlot::empty, BusySpin);
@@ -288,9 +293,13 @@ impl<J: CommandJournal + Send + 'static> Pipeline<J> {
         };
         let core_cpu = plan.cpus[0];
         let init_clock = clock.clone();
+        let core_allowed = allowed.clone();
         let core_thread = std::thread::Builder::new()
             .name("keel-core".into())
             .spawn(move || {
+                if let Some(cpu) = reserved {
+                    placement::keep_current_off(cpu, &core_allowed);
+                }
                 match init(&init_clock) {
                     Ok(start) => {
                         // Pinned only now: the threads `init` starts (the journal's roller
@@ -348,6 +357,7 @@ impl<J: CommandJournal + Send + 'static> Pipeline<J> {
                 abort: Arc::clone(&abort),
                 wait: config.wait,
                 cpu: plan.cpus[g + 1],
+                keep_off: reserved.map(|cpu| (cpu, allowed.clone())),
             };
             let handle = std::thread::Builder::new()
                 .name(format!("keel-gw-{name}"))
@@ -447,6 +457,8 @@ struct GatewayRunner {
     abort: Arc<AtomicBool>,
     wait: WaitStrategy,
     cpu: Option<usize>,
+    /// When unpinned: a CPU reserved for the core, and the CPUs allowed.
+    keep_off: Option<(usize, Vec<usize>)>,
 }
 
 /// Outputs a gateway takes per round before polling its own input again.
@@ -456,6 +468,8 @@ impl GatewayRunner {
     fn run(mut self) {
         if let Some(cpu) = self.cpu {
             placement::pin_current(cpu);
+        } else if let Some((cpu, allowed)) = &self.keep_off {
+            placement::keep_current_off(*cpu, allowed);
         }
         let mut idle = Idle::new(self.wait);
         self.gateway.on_start(&mut self.io);

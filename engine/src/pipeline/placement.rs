@@ -2,7 +2,9 @@
 //!
 //! `core_affinity::get_core_ids()` returns only the cores this process may run on (its
 //! affinity mask), so a plan never names a core the process cannot use, and never pins
-//! two threads to one core: threads beyond the cores available stay unpinned.
+//! two threads to one core: threads beyond the cores available stay unpinned. A pinned
+//! core that never sleeps (busy-spin, spin-yield) gets its CPU to itself: the pipeline
+//! keeps every other thread it starts off it ([`keep_current_off`]).
 
 use core_affinity::CoreId;
 
@@ -25,6 +27,9 @@ pub struct PlacementPlan {
     pub cpus: Vec<Option<usize>>,
     /// Why some requested pinning was not done (for the log).
     pub notes: Vec<String>,
+    /// The core's CPU, when the core has it to itself (set by the pipeline for a pinned
+    /// core that never sleeps; the other threads it starts are kept off it).
+    pub reserved: Option<usize>,
 }
 
 impl Placement {
@@ -33,11 +38,11 @@ impl Placement {
         let mut cpus = vec![None; 1 + gateways];
         let mut notes = Vec::new();
         if !self.pin {
-            return PlacementPlan { cpus, notes };
+            return PlacementPlan { cpus, notes, reserved: None };
         }
         if allowed.is_empty() {
             notes.push("pinning requested but the allowed cores are unknown".into());
-            return PlacementPlan { cpus, notes };
+            return PlacementPlan { cpus, notes, reserved: None };
         }
         let mut used: Vec<usize> = Vec::new();
         let mut take = |want: Option<usize>, what: &str, notes: &mut Vec<String>| {
@@ -60,7 +65,7 @@ impl Placement {
         for g in 0..gateways {
             cpus[g + 1] = take(self.gateway_cpus.get(g).copied(), "gateway", &mut notes);
         }
-        PlacementPlan { cpus, notes }
+        PlacementPlan { cpus, notes, reserved: None }
     }
 }
 
@@ -72,6 +77,39 @@ pub fn allowed_cpus() -> Vec<usize> {
 /// Pins the calling thread to `cpu`; false if the OS refused.
 pub fn pin_current(cpu: usize) -> bool {
     core_affinity::set_for_current(CoreId { id: cpu })
+}
+
+/// Keeps the calling thread, and every thread it starts from now on, off `cpu`: its
+/// affinity becomes `allowed` without `cpu`. False, and nothing changed, when that would
+/// leave no CPU or the OS refused (or elsewhere than Linux, which has no such call here).
+pub fn keep_current_off(cpu: usize, allowed: &[usize]) -> bool {
+    let rest: Vec<usize> = allowed.iter().copied().filter(|&c| c != cpu).collect();
+    if rest.is_empty() {
+        return false;
+    }
+    set_current_affinity(&rest)
+}
+
+#[cfg(target_os = "linux")]
+fn set_current_affinity(cpus: &[usize]) -> bool {
+    // SAFETY: `cpu_set_t` is a plain bit set for which all zeroes is the empty set; the
+    // `CPU_*` helpers only touch the set they are given (each CPU is checked to fit it),
+    // and `sched_setaffinity(0, ..)` reads that set for the calling thread only.
+    unsafe {
+        let mut set: libc::cpu_set_t = std::mem::zeroed();
+        for &c in cpus {
+            if c >= libc::CPU_SETSIZE as usize {
+                return false;
+            }
+            libc::CPU_SET(c, &mut set);
+        }
+        libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set) == 0
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn set_current_affinity(_cpus: &[usize]) -> bool {
+    false
 }
 
 #[cfg(test)]

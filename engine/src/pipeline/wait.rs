@@ -71,6 +71,12 @@ impl WaitStrategy {
         })
     }
 
+    /// True for the strategies whose idle thread never leaves the CPU of its own accord
+    /// ([`WaitStrategy::BusySpin`], [`WaitStrategy::SpinThenYield`]).
+    pub fn never_sleeps(&self) -> bool {
+        matches!(self, WaitStrategy::BusySpin | WaitStrategy::SpinThenYield { .. })
+    }
+
     /// True for [`WaitStrategy::Block`].
     pub fn blocks(&self) -> bool {
         matches!(self, WaitStrategy::Block { .. })

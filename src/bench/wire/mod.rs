@@ -24,6 +24,7 @@ use super::load::{Schedule, TscClock};
 use super::report::{Measurement, Report, Role};
 use super::{BenchError, Common};
 use crate::config::Resolved;
+use keel_engine::pipeline::placement;
 use load::{WireRun, run_open_loop};
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::time::Duration;
@@ -205,11 +206,9 @@ pub fn run(common: &Common, args: &WireArgs) -> Result<Report, BenchError> {
     }
     let frame = args.message_bytes.unwrap_or(proto.order_bytes());
     let pinning = common.pin_threads(&["client", "server"])?;
-
-    // Floor: a bare TCP echo on loopback, same client loop, same frame size.
     let floor_proto = echo::EchoProtocol::new(frame)?;
-    let floor_server = echo::EchoServer::start(common.wait_strategy(), pinning.cpu(1))?;
-    // Subject: the target, or a server started here.
+    // Subject: the target, or a server started here (first, so that a CPU it reserves for
+    // its core is known before this process starts anything else).
     enum Server {
         External,
         Echo(echo::EchoServer),
@@ -232,14 +231,33 @@ pub fn run(common: &Common, args: &WireArgs) -> Result<Report, BenchError> {
                 .config
                 .as_ref()
                 .map_or("the embedded default".into(), |p| format!("{}", p.display()));
+            let core = match (&common.core_wait, s.reserved_cpu()) {
+                (Some(w), Some(cpu)) => format!(", the core {w} on cpu {cpu}, kept for it alone"),
+                (Some(w), None) => format!(", the core {w}"),
+                (None, _) => String::new(),
+            };
             let text = format!(
-                "keel serve started in this process on {addr} (configuration: {config}; temporary journal; threads: {}; wait {})",
+                "keel serve started in this process on {addr} (configuration: {config}; temporary journal; threads: {}; wait {}{core})",
                 s.threads(),
                 common.wait
             );
             (Server::Keel(Box::new(s)), addr, text)
         }
     };
+    // A core CPU the server keeps for itself is kept free of the bench's threads too: the
+    // client (this thread) and the floor's echo server started below.
+    if let Server::Keel(s) = &server {
+        if let Some(cpu) = s.reserved_cpu() {
+            if pinning.cpus.contains(&Some(cpu)) {
+                return Err(BenchError::Arg(format!(
+                    "--pin/--cpus: cpu {cpu} is the in-process core's (it never sleeps); pin the bench's threads elsewhere with --cpus"
+                )));
+            }
+            placement::keep_current_off(cpu, &placement::allowed_cpus());
+        }
+    }
+    // Floor: a bare TCP echo on loopback, same client loop, same frame size.
+    let floor_server = echo::EchoServer::start(common.wait_strategy(), pinning.cpu(1))?;
     // Floor and subject alternate, so both see the same machine conditions.
     let round = common.round();
     let (mut floor, mut subject) = (WireRun::empty(), WireRun::empty());

@@ -59,6 +59,11 @@ impl InProcessServer {
         &self.resolved
     }
 
+    /// The CPU its core has to itself (pinned, and waiting without sleeping), if any.
+    pub fn reserved_cpu(&self) -> Option<usize> {
+        self.started.as_ref().and_then(|s| s.pipeline.placement().reserved)
+    }
+
     /// What runs: the core thread and one thread per gateway, by gateway name.
     pub fn threads(&self) -> String {
         let names = self.started.as_ref().map(|s| s.pipeline.gateway_names()).unwrap_or_default();

@@ -350,7 +350,7 @@ mod round_trip {
             gateways,
             move |_clock| {
                 let core = Core::new(&config).map_err(|e| e.to_string())?;
-                Ok(CoreStart { core, journal: NoJournal(0), last_seq: 0, startup: Vec::new() })
+                Ok(CoreStart::fresh(core, NoJournal(0)))
             },
         )
         .unwrap();

@@ -172,12 +172,7 @@ fn back_pressure_run(wait: WaitStrategy, core_wait: Option<WaitStrategy>) {
     ];
     let pipeline = Pipeline::start(config, gateways, |_clock| {
         let core = Core::new(&core_config()).map_err(|e| e.to_string())?;
-        Ok(CoreStart {
-            core,
-            journal: SlowJournal(MemoryJournal::default()),
-            last_seq: 0,
-            startup: Vec::new(),
-        })
+        Ok(CoreStart::fresh(core, SlowJournal(MemoryJournal::default())))
     })
     .expect("pipeline starts");
 

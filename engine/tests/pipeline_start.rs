@@ -9,6 +9,12 @@ use keel_engine::pipeline::{
 };
 use keel_engine::port::MemoryJournal;
 
+/// A new core on the test configuration, journaling into memory.
+fn fresh() -> Result<CoreStart<MemoryJournal>, String> {
+    let core = Core::new(&testkit::config()).map_err(|e| e.to_string())?;
+    Ok(CoreStart::fresh(core, MemoryJournal::default()))
+}
+
 #[test]
 fn an_init_error_is_returned() {
     let r = Pipeline::<MemoryJournal>::start(PipelineConfig::default(), Vec::new(), |_| {
@@ -21,10 +27,7 @@ fn an_init_error_is_returned() {
 fn two_gateways_may_not_claim_one_session_and_rings_are_checked() {
     let gateways: Vec<Box<dyn Gateway>> =
         vec![Box::new(TimerGateway::new(TIMER, 1_000_000)), Box::new(TimerGateway::new(TIMER, 1))];
-    let init = |_: &_| -> Result<CoreStart<MemoryJournal>, String> {
-        let core = Core::new(&testkit::config()).map_err(|e| e.to_string())?;
-        Ok(CoreStart { core, journal: MemoryJournal::default(), last_seq: 0, startup: Vec::new() })
-    };
+    let init = |_: &_| fresh();
     let r = Pipeline::start(PipelineConfig::default(), gateways, init);
     assert!(matches!(r, Err(PipelineError::RouteConflict { what: "session", .. })));
     let config = PipelineConfig { inbound_ring: 100, ..PipelineConfig::default() };
@@ -35,11 +38,7 @@ fn two_gateways_may_not_claim_one_session_and_rings_are_checked() {
 #[test]
 fn a_timer_pipeline_starts_applies_and_stops() {
     let gateways: Vec<Box<dyn Gateway>> = vec![Box::new(TimerGateway::new(TIMER, 1_000_000))];
-    let p = Pipeline::start(PipelineConfig::default(), gateways, |_| {
-        let core = Core::new(&testkit::config()).map_err(|e| e.to_string())?;
-        Ok(CoreStart { core, journal: MemoryJournal::default(), last_seq: 0, startup: Vec::new() })
-    })
-    .unwrap();
+    let p = Pipeline::start(PipelineConfig::default(), gateways, |_| fresh()).unwrap();
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
     while p.metrics().commands.load(std::sync::atomic::Ordering::Relaxed) < 5 {
         assert!(std::time::Instant::now() < deadline);
@@ -69,8 +68,7 @@ fn threads_started_by_init_are_not_pinned_with_the_core() {
         std::thread::spawn(move || seen_tx.send(placement::allowed_cpus()).unwrap())
             .join()
             .unwrap();
-        let core = Core::new(&testkit::config()).map_err(|e| e.to_string())?;
-        Ok(CoreStart { core, journal: MemoryJournal::default(), last_seq: 0, startup: Vec::new() })
+        fresh()
     })
     .unwrap();
     assert_eq!(seen_rx.recv().unwrap(), allowed);
@@ -124,13 +122,7 @@ fn a_spinning_pinned_core_keeps_its_cpu_to_itself() {
         let p = Pipeline::start(config, gateways, move |_| {
             let tx = init_tx.clone();
             std::thread::spawn(move || tx.send(placement::allowed_cpus()).unwrap()).join().unwrap();
-            let core = Core::new(&testkit::config()).map_err(|e| e.to_string())?;
-            Ok(CoreStart {
-                core,
-                journal: MemoryJournal::default(),
-                last_seq: 0,
-                startup: Vec::new(),
-            })
+            fresh()
         })
         .unwrap();
         let seen: Vec<Vec<usize>> = (0..=allowed.len()).map(|_| rx.recv().unwrap()).collect();

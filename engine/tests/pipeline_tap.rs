@@ -106,12 +106,7 @@ fn the_tap_carries_every_market_data_command_in_order_and_nothing_else() {
         gateways,
         |_| {
             let core = Core::new(&testkit::config()).map_err(|e| e.to_string())?;
-            Ok(CoreStart {
-                core,
-                journal: MemoryJournal::default(),
-                last_seq: 0,
-                startup: Vec::new(),
-            })
+            Ok(CoreStart::fresh(core, MemoryJournal::default()))
         },
     )
     .unwrap();

@@ -122,12 +122,7 @@ fn start(events_per_sec: u32) -> Server {
             let config = journal_config(Config { segment_size: 4 << 20, ..Config::default() });
             let journal = Journal::open(&path, config).map_err(|e| e.to_string())?;
             let core = Core::new(&core_config).map_err(|e| e.to_string())?;
-            Ok(CoreStart {
-                core,
-                journal: JournalRecorder::new(journal),
-                last_seq: 0,
-                startup: Vec::new(),
-            })
+            Ok(CoreStart::fresh(core, JournalRecorder::new(journal)))
         },
     )
     .expect("pipeline starts");

@@ -122,12 +122,7 @@ fn start(root: &Path, hash: &PasswordHash) -> Running {
             let config = journal_config(Config { segment_size: 1 << 20, ..Config::default() });
             let journal = Journal::open(&journal_dir, config).map_err(|e| e.to_string())?;
             let core = Core::new(&core_config()).map_err(|e| e.to_string())?;
-            Ok(CoreStart {
-                core,
-                journal: JournalRecorder::new(journal),
-                last_seq: 0,
-                startup: Vec::new(),
-            })
+            Ok(CoreStart::fresh(core, JournalRecorder::new(journal)))
         },
     )
     .expect("the pipeline starts");

@@ -71,12 +71,7 @@ fn live_digest_equals_the_digest_recovered_from_the_journal() {
         let config = journal_config(Config { segment_size: 1 << 20, ..Config::default() });
         let journal = Journal::open(&init_path, config).map_err(|e| e.to_string())?;
         let core = Core::new(&core_config()).map_err(|e| e.to_string())?;
-        Ok(CoreStart {
-            core,
-            journal: JournalRecorder::new(journal),
-            last_seq: 0,
-            startup: Vec::new(),
-        })
+        Ok(CoreStart::fresh(core, JournalRecorder::new(journal)))
     })
     .expect("pipeline starts");
 

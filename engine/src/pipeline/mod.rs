@@ -170,6 +170,13 @@ pub struct CoreStart<J> {
     pub startup: Vec<crate::schema::Command>,
 }
 
+impl<J> CoreStart<J> {
+    /// A start from nothing: `core` as built, an empty `journal`, no start-up commands.
+    pub fn fresh(core: Core, journal: J) -> CoreStart<J> {
+        CoreStart { core, journal, last_seq: 0, startup: Vec::new() }
+    }
+}
+
 /// A running pipeline.
 pub struct Pipeline<J> {
     core_thread: Option<JoinHandle<Option<CoreExit<J>>>>,

@@ -290,14 +290,22 @@ impl MarketMaker {
     }
 
     /// Brings both sides towards the desired quotes.
+    ///
+    /// Always inlined, the work out of line: a side waiting for an answer sends nothing
+    /// (see `reconcile`), so with both waiting the desired quotes need not be computed,
+    /// and many calls of a backtest with venue latency find both sides waiting. (A book
+    /// update that leaves the view as it was is not even called: see `market_calls`.)
+    #[inline(always)]
     fn requote(&mut self, ctx: &StrategyContext<'_>, out: &mut Intents) {
-        // A side waiting for an answer sends nothing (see `reconcile`): with both waiting,
-        // the desired quotes need not be computed. Most calls of a backtest with venue
-        // latency find both sides waiting. (A book update that leaves the view as it was
-        // is not even called: see `market_calls`.)
         if self.quotes[0].pending != Pending::None && self.quotes[1].pending != Pending::None {
             return;
         }
+        self.requote_sides(ctx, out);
+    }
+
+    /// [`Self::requote`] with at least one side free to send.
+    #[inline(never)]
+    fn requote_sides(&mut self, ctx: &StrategyContext<'_>, out: &mut Intents) {
         let desired = match ctx.view(self.params.instrument) {
             Some(view) => self.desired(view),
             None => [None, None],

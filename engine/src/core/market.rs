@@ -68,7 +68,8 @@ pub enum MarketBook {
 
 impl MarketBook {
     /// Best bid and best ask (price, visible quantity): one dispatch for both sides.
-    #[inline]
+    /// Always inlined: a strategy host reads it on most of its calls.
+    #[inline(always)]
     pub fn top(&self) -> (Option<Top>, Option<Top>) {
         match self {
             MarketBook::L2(b) => (b.best(Side::Buy), b.best(Side::Sell)),

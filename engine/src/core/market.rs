@@ -308,7 +308,9 @@ impl Markets {
 
     /// [`Self::apply_l2`], answering whether the book is being rebuilt (between a
     /// snapshot's `Begin` and `End`): the core needs to know, and the market is at hand.
-    #[inline]
+    /// Always inlined into the core's L2 path (most of the traffic): the call and the
+    /// result passed through memory cost ~25 instructions.
+    #[inline(always)]
     pub(crate) fn apply_l2_rebuilding(&mut self, u: &L2Update) -> Result<bool, MarketError> {
         let m = self.get_mut_behind_top(u.instrument, u.venue)?;
         match &mut m.book {

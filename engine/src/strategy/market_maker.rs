@@ -307,12 +307,35 @@ impl MarketMaker {
     #[inline(never)]
     fn requote_sides(&mut self, ctx: &StrategyContext<'_>, out: &mut Intents) {
         let desired = match ctx.view(self.params.instrument) {
+            // Neither side can act on a price (see `needs_price`): the desired quotes,
+            // most of a requote's work, would be read by no one. Common once the position
+            // is at its maximum: the side that would grow it idles, the other waits.
+            Some(view) if !self.needs_price(0, view) && !self.needs_price(1, view) => return,
             Some(view) => self.desired(view),
             None => [None, None],
         };
         for (i, side) in SIDES.into_iter().enumerate() {
             self.reconcile(side, desired[i], out);
         }
+    }
+
+    /// False when `reconcile` of side `i` (0 bid, 1 ask) would do nothing whatever the
+    /// desired price: the side waits for an answer, or it is idle and has no room to quote
+    /// (the desired quote is `None` then: its size `min(size_lots, room)` is not positive,
+    /// exactly as `desired` computes it, in every width).
+    #[inline]
+    fn needs_price(&self, i: usize, view: &InstrumentView) -> bool {
+        let q = &self.quotes[i];
+        if q.pending != Pending::None {
+            return false;
+        }
+        if q.id.is_some() {
+            return true;
+        }
+        let p = &self.params;
+        let (max, position) = (i128::from(p.max_position_lots), i128::from(view.position.lots()));
+        let room = if i == 0 { max - position } else { max + position };
+        i128::from(p.size_lots).min(room) > 0
     }
 
     fn reconcile(&mut self, side: Side, desired: Option<(Price, Qty)>, out: &mut Intents) {

@@ -292,25 +292,32 @@ impl MarketMaker {
     /// Brings both sides towards the desired quotes.
     ///
     /// Always inlined, the work out of line: a side waiting for an answer sends nothing
-    /// (see `reconcile`), so with both waiting the desired quotes need not be computed,
-    /// and many calls of a backtest with venue latency find both sides waiting. (A book
-    /// update that leaves the view as it was is not even called: see `market_calls`.)
+    /// (see `reconcile`), and an idle side with no room to quote has nothing to send, so
+    /// when neither side can act on a price (see `needs_price`) the desired quotes — most
+    /// of a requote's work — need not be computed. Most calls of a backtest with venue
+    /// latency are such: both sides waiting, or, once the position is at its maximum, the
+    /// side that would grow it idle and the other waiting. (A book update that leaves the
+    /// view as it was is not even called: see `market_calls`.)
     #[inline(always)]
     fn requote(&mut self, ctx: &StrategyContext<'_>, out: &mut Intents) {
         if self.quotes[0].pending != Pending::None && self.quotes[1].pending != Pending::None {
             return;
         }
-        self.requote_sides(ctx, out);
+        let view = ctx.view(self.params.instrument);
+        if let Some(view) = view
+            && !self.needs_price(0, view)
+            && !self.needs_price(1, view)
+        {
+            return;
+        }
+        self.requote_sides(view, out);
     }
 
-    /// [`Self::requote`] with at least one side free to send.
+    /// [`Self::requote`] when a side may act: reconciles both with the desired quotes
+    /// from `view` (none without a view).
     #[inline(never)]
-    fn requote_sides(&mut self, ctx: &StrategyContext<'_>, out: &mut Intents) {
-        let desired = match ctx.view(self.params.instrument) {
-            // Neither side can act on a price (see `needs_price`): the desired quotes,
-            // most of a requote's work, would be read by no one. Common once the position
-            // is at its maximum: the side that would grow it idles, the other waits.
-            Some(view) if !self.needs_price(0, view) && !self.needs_price(1, view) => return,
+    fn requote_sides(&mut self, view: Option<&InstrumentView>, out: &mut Intents) {
+        let desired = match view {
             Some(view) => self.desired(view),
             None => [None, None],
         };
@@ -323,7 +330,7 @@ impl MarketMaker {
     /// desired price: the side waits for an answer, or it is idle and has no room to quote
     /// (the desired quote is `None` then: its size `min(size_lots, room)` is not positive,
     /// exactly as `desired` computes it, in every width).
-    #[inline]
+    #[inline(always)]
     fn needs_price(&self, i: usize, view: &InstrumentView) -> bool {
         let q = &self.quotes[i];
         if q.pending != Pending::None {

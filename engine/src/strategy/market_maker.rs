@@ -673,4 +673,60 @@ mod tests {
             assert_eq!(div_euclid(x, SCALE_X1E6), x.div_euclid(s), "{x}");
         }
     }
+
+    /// The shortcut in `requote`: when neither side needs a price (waiting for an answer,
+    /// or idle with no room), reconciling with the desired quotes would send nothing and
+    /// change nothing — over positions at and beyond the maximum, sizes, books and every
+    /// mix of idle, working and waiting sides.
+    #[test]
+    fn no_side_needing_a_price_means_a_requote_does_nothing() {
+        let strategy = (1i64..25, 1i64..25, -30i64..30, 0u8..5, 0u8..5, 0i64..20, 0i64..20);
+        let skipped = std::cell::Cell::new(0u32);
+        proptest!(|((max_pos, size, position, bid_state, ask_state, bq, aq) in strategy)| {
+            let mut mm = MarketMaker::new(MarketMakerParams {
+                instrument: InstrumentId(0),
+                half_spread_ticks: 1,
+                size_lots: size,
+                skew_ticks_per_lot: 1,
+                max_skew_ticks: 5,
+                max_position_lots: max_pos,
+                requote_threshold_ticks: 1,
+            });
+            for (i, state) in [bid_state, ask_state].into_iter().enumerate() {
+                let id = mm.ids.next_id();
+                let working = Quote {
+                    id: Some(id),
+                    price: Price(100 + i as i64),
+                    total_qty: Qty(size),
+                    filled_qty: Qty(0),
+                    pending: Pending::None,
+                };
+                mm.quotes[i] = match state {
+                    0 => Quote::IDLE,
+                    1 => working,
+                    2 => Quote { pending: Pending::New, ..working },
+                    3 => Quote { pending: Pending::Cancel, ..working },
+                    _ => Quote {
+                        pending: Pending::Replace { new_id: id, price: Price(99), total_qty: Qty(1) },
+                        ..working
+                    },
+                };
+            }
+            let view = InstrumentView {
+                instrument: InstrumentId(0),
+                market: MarketView::two_sided((100, bq), (103, aq)),
+                position: Qty(position),
+            };
+            if !mm.needs_price(0, &view) && !mm.needs_price(1, &view) {
+                skipped.set(skipped.get() + 1);
+                let (quotes, issued) = (mm.quotes, mm.ids.issued());
+                let mut out = Intents::with_capacity(8);
+                mm.requote_sides(Some(&view), &mut out);
+                prop_assert!(out.is_empty());
+                prop_assert_eq!(mm.quotes, quotes);
+                prop_assert_eq!(mm.ids.issued(), issued);
+            }
+        });
+        assert!(skipped.get() > 0, "no case exercised the shortcut");
+    }
 }

@@ -366,9 +366,16 @@ impl Markets {
 
     /// Records a trade print.
     pub fn apply_trade(&mut self, t: &MarketTrade) -> Result<(), MarketError> {
+        self.apply_trade_rebuilding(t).map(|_| ())
+    }
+
+    /// [`Self::apply_trade`], answering whether the book is being rebuilt (between a
+    /// snapshot's `Begin` and `End`): the core needs to know, and the market is at hand.
+    #[inline]
+    pub(crate) fn apply_trade_rebuilding(&mut self, t: &MarketTrade) -> Result<bool, MarketError> {
         let m = self.get_mut(t.instrument, t.venue)?;
         m.last_trade = Some(LastTrade { price: t.price, qty: t.qty, exchange_ts: t.exchange_ts });
-        Ok(())
+        Ok(m.rebuilding)
     }
 
     /// A snapshot begins (clears the book) or ends.

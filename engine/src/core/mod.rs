@@ -372,11 +372,16 @@ fn apply_other<S: OutputSink>(
                 None => Trigger::None,
             };
         }
+        CommandBody::Trade(t) => {
+            return match state.trade(t, out) {
+                Some(_) => Trigger::Trade(*t),
+                None => Trigger::None,
+            };
+        }
         CommandBody::L3Add(_)
         | CommandBody::L3Modify(_)
         | CommandBody::L3Delete(_)
         | CommandBody::L3Execute(_)
-        | CommandBody::Trade(_)
         | CommandBody::Snapshot(_)
         | CommandBody::VenueStatus(_) => {
             return match (state.market_data(body, out), body) {

@@ -20,6 +20,9 @@
 //! slow venue cannot cause a message storm). An idle side gets a new post-only GTC limit;
 //! a working quote whose desired price moved by at least `requote_threshold_ticks` (or
 //! whose size must shrink) is replaced; a quote that is no longer wanted is cancelled.
+//! A side waiting for an answer, or idle with no room to quote, can act on no price: when
+//! both sides are such, the desired quotes are not computed at all (the outcome is the
+//! same; most calls are such once the position is at its maximum).
 
 use crate::schema::OrderFlags;
 use crate::strategy::market::SCALE_X1E6;

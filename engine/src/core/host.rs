@@ -215,7 +215,10 @@ impl Strategies {
     }
 
     /// Runs the strategies after a command: the market or timer callback first, then every
-    /// queued report, each followed by the intents it produced.
+    /// queued report, each followed by the intents it produced. Always inlined: `Core::apply`
+    /// calls it where the trigger's kind is known (an L2 update), so the dispatch on it
+    /// folds away there.
+    #[inline(always)]
     pub(super) fn run<S: OutputSink>(
         &mut self,
         state: &mut State,

@@ -261,10 +261,15 @@ impl Core {
         // is applied out of line: a conditional branch the data predicts instead of a jump
         // table's indirect one, and a small frame for the common path.
         let trigger = if let CommandBody::L2Update(u) = &cmd.body {
-            match state.l2_update(u, &mut out) {
-                Some(i) => Trigger::Book(i),
-                None => Trigger::None,
+            if let Some(i) = state.l2_update(u, &mut out) {
+                // The strategies run here with the trigger's kind known, so their host
+                // needs no dispatch on it.
+                if !strategies.is_empty() {
+                    strategies.run(state, Trigger::Book(i), &mut out);
+                }
+                return;
             }
+            Trigger::None
         } else {
             apply_other(state, cmd.session, &cmd.body, &mut out)
         };

@@ -274,6 +274,32 @@ impl State {
         }
     }
 
+    /// A trade print (the most common market data after L2 updates): `market_data` for
+    /// it, with the market looked up once. Returns the instrument whose strategies should
+    /// see the trade.
+    #[inline]
+    pub(super) fn trade<S: OutputSink>(
+        &mut self,
+        t: &crate::schema::MarketTrade,
+        out: &mut Emitter<'_, S>,
+    ) -> Option<InstrumentId> {
+        match self.markets.apply_trade_rebuilding(t) {
+            Ok(false) => {
+                // The last trade is now `t`'s price. With nothing held, trailing and
+                // triggering stops has nothing to look at.
+                if !self.held.is_empty() {
+                    self.on_trade_price(t.instrument, t.price, out);
+                }
+                Some(t.instrument)
+            }
+            Ok(true) => None,
+            Err(e) => {
+                out.emit(anomaly(t.venue, OrderId(0), market_reject(&e)));
+                None
+            }
+        }
+    }
+
     pub(super) fn market_data<S: OutputSink>(
         &mut self,
         body: &CommandBody,

@@ -20,6 +20,9 @@
 //! slow venue cannot cause a message storm). An idle side gets a new post-only GTC limit;
 //! a working quote whose desired price moved by at least `requote_threshold_ticks` (or
 //! whose size must shrink) is replaced; a quote that is no longer wanted is cancelled.
+//! A side waiting for an answer, or idle with no room to quote, can act on no price: when
+//! both sides are such, the desired quotes are not computed at all (the outcome is the
+//! same; most calls are such once the position is at its maximum).
 
 use crate::schema::OrderFlags;
 use crate::strategy::market::SCALE_X1E6;
@@ -290,21 +293,59 @@ impl MarketMaker {
     }
 
     /// Brings both sides towards the desired quotes.
+    ///
+    /// Always inlined, the work out of line: a side waiting for an answer sends nothing
+    /// (see `reconcile`), and an idle side with no room to quote has nothing to send, so
+    /// when neither side can act on a price (see `needs_price`) the desired quotes — most
+    /// of a requote's work — need not be computed. Most calls of a backtest with venue
+    /// latency are such: both sides waiting, or, once the position is at its maximum, the
+    /// side that would grow it idle and the other waiting. (A book update that leaves the
+    /// view as it was is not even called: see `market_calls`.)
+    #[inline(always)]
     fn requote(&mut self, ctx: &StrategyContext<'_>, out: &mut Intents) {
-        // A side waiting for an answer sends nothing (see `reconcile`): with both waiting,
-        // the desired quotes need not be computed. Most calls of a backtest with venue
-        // latency find both sides waiting. (A book update that leaves the view as it was
-        // is not even called: see `market_calls`.)
         if self.quotes[0].pending != Pending::None && self.quotes[1].pending != Pending::None {
             return;
         }
-        let desired = match ctx.view(self.params.instrument) {
+        let view = ctx.view(self.params.instrument);
+        if let Some(view) = view
+            && !self.needs_price(0, view)
+            && !self.needs_price(1, view)
+        {
+            return;
+        }
+        self.requote_sides(view, out);
+    }
+
+    /// [`Self::requote`] when a side may act: reconciles both with the desired quotes
+    /// from `view` (none without a view).
+    #[inline(never)]
+    fn requote_sides(&mut self, view: Option<&InstrumentView>, out: &mut Intents) {
+        let desired = match view {
             Some(view) => self.desired(view),
             None => [None, None],
         };
         for (i, side) in SIDES.into_iter().enumerate() {
             self.reconcile(side, desired[i], out);
         }
+    }
+
+    /// False when `reconcile` of side `i` (0 bid, 1 ask) would do nothing whatever the
+    /// desired price: the side waits for an answer, or it is idle and has no room to quote
+    /// (the desired quote is `None` then: its size `min(size_lots, room)` is not positive,
+    /// exactly as `desired` computes it, in every width).
+    #[inline(always)]
+    fn needs_price(&self, i: usize, view: &InstrumentView) -> bool {
+        let q = &self.quotes[i];
+        if q.pending != Pending::None {
+            return false;
+        }
+        if q.id.is_some() {
+            return true;
+        }
+        let p = &self.params;
+        let (max, position) = (i128::from(p.max_position_lots), i128::from(view.position.lots()));
+        let room = if i == 0 { max - position } else { max + position };
+        i128::from(p.size_lots).min(room) > 0
     }
 
     fn reconcile(&mut self, side: Side, desired: Option<(Price, Qty)>, out: &mut Intents) {
@@ -634,5 +675,61 @@ mod tests {
         for x in edges.into_iter().chain(wide) {
             assert_eq!(div_euclid(x, SCALE_X1E6), x.div_euclid(s), "{x}");
         }
+    }
+
+    /// The shortcut in `requote`: when neither side needs a price (waiting for an answer,
+    /// or idle with no room), reconciling with the desired quotes would send nothing and
+    /// change nothing — over positions at and beyond the maximum, sizes, books and every
+    /// mix of idle, working and waiting sides.
+    #[test]
+    fn no_side_needing_a_price_means_a_requote_does_nothing() {
+        let strategy = (1i64..25, 1i64..25, -30i64..30, 0u8..5, 0u8..5, 0i64..20, 0i64..20);
+        let skipped = std::cell::Cell::new(0u32);
+        proptest!(|((max_pos, size, position, bid_state, ask_state, bq, aq) in strategy)| {
+            let mut mm = MarketMaker::new(MarketMakerParams {
+                instrument: InstrumentId(0),
+                half_spread_ticks: 1,
+                size_lots: size,
+                skew_ticks_per_lot: 1,
+                max_skew_ticks: 5,
+                max_position_lots: max_pos,
+                requote_threshold_ticks: 1,
+            });
+            for (i, state) in [bid_state, ask_state].into_iter().enumerate() {
+                let id = mm.ids.next_id();
+                let working = Quote {
+                    id: Some(id),
+                    price: Price(100 + i as i64),
+                    total_qty: Qty(size),
+                    filled_qty: Qty(0),
+                    pending: Pending::None,
+                };
+                mm.quotes[i] = match state {
+                    0 => Quote::IDLE,
+                    1 => working,
+                    2 => Quote { pending: Pending::New, ..working },
+                    3 => Quote { pending: Pending::Cancel, ..working },
+                    _ => Quote {
+                        pending: Pending::Replace { new_id: id, price: Price(99), total_qty: Qty(1) },
+                        ..working
+                    },
+                };
+            }
+            let view = InstrumentView {
+                instrument: InstrumentId(0),
+                market: MarketView::two_sided((100, bq), (103, aq)),
+                position: Qty(position),
+            };
+            if !mm.needs_price(0, &view) && !mm.needs_price(1, &view) {
+                skipped.set(skipped.get() + 1);
+                let (quotes, issued) = (mm.quotes, mm.ids.issued());
+                let mut out = Intents::with_capacity(8);
+                mm.requote_sides(Some(&view), &mut out);
+                prop_assert!(out.is_empty());
+                prop_assert_eq!(mm.quotes, quotes);
+                prop_assert_eq!(mm.ids.issued(), issued);
+            }
+        });
+        assert!(skipped.get() > 0, "no case exercised the shortcut");
     }
 }

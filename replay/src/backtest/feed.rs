@@ -2,9 +2,10 @@
 //! a ring of a power-of-two size indexed by mask.
 //!
 //! It does what a `VecDeque` does for the runner, with fewer instructions per event (the
-//! runner pushes, peeks twice and pops every event): a slot index is one mask, and the
-//! front is read in place. It grows (doubling, keeping the order) when full; it never
-//! shrinks.
+//! runner pushes, peeks twice and pops every event): a slot index is one mask, the front
+//! is read in place, and the front's arrival time — read on every turn of the runner's
+//! loop — is kept in a field (`u64::MAX` when empty). It grows (doubling, keeping the
+//! order) when full; it never shrinks.
 
 use super::event::{MdEvent, MdKind};
 use keel_engine::InstrumentId;
@@ -14,6 +15,8 @@ pub struct FeedQueue {
     slots: Vec<(u64, MdEvent)>,
     head: usize,
     len: usize,
+    /// Arrival time of the front event; `u64::MAX` when empty.
+    front_arrival: u64,
 }
 
 impl FeedQueue {
@@ -24,6 +27,7 @@ impl FeedQueue {
             slots: vec![(0, MdEvent::new(MdKind::L2, InstrumentId(0))); n],
             head: 0,
             len: 0,
+            front_arrival: u64::MAX,
         }
     }
 
@@ -52,6 +56,9 @@ impl FeedQueue {
         }
         let i = (self.head + self.len) & self.mask();
         self.slots[i] = (arrival, *e);
+        if self.len == 0 {
+            self.front_arrival = arrival;
+        }
         self.len += 1;
     }
 
@@ -68,7 +75,7 @@ impl FeedQueue {
     /// Arrival time of the oldest event; `u64::MAX` when none is queued.
     #[inline(always)]
     pub fn front_arrival(&self) -> u64 {
-        if self.len == 0 { u64::MAX } else { self.slots[self.head].0 }
+        self.front_arrival
     }
 
     /// Drops the oldest event (none when empty).
@@ -77,6 +84,7 @@ impl FeedQueue {
         if self.len > 0 {
             self.head = (self.head + 1) & self.mask();
             self.len -= 1;
+            self.front_arrival = if self.len == 0 { u64::MAX } else { self.slots[self.head].0 };
         }
     }
 
@@ -122,6 +130,7 @@ mod tests {
             }
             assert_eq!(q.len(), model.len());
             assert_eq!(q.is_empty(), model.is_empty());
+            assert_eq!(q.front_arrival(), model.front().map_or(u64::MAX, |(a, _)| *a));
         }
         while let Some((a, e)) = q.front() {
             assert_eq!(Some((a, *e)), model.pop_front());

@@ -249,19 +249,22 @@ impl Backtest {
     }
 
     /// Counts the core's outputs in the metrics and sends its requests to the venue.
+    /// Reads each output in place: a copy of its body (~180 bytes) cost ~60 instructions,
+    /// and only requests are kept.
     #[inline(never)]
     fn route_outputs(&mut self, now: u64) {
-        for k in 0..self.outputs.len() {
-            let body = self.outputs[k].body;
-            self.metrics.output(&body, now);
+        let Backtest { outputs, metrics, latency, sched, last_feed_ns, .. } = self;
+        for out in outputs.iter() {
+            let body = &out.body;
+            metrics.output(body, now);
             let op = match body {
                 OutputBody::VenueNewOrder(_) => Op::New,
                 OutputBody::VenueReplace(_) => Op::Amend,
                 OutputBody::VenueCancel(_) => Op::Cancel,
                 _ => continue,
             };
-            let due = now.saturating_add(self.latency.request(op, self.last_feed_ns));
-            self.sched.push(LANE_TO_VENUE, due, Msg::Request(body));
+            let due = now.saturating_add(latency.request(op, *last_feed_ns));
+            sched.push(LANE_TO_VENUE, due, Msg::Request(*body));
         }
         self.refresh_horizons();
     }

@@ -95,6 +95,17 @@ fn check_hgrm(path: &Path, r: &Value) {
     }
 }
 
+/// The two p50 targets (corrected and service time), each met exactly when its ratio is
+/// within `limit`.
+fn check_targets(r: &Value, limit: f64) {
+    let targets = r["targets"].as_array().unwrap();
+    assert_eq!(targets.len(), 2, "corrected and service-time targets");
+    for t in targets {
+        assert_eq!(t["limit"].as_f64().unwrap(), limit);
+        assert_eq!(t["met"].as_bool().unwrap(), t["ratio"].as_f64().unwrap() <= limit);
+    }
+}
+
 #[test]
 fn core_mode_report_is_well_formed() {
     let dir = tempfile::tempdir().unwrap();
@@ -187,12 +198,7 @@ fn pipeline_mode_report_is_well_formed() {
     assert_eq!(count(t2t, "core_rejects_total"), 0);
     assert!(count(t2t, "orders_received") >= count(t2t, "ticks_direct"));
     assert!(count(t2t, "answers_published") > 0, "the venue answered nothing");
-    let targets = r["targets"].as_array().unwrap();
-    assert_eq!(targets.len(), 2, "corrected and service-time targets");
-    for t in targets {
-        assert!(t["met"].is_boolean());
-        assert_eq!(t["met"].as_bool().unwrap(), t["ratio"].as_f64().unwrap() <= 3.0);
-    }
+    check_targets(&r, 3.0);
 }
 
 #[test]
@@ -230,6 +236,7 @@ fn wire_mode_binary_report_is_well_formed() {
         assert_eq!(count(m, "unknown_acks") + count(m, "duplicate_acks"), 0, "{name}");
     }
     assert_eq!(count(measurement(&r, "order_to_ack"), "rejected"), 0, "Keel accepted every order");
+    check_targets(&r, 1.5);
     // The floor's frames are a binary NewOrder's size.
     let notes = r["notes"].to_string();
     assert!(notes.contains("112-byte frames"), "{notes}");
@@ -251,6 +258,7 @@ fn wire_mode_fix_report_is_well_formed() {
     }
     let subject = measurement(&r, "order_to_ack");
     assert_eq!(count(subject, "rejected"), 0, "Keel accepted every order (PendingNew)");
+    check_targets(&r, 2.0);
     let what = subject["what"].to_string();
     assert!(what.contains("fix"), "{what}");
     // The floor's frames are a FIX NewOrderSingle's size (about 190 bytes).

@@ -389,10 +389,10 @@ fn apply_other<S: OutputSink>(
         | CommandBody::L3Execute(_)
         | CommandBody::Snapshot(_)
         | CommandBody::VenueStatus(_) => {
-            return match (state.market_data(body, out), body) {
-                (MarketChange::Trade(_), CommandBody::Trade(t)) => Trigger::Trade(*t),
-                (MarketChange::Book(i) | MarketChange::Trade(i), _) => Trigger::Book(i),
-                (MarketChange::None, _) => Trigger::None,
+            // Not a trade print (those are matched above): any change is a book's.
+            return match state.market_data(body, out) {
+                MarketChange::Book(i) | MarketChange::Trade(i) => Trigger::Book(i),
+                MarketChange::None => Trigger::None,
             };
         }
         CommandBody::SessionLogon(l) => state.session_logon(session, l, out),

@@ -1,7 +1,8 @@
 //! The market-data tap: a gateway that asks for it receives a copy of exactly the
 //! market-data commands the core applied, in the core's order, and nothing else; with a
 //! 2-slot tap and a slow consumer nothing is dropped (the core waits); a gateway that does
-//! not ask receives none.
+//! not ask receives none. A blocked gateway is woken for each command while it says the
+//! data is urgent, and otherwise once its tap is half full.
 
 use keel_engine::core::Core;
 use keel_engine::core::testkit::{self, ALT, BTC};
@@ -59,11 +60,17 @@ impl Gateway for Feed {
         }
         n
     }
+    /// Nothing rings a publisher when the ring has room again: while there is more to
+    /// send, it is due at once (a blocking runner then yields instead of sleeping).
+    fn wake_at_ns(&self) -> Option<u64> {
+        (self.sent < 2 * N).then_some(0)
+    }
 }
 
 /// Records what the tap hands it, slowly.
 struct Tapper {
     wants: bool,
+    urgent: bool,
     seen: Arc<Mutex<Vec<Command>>>,
 }
 
@@ -76,6 +83,9 @@ impl Gateway for Tapper {
     }
     fn wants_market_data(&self) -> bool {
         self.wants
+    }
+    fn market_data_urgent(&self) -> bool {
+        self.urgent
     }
     fn on_market_data(&mut self, cmd: &Command, _: &mut GatewayIo) {
         std::thread::yield_now();
@@ -93,8 +103,8 @@ fn the_tap_carries_every_market_data_command_in_order_and_nothing_else() {
     let other = Arc::new(Mutex::new(Vec::new()));
     let gateways: Vec<Box<dyn Gateway>> = vec![
         Box::new(Feed { sent: 0 }),
-        Box::new(Tapper { wants: true, seen: Arc::clone(&seen) }),
-        Box::new(Tapper { wants: false, seen: Arc::clone(&other) }),
+        Box::new(Tapper { wants: true, urgent: true, seen: Arc::clone(&seen) }),
+        Box::new(Tapper { wants: false, urgent: true, seen: Arc::clone(&other) }),
     ];
     let pipeline = Pipeline::start(
         PipelineConfig {
@@ -124,4 +134,52 @@ fn the_tap_carries_every_market_data_command_in_order_and_nothing_else() {
     let inputs =
         exit.journal.records.iter().filter(|r| matches!(r, Recorded::Input(_))).count() as u64;
     assert_eq!(inputs, 2 * N, "the tap journals nothing of its own");
+}
+
+/// Under `block` with a sleep that would outlast the test: the urgent tapper must be woken
+/// for every command (it sees all N before the feed ends), the quiet one at least every
+/// half tap (it sees all but fewer than half a tap's worth; without the half-full wake-up
+/// the core would wait on its full tap for as long as it sleeps). At stop, the quiet one
+/// gets the rest.
+#[test]
+fn a_blocked_gateway_is_woken_per_command_only_while_the_data_is_urgent() {
+    const TAP: usize = 8;
+    let urgent = Arc::new(Mutex::new(Vec::new()));
+    let quiet = Arc::new(Mutex::new(Vec::new()));
+    let gateways: Vec<Box<dyn Gateway>> = vec![
+        Box::new(Feed { sent: 0 }),
+        Box::new(Tapper { wants: true, urgent: true, seen: Arc::clone(&urgent) }),
+        Box::new(Tapper { wants: true, urgent: false, seen: Arc::clone(&quiet) }),
+    ];
+    let pipeline = Pipeline::start(
+        PipelineConfig {
+            inbound_ring: 64,
+            outbound_ring: TAP,
+            wait: WaitStrategy::Block { spins: 0, yields: 0, timeout_us: 600_000_000 },
+            ..PipelineConfig::default()
+        },
+        gateways,
+        |_| {
+            let core = Core::new(&testkit::config()).map_err(|e| e.to_string())?;
+            Ok(CoreStart::fresh(core, MemoryJournal::default()))
+        },
+    )
+    .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let count = |v: &Arc<Mutex<Vec<Command>>>| v.lock().unwrap().len();
+    while count(&urgent) < N as usize || count(&quiet) + TAP / 2 <= N as usize {
+        assert!(
+            Instant::now() < deadline,
+            "urgent tapper saw {} of {N}, quiet tapper {}",
+            count(&urgent),
+            count(&quiet)
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    pipeline.join().unwrap();
+    let expected: Vec<CommandBody> = (0..N).map(level).collect();
+    for seen in [&urgent, &quiet] {
+        let bodies: Vec<CommandBody> = seen.lock().unwrap().iter().map(|c| c.body).collect();
+        assert_eq!(bodies, expected, "every level update, in order");
+    }
 }

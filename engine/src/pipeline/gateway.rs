@@ -95,6 +95,15 @@ pub trait Gateway: Send + 'static {
         false
     }
 
+    /// Whether a tapped market-data command should wake this gateway's thread when it
+    /// sleeps (blocking wait strategies): true while a client waits for the data. While
+    /// false, the commands wait in the tap for the thread's next wake-up for any other
+    /// reason, or until the tap is half full (see [`tap`](super::tap)). Asked before each
+    /// sleep; must be cheap. Default: true.
+    fn market_data_urgent(&self) -> bool {
+        true
+    }
+
     /// One market-data command the core has journaled and applied, in the core's order
     /// (only for gateways that [want them](Gateway::wants_market_data)). Must not block,
     /// like [`Gateway::on_output`].

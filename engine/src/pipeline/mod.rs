@@ -237,7 +237,7 @@ impl<J: CommandJournal + Send + 'static> Pipeline<J> {
             core_bell.iter().chain(gateway_bells.iter().flatten()).cloned().collect();
         for (g, gw) in gateways.iter().enumerate() {
             taps.push(
-                gw.wants_market_data().then(|| Arc::new(ArrayQueue::new(config.outbound_ring))),
+                gw.wants_market_data().then(|| Arc::new(tap::TapRing::new(config.outbound_ring))),
             );
             let routes = gw.routes();
             for (what, ids, table) in [
@@ -518,6 +518,9 @@ impl GatewayRunner {
                 .gateway
                 .wake_at_ns()
                 .map(|at| Duration::from_nanos(at.saturating_sub(self.io.clock().now().0)));
+            if let Some(tap) = &self.tap {
+                tap.set_urgent(self.gateway.market_data_urgent());
+            }
             if let Some(sleeper) = self.io.sleeper_mut() {
                 idle.wait_or_sleep(sleeper, timeout);
             }
@@ -728,7 +731,7 @@ impl CoreLoop {
             for (t, bell) in &self.taps {
                 let mut wait = Idle::new(self.wait);
                 let mut counted = false;
-                while t.push(slot.cmd).is_err() {
+                while !t.push(slot.cmd) {
                     if !counted {
                         counted = true;
                         let w = &self.metrics.outbound_full_waits;
@@ -740,7 +743,9 @@ impl CoreLoop {
                     wait.wait();
                 }
                 if let Some(bell) = bell {
-                    bell.ring();
+                    if t.should_wake() {
+                        bell.ring();
+                    }
                 }
             }
         }

@@ -858,6 +858,14 @@ impl Gateway for BinaryGateway {
         true
     }
 
+    /// Only a subscribed client waits for market data; without one, the book view is kept
+    /// current whenever the thread wakes anyway.
+    fn market_data_urgent(&self) -> bool {
+        self.slots
+            .iter()
+            .any(|s| matches!(&s.phase, Phase::LoggedOn(live) if !live.subs.is_empty()))
+    }
+
     fn on_start(&mut self, io: &mut GatewayIo) {
         // Edge: accepting is paced (`accepting`), so a waiting connection must not wake
         // the thread again until the pacer lets it be taken.

@@ -123,6 +123,17 @@ pub trait Gateway: Send + 'static {
         None
     }
 
+    /// False for a gateway off the latency path, whose outputs are acted on later on a
+    /// schedule of its own: the simulated venue matches an order only `latency_us` after
+    /// it arrives. The core rings such a gateway's doorbell after it has delivered all of
+    /// a command's outputs and rung the other gateways they went to, so that waking it
+    /// (a system call, and a thread that may take the CPU first) never delays another
+    /// gateway's output: a new order's venue order comes before its acknowledgement in
+    /// the core's outputs. Read once at start. Default: true.
+    fn latency_critical(&self) -> bool {
+        true
+    }
+
     /// Called once when the pipeline stops, before the gateway's publisher is closed. It
     /// may still publish (blocking) to finish what it has started.
     fn on_stop(&mut self, io: &mut GatewayIo) {

@@ -289,6 +289,13 @@ impl<J: CommandJournal + Send + 'static> Pipeline<J> {
                 .filter_map(|(t, b)| t.clone().map(|t| (t, b.clone())))
                 .collect(),
             bells: gateway_bells,
+            // A gateway beyond the 64th is rung at once, whatever it is.
+            ring_last: gateways
+                .iter()
+                .take(64)
+                .enumerate()
+                .filter(|(_, gw)| !gw.latency_critical())
+                .fold(0, |set, (g, _)| set | 1u64 << g),
             session_route,
             venue_route,
             metrics: Arc::clone(&metrics),
@@ -560,6 +567,9 @@ struct CoreLoop {
     taps: Vec<(tap::Tap, Option<Doorbell>)>,
     /// Each gateway's doorbell (blocking strategies), by gateway index.
     bells: Vec<Option<Doorbell>>,
+    /// Gateways off the latency path ([`Gateway::latency_critical`] false), as a bit set
+    /// by gateway index: rung after a command's other outputs are delivered.
+    ring_last: u64,
     session_route: Vec<Option<u16>>,
     venue_route: Vec<Option<u16>>,
     metrics: Arc<PipelineMetrics>,
@@ -697,6 +707,8 @@ impl CoreLoop {
         let seq =
             apply_journaled(core, journal, &slot.cmd, outputs).map_err(|e| Some(e.to_string()))?;
         let market_data = is_market_data(&slot.cmd.body);
+        // Gateways off the latency path that got an output, rung once all are delivered.
+        let mut ring_later: u64 = 0;
         for (i, out) in outputs.iter().enumerate() {
             let Some(g) = self.route(&out.body) else {
                 let u = &self.metrics.unrouted;
@@ -720,7 +732,10 @@ impl CoreLoop {
                 wait.wait();
             }
             if let Some(bell) = &self.bells[g] {
-                bell.ring();
+                match 1u64.checked_shl(g as u32) {
+                    Some(bit) if self.ring_last & bit != 0 => ring_later |= bit,
+                    _ => bell.ring(),
+                }
             }
             if market_data && is_venue_order(&out.body) {
                 let ns = self.clock.elapsed_ns(slot.ingress_raw, self.clock.raw());
@@ -747,6 +762,13 @@ impl CoreLoop {
                         bell.ring();
                     }
                 }
+            }
+        }
+        while ring_later != 0 {
+            let g = ring_later.trailing_zeros() as usize;
+            ring_later &= ring_later - 1;
+            if let Some(bell) = &self.bells[g] {
+                bell.ring();
             }
         }
         Ok(seq + outputs.len() as u64)

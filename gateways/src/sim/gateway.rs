@@ -159,6 +159,12 @@ impl Gateway for SimGateway {
         work
     }
 
+    /// An order reaches the venue `latency_us` after Keel sends it: waking the venue can
+    /// wait until the gateways the order's other outputs went to are rung.
+    fn latency_critical(&self) -> bool {
+        false
+    }
+
     /// The earliest of: an order of Keel's reaching the venue, the next synthetic event.
     /// Commands still queued (the ring was full) are due at once.
     fn wake_at_ns(&self) -> Option<u64> {

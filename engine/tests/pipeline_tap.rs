@@ -178,8 +178,13 @@ fn a_blocked_gateway_is_woken_per_command_only_while_the_data_is_urgent() {
     }
     pipeline.join().unwrap();
     let expected: Vec<CommandBody> = (0..N).map(level).collect();
-    for seen in [&urgent, &quiet] {
+    for (who, seen) in [("urgent", &urgent), ("quiet", &quiet)] {
         let bodies: Vec<CommandBody> = seen.lock().unwrap().iter().map(|c| c.body).collect();
-        assert_eq!(bodies, expected, "every level update, in order");
+        let first_difference = bodies.iter().zip(&expected).position(|(a, b)| a != b);
+        assert!(
+            bodies.len() == expected.len() && first_difference.is_none(),
+            "{who} tapper: {} of {N} level updates, first difference at {first_difference:?}",
+            bodies.len()
+        );
     }
 }

@@ -501,6 +501,16 @@ impl GatewayRunner {
             && self.tap.as_ref().is_none_or(|t| t.is_empty()))
         {
             if self.abort.load(Ordering::Acquire) {
+                // Stop waiting, but hand over what the core has already pushed (its
+                // outputs are journaled; `join` aborts as soon as the core has exited,
+                // which may be before this thread has woken to drain). The rings hold at
+                // most their capacity, and nothing more comes once the core has stopped.
+                let held = self.outbound.capacity() + self.tap.as_ref().map_or(0, |t| t.capacity());
+                for _ in 0..=held / DRAIN_BUDGET {
+                    if self.drain(true) == 0 {
+                        break;
+                    }
+                }
                 break;
             }
             let work = self.drain(true);

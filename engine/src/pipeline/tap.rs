@@ -61,6 +61,12 @@ impl TapRing {
         self.queue.pop()
     }
 
+    /// Most commands the tap holds.
+    #[inline]
+    pub(crate) fn capacity(&self) -> usize {
+        self.queue.capacity()
+    }
+
     /// True when nothing waits in the tap.
     #[inline]
     pub(crate) fn is_empty(&self) -> bool {

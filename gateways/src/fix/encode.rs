@@ -10,7 +10,9 @@
 use super::frame::{SOH, checksum};
 use super::tags::tag;
 use super::time::{Precision, write_timestamp};
-use super::value::{write_decimal, write_fixed, write_i64, write_padded, write_tag, write_u64};
+use super::value::{
+    Number, write_decimal, write_fixed, write_i64, write_padded, write_tag, write_u64,
+};
 use rust_decimal::Decimal;
 
 /// BeginString of every message Keel writes.
@@ -106,6 +108,15 @@ impl Body {
         write_fixed(&mut self.buf, mantissa, scale);
         self.buf.push(SOH);
         self
+    }
+
+    /// A [`Number`] at its own scale, as [`Body::decimal`] writes its `Decimal`.
+    #[inline]
+    pub fn number(&mut self, t: u32, v: Number) -> &mut Body {
+        match v {
+            Number::Fixed { mantissa, scale } => self.fixed(t, mantissa, scale),
+            Number::Big(d) => self.decimal(t, &d),
+        }
     }
 
     /// A UTCTimestamp.

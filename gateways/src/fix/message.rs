@@ -314,6 +314,12 @@ impl<'a> Field<'a> {
         value::parse_decimal(self.value).map_err(|e| self.bad(e))
     }
 
+    /// An exact decimal as a [`value::Number`] (no `Decimal` built for 18 digits or fewer).
+    #[inline]
+    pub fn number(&self) -> Result<value::Number, Problem> {
+        value::Number::parse(self.value).map_err(|e| self.bad(e))
+    }
+
     /// A UTCTimestamp, as UTC nanoseconds.
     #[inline]
     pub fn timestamp(&self) -> Result<u64, Problem> {

@@ -96,6 +96,93 @@ pub fn parse_text(v: &[u8]) -> Result<&str, ValueError> {
     }
 }
 
+/// A decimal as read from FIX text: a mantissa and a scale (`mantissa / 10^scale`) when
+/// the mantissa fits in an `i64` (prices and quantities always do), else a [`Decimal`].
+/// Either is exactly the value [`parse_decimal`] gives.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Number {
+    /// `mantissa / 10^scale`, `scale` at most 28.
+    Fixed {
+        /// The digits, signed.
+        mantissa: i64,
+        /// Digits after the point.
+        scale: u32,
+    },
+    /// Anything longer.
+    Big(Decimal),
+}
+
+impl Number {
+    /// Parses `[-]digits[.digits]` like [`parse_decimal`] (the same values accepted, the
+    /// same refused), without building a [`Decimal`] when 18 digits or fewer are given.
+    #[inline]
+    pub fn parse(v: &[u8]) -> Result<Number, ValueError> {
+        match parse_fixed(v) {
+            Some((mantissa, scale)) => Ok(Number::Fixed { mantissa, scale }),
+            None => parse_decimal(v).map(Number::Big),
+        }
+    }
+
+    /// The value as a [`Decimal`].
+    #[inline]
+    pub fn to_decimal(self) -> Decimal {
+        match self {
+            Number::Fixed { mantissa, scale } => Decimal::new(mantissa, scale),
+            Number::Big(d) => d,
+        }
+    }
+
+    /// The absolute value.
+    #[inline]
+    pub fn abs(self) -> Number {
+        match self {
+            // |mantissa| of at most 18 digits cannot overflow.
+            Number::Fixed { mantissa, scale } => Number::Fixed { mantissa: mantissa.abs(), scale },
+            Number::Big(d) => Number::Big(d.abs()),
+        }
+    }
+}
+
+impl From<Decimal> for Number {
+    fn from(d: Decimal) -> Number {
+        Number::Big(d)
+    }
+}
+
+/// `[-]digits[.digits]` with 1 to 18 digits in all, as `(mantissa, scale)`; `None` for
+/// anything else (longer, or not a decimal: [`parse_decimal`] then decides).
+#[inline]
+fn parse_fixed(v: &[u8]) -> Option<(i64, u32)> {
+    let (neg, digits) = match v.split_first() {
+        Some((b'-', rest)) => (true, rest),
+        _ => (false, v),
+    };
+    if digits.len() > 19 {
+        return None;
+    }
+    let mut mantissa: i64 = 0;
+    let mut count = 0u32;
+    let mut point: Option<usize> = None;
+    for (i, &b) in digits.iter().enumerate() {
+        let d = b.wrapping_sub(b'0');
+        if d <= 9 {
+            // Wrapping: 19 digits may overflow, and are refused below.
+            mantissa = mantissa.wrapping_mul(10).wrapping_add(d as i64);
+            count += 1;
+        } else if b == b'.' && point.is_none() {
+            point = Some(i);
+        } else {
+            return None;
+        }
+    }
+    // At most 18 digits: only then the mantissa cannot have overflowed.
+    if count == 0 || count > 18 {
+        return None;
+    }
+    let scale = point.map_or(0, |p| (digits.len() - p - 1) as u32);
+    Some((if neg { -mantissa } else { mantissa }, scale))
+}
+
 /// Parses a decimal exactly: `[-]digits[.digits]`.
 pub fn parse_decimal(v: &[u8]) -> Result<Decimal, ValueError> {
     let (neg, digits) = match v.split_first() {
@@ -357,6 +444,33 @@ mod tests {
             let mut out = Vec::new();
             write_decimal(&mut out, &dec(s));
             assert_eq!(String::from_utf8(out).unwrap(), s);
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn numbers_parse_as_decimal_does(
+            text in proptest::collection::vec(
+                proptest::sample::select(&b"-0123456789.x"[..]), 0..24),
+            digits in "-?[0-9]{0,20}(\\.[0-9]{0,20})?",
+        ) {
+            for v in [&text[..], digits.as_bytes()] {
+                let want = parse_decimal(v);
+                let got = Number::parse(v);
+                proptest::prop_assert_eq!(got.map(Number::to_decimal), want);
+                if let Ok(d) = want {
+                    let got = got.unwrap();
+                    // Same mantissa and scale, not only the same value.
+                    proptest::prop_assert_eq!(got.to_decimal().scale(), d.scale());
+                    proptest::prop_assert_eq!(got.to_decimal().mantissa(), d.mantissa());
+                    proptest::prop_assert_eq!(got.abs().to_decimal(), d.abs());
+                    if let Ok(s) = std::str::from_utf8(v) {
+                        if let Ok(rd) = Decimal::from_str(s) {
+                            proptest::prop_assert_eq!(rd, d);
+                        }
+                    }
+                }
+            }
         }
     }
 

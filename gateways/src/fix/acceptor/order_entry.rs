@@ -28,13 +28,13 @@ use super::dictionary::Dictionary;
 use crate::fix::message::{Message, Problem};
 use crate::fix::spec::{GroupSpec, Located, MessageSpec, SpecIndex};
 use crate::fix::tags::{BusinessRejectReason, SessionRejectReason as R, msg_type as mt, tag};
+use crate::fix::value::Number;
 use keel_engine::instrument::ConvertError;
 use keel_engine::schema::MassCancelScope;
 use keel_engine::schema::{
     CancelOrder, CancelRejectTo, CommandBody, MassCancel, NewOrder, OrderFlags, ReplaceOrder, Route,
 };
 use keel_engine::{AccountId, ClOrdId, OrdType, Price, Qty, Side, TimeInForce, TimestampNs};
-use rust_decimal::Decimal;
 
 /// The Parties component (453), accepted and validated, not used.
 pub const PARTIES: GroupSpec = GroupSpec {
@@ -314,10 +314,10 @@ fn convert<T>(
     msg: &Message<'_>,
     fields: &Fields<'_>,
     t: u32,
-    f: impl Fn(Decimal) -> Result<T, ConvertError>,
+    f: impl Fn(Number) -> Result<T, ConvertError>,
 ) -> Result<Option<Result<T, String>>, Decision> {
     let Some(field) = fields.field(t) else { return Ok(None) };
-    let d = field.decimal().map_err(|p| reject(p, problem_text(&p, msg)))?;
+    let d = field.number().map_err(|p| reject(p, problem_text(&p, msg)))?;
     Ok(Some(f(d).map_err(|e| format!("{e} (tag {t})"))))
 }
 

@@ -111,6 +111,17 @@ pub fn write_timestamp(out: &mut Vec<u8>, ns: u64, precision: Precision) {
     }
 }
 
+/// The two digits at `v[at..at + 2]` (the caller checked the length).
+#[inline(always)]
+fn two(v: &[u8], at: usize) -> Result<u32, ValueError> {
+    let hi = v[at].wrapping_sub(b'0');
+    let lo = v[at + 1].wrapping_sub(b'0');
+    if hi > 9 || lo > 9 {
+        return Err(ValueError::NotTimestamp);
+    }
+    Ok(hi as u32 * 10 + lo as u32)
+}
+
 #[inline]
 fn num(v: &[u8]) -> Result<u32, ValueError> {
     let mut n = 0u32;
@@ -130,12 +141,12 @@ pub fn parse_timestamp(v: &[u8]) -> Result<u64, ValueError> {
     if v.len() < 17 || v[8] != b'-' || v[11] != b':' || v[14] != b':' {
         return Err(BAD);
     }
-    let y = num(&v[0..4])? as i64;
-    let mo = num(&v[4..6])?;
-    let d = num(&v[6..8])?;
-    let h = num(&v[9..11])?;
-    let mi = num(&v[12..14])?;
-    let s = num(&v[15..17])?;
+    let y = (two(v, 0)? * 100 + two(v, 2)?) as i64;
+    let mo = two(v, 4)?;
+    let d = two(v, 6)?;
+    let h = two(v, 9)?;
+    let mi = two(v, 12)?;
+    let s = two(v, 15)?;
     if !(1..=12).contains(&mo) || d == 0 || d > days_in_month(y, mo) || h > 23 || mi > 59 || s > 60
     {
         return Err(BAD);

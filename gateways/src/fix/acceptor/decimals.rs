@@ -26,15 +26,27 @@ fn pow10(n: u32) -> Option<i128> {
 #[inline]
 fn units(mantissa: i128, scale: u32, increment: Decimal) -> Option<i64> {
     // value = m / 10^s, increment = im / 10^is: units = m * 10^is / (im * 10^s).
+    // In 64 bits when everything fits (realistic prices and quantities): 128-bit
+    // multiplications and divisions cost several times more.
+    let pow64 = |n: u32| POW10.get(n as usize).and_then(|&p| i64::try_from(p).ok());
+    if let (Ok(m), Ok(im), Some(p_is), Some(p_s)) = (
+        i64::try_from(mantissa),
+        i64::try_from(increment.mantissa()),
+        pow64(increment.scale()),
+        pow64(scale),
+    ) {
+        if let (Some(num), Some(den)) = (m.checked_mul(p_is), im.checked_mul(p_s)) {
+            if den <= 0 {
+                return None;
+            }
+            // |num / den| <= |num|: the quotient fits.
+            return if num % den == 0 { Some(num / den) } else { None };
+        }
+    }
     let num = mantissa.checked_mul(pow10(increment.scale())?)?;
     let den = increment.mantissa().checked_mul(pow10(scale)?)?;
     if den <= 0 {
         return None;
-    }
-    // 64-bit division when both fit (realistic prices and quantities): a 128-bit one is a
-    // library call several times slower.
-    if let (Ok(num), Ok(den)) = (i64::try_from(num), i64::try_from(den)) {
-        return if num % den == 0 { Some(num / den) } else { None };
     }
     if num % den != 0 {
         return None;

@@ -76,6 +76,41 @@ fn put2(buf: &mut [u8], at: usize, v: u32) {
     buf[at + 1] = b'0' + (v % 10) as u8;
 }
 
+/// `YYYYMMDD` of a day count since 1970-01-01.
+fn render_date(day: u64) -> [u8; 8] {
+    let (y, m, d) = civil_from_days(day as i64);
+    let mut date = [0u8; 8];
+    // Years are 1970..=2554 for u64 nanoseconds: always four digits.
+    let y = y as u32;
+    put2(&mut date, 0, y / 100);
+    put2(&mut date, 2, y % 100);
+    put2(&mut date, 4, m);
+    put2(&mut date, 6, d);
+    date
+}
+
+thread_local! {
+    /// The last day rendered on this thread and its `YYYYMMDD`: timestamps written one
+    /// after another fall on the same day, and the calendar arithmetic is most of the
+    /// cost of writing one. (`u64::MAX`: nothing rendered yet.)
+    static LAST_DATE: std::cell::Cell<(u64, [u8; 8])> =
+        const { std::cell::Cell::new((u64::MAX, [0; 8])) };
+}
+
+/// `YYYYMMDD` of a day count since 1970-01-01, from this thread's one-day cache.
+#[inline]
+fn date_digits(day: u64) -> [u8; 8] {
+    LAST_DATE.with(|last| {
+        let (cached_day, digits) = last.get();
+        if cached_day == day {
+            return digits;
+        }
+        let digits = render_date(day);
+        last.set((day, digits));
+        digits
+    })
+}
+
 /// Appends `ns` (UTC nanoseconds) as a UTCTimestamp.
 ///
 /// The text is laid out in a fixed buffer (every field has a fixed place) and appended in
@@ -83,15 +118,9 @@ fn put2(buf: &mut [u8], at: usize, v: u32) {
 pub fn write_timestamp(out: &mut Vec<u8>, ns: u64, precision: Precision) {
     let secs = ns / NS_PER_S;
     let frac = ns % NS_PER_S;
-    let (y, m, d) = civil_from_days((secs / S_PER_DAY) as i64);
     let sod = (secs % S_PER_DAY) as u32;
     let mut buf = *b"00000000-00:00:00.000000000";
-    // Years are 1970..=2554 for u64 nanoseconds: always four digits.
-    let y = y as u32;
-    put2(&mut buf, 0, y / 100);
-    put2(&mut buf, 2, y % 100);
-    put2(&mut buf, 4, m);
-    put2(&mut buf, 6, d);
+    buf[..8].copy_from_slice(&date_digits(secs / S_PER_DAY));
     put2(&mut buf, 9, sod / 3600);
     put2(&mut buf, 12, sod / 60 % 60);
     put2(&mut buf, 15, sod % 60);
@@ -208,6 +237,12 @@ mod tests {
             );
             proptest::prop_assert_eq!(fmt(ns, Precision::Nanos), format!("{date}.{frac:09}"));
             proptest::prop_assert_eq!(parse_timestamp(fmt(ns, Precision::Nanos).as_bytes()), Ok(ns));
+            // Again, now that the day is cached, and the day after.
+            proptest::prop_assert_eq!(fmt(ns, Precision::Nanos), format!("{date}.{frac:09}"));
+            proptest::prop_assert_eq!(
+                &render_date(secs / S_PER_DAY)[..],
+                &date.as_bytes()[..8]
+            );
         }
     }
 

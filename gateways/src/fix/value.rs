@@ -344,25 +344,26 @@ pub fn write_fixed(out: &mut Vec<u8>, mantissa: i64, scale: u32) {
     let len = neg + ndigits + point;
     // Sign, at most 29 digits (20 significant, padding up to scale 28 + 1), the point.
     let mut buf = [b'0'; 32];
-    buf[0] = b'-';
-    let int_len = ndigits - scale;
-    // Fraction digits right-aligned at the end, then the integer digits before the point.
+    // Right to left from the end: `scale` fraction digits, the point, the integer digits.
+    let mut i = len;
     let mut n = abs;
-    if scale > 0 {
-        let frac_start = neg + int_len + 1;
-        if scale <= 19 {
-            let pow = POW10[scale];
-            fill_digits(&mut buf[len - scale..len], n % pow);
-            n /= pow;
-        } else {
-            // Every digit is a fraction digit; the padding zeros of a fraction longer than
-            // 20 digits are the buffer's initial '0's.
-            fill_digits(&mut buf[len - 20..len], n);
-            n = 0;
-        }
-        buf[frac_start - 1] = b'.';
+    for _ in 0..scale {
+        i -= 1;
+        buf[i] = b'0' + (n % 10) as u8;
+        n /= 10;
     }
-    fill_digits(&mut buf[neg..neg + int_len], n);
+    if scale > 0 {
+        i -= 1;
+        buf[i] = b'.';
+    }
+    while i > neg {
+        i -= 1;
+        buf[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+    }
+    if neg == 1 {
+        buf[0] = b'-';
+    }
     extend_prefix(out, &buf, len);
 }
 

@@ -9,6 +9,13 @@
 //! Groups are flat (no nested groups: none of Keel's messages needs them). An instance
 //! starts with the group's delimiter tag and holds each member at most once; the group
 //! ends at the first tag that is not a member. The instance count must equal NumInGroup.
+//!
+//! Two ways to validate, with the same answers: [`validate`] scans the spec's tag lists
+//! for each field (any spec, nothing prepared); [`SpecIndex::validate`] looks each tag up
+//! in a table built at compile time from the spec (one load per field) and also records
+//! where each body tag is ([`Located`]), so the order-entry path reads its fields without
+//! another pass. The first problem found is the same either way (a property test checks
+//! both against the reference model, the scans as first written).
 
 use super::message::{Field, Message, Problem};
 use super::tags::{HEADER_TAGS, SessionRejectReason as R, tag};

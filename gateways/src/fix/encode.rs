@@ -10,7 +10,9 @@
 use super::frame::{SOH, checksum};
 use super::tags::tag;
 use super::time::{Precision, write_timestamp};
-use super::value::{write_decimal, write_i64, write_padded, write_u64};
+use super::value::{
+    Number, write_decimal, write_fixed, write_i64, write_padded, write_tag, write_u64,
+};
 use rust_decimal::Decimal;
 
 /// BeginString of every message Keel writes.
@@ -43,8 +45,7 @@ impl Body {
 
     #[inline]
     fn tag(&mut self, t: u32) {
-        write_u64(&mut self.buf, t as u64);
-        self.buf.push(b'=');
+        write_tag(&mut self.buf, t);
     }
 
     /// A string (or any raw value). The caller guarantees it holds no SOH.
@@ -99,6 +100,25 @@ impl Body {
         self
     }
 
+    /// `mantissa / 10^scale` (`scale` at most 28), written as [`Body::decimal`] writes the
+    /// `Decimal` of that mantissa and scale, without building one.
+    #[inline]
+    pub fn fixed(&mut self, t: u32, mantissa: i64, scale: u32) -> &mut Body {
+        self.tag(t);
+        write_fixed(&mut self.buf, mantissa, scale);
+        self.buf.push(SOH);
+        self
+    }
+
+    /// A [`Number`] at its own scale, as [`Body::decimal`] writes its `Decimal`.
+    #[inline]
+    pub fn number(&mut self, t: u32, v: Number) -> &mut Body {
+        match v {
+            Number::Fixed { mantissa, scale } => self.fixed(t, mantissa, scale),
+            Number::Big(d) => self.decimal(t, &d),
+        }
+    }
+
     /// A UTCTimestamp.
     #[inline]
     pub fn timestamp(&mut self, t: u32, ns: u64, precision: Precision) -> &mut Body {
@@ -129,13 +149,8 @@ pub struct Header<'a> {
 }
 
 #[inline]
-fn digits(mut n: u64) -> usize {
-    let mut d = 1;
-    while n >= 10 {
-        n /= 10;
-        d += 1;
-    }
-    d
+fn digits(n: u64) -> usize {
+    super::value::digit_count(n)
 }
 
 #[inline]
@@ -152,10 +167,10 @@ fn field_len(t: u32, value_len: usize) -> usize {
     digits(t as u64) + 1 + value_len + 1
 }
 
+/// Appends a header field whose `tag=` is given as text.
 #[inline]
-fn put(out: &mut Vec<u8>, t: u32, v: &[u8]) {
-    write_u64(out, t as u64);
-    out.push(b'=');
+fn put(out: &mut Vec<u8>, tag_eq: &[u8], v: &[u8]) {
+    out.extend_from_slice(tag_eq);
     out.extend_from_slice(v);
     out.push(SOH);
 }
@@ -174,14 +189,14 @@ pub fn write_message(out: &mut Vec<u8>, h: &Header<'_>, body: &[u8]) -> usize {
         body_len += field_len(tag::POSS_DUP_FLAG, 1) + field_len(tag::ORIG_SENDING_TIME, ts_len);
     }
     out.reserve(body_len + 32);
-    put(out, tag::BEGIN_STRING, BEGIN_STRING);
+    put(out, b"8=", BEGIN_STRING);
     out.extend_from_slice(b"9=");
     write_u64(out, body_len as u64);
     out.push(SOH);
     let body_start = out.len();
-    put(out, tag::MSG_TYPE, h.msg_type);
-    put(out, tag::SENDER_COMP_ID, h.sender);
-    put(out, tag::TARGET_COMP_ID, h.target);
+    put(out, b"35=", h.msg_type);
+    put(out, b"49=", h.sender);
+    put(out, b"56=", h.target);
     out.extend_from_slice(b"34=");
     write_u64(out, h.seq);
     out.push(SOH);

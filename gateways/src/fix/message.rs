@@ -21,7 +21,7 @@
 //! [`spec`](super::spec)'s.
 
 use super::frame::SOH;
-use super::tags::{SessionRejectReason, data_tag_for, tag};
+use super::tags::{SessionRejectReason, data_tag_for, is_data_length_tag, tag};
 use super::time::parse_timestamp;
 use super::value::{self, ValueError};
 use rust_decimal::Decimal;
@@ -88,6 +88,81 @@ fn header_bit(t: u32) -> Option<u32> {
     super::tags::header_index(t).map(|i| 1u32 << i)
 }
 
+/// The first SOH at or after `from`, eight bytes at a time: values are short (1 to 30
+/// bytes), where a call to a vectorized search (`memchr`, measured) costs more than it
+/// saves.
+#[inline(always)]
+fn find_soh(frame: &[u8], from: usize) -> Option<usize> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    let mut i = from;
+    while i + 8 <= frame.len() {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(&frame[i..i + 8]);
+        // Bytes equal to SOH become zero; the lowest flagged byte is the first zero (a
+        // borrow can only flag bytes above a true zero).
+        let x = u64::from_le_bytes(word) ^ ONES;
+        let zeros = x.wrapping_sub(ONES) & !x & HIGHS;
+        if zeros != 0 {
+            return Some(i + (zeros.trailing_zeros() / 8) as usize);
+        }
+        i += 8;
+    }
+    frame[i..].iter().position(|&b| b == SOH).map(|p| i + p)
+}
+
+/// Reads the tag at `pos`: `(tag, valid, index of the byte that ended it)`, where a
+/// valid tag is 1 to 9 digits without a leading zero, and it ends at `=`, SOH or the end of
+/// the frame. The common case (a valid tag followed by `=`) takes one tight loop; anything
+/// else is re-read byte by byte by [`read_tag_slow`], which is the rule's statement.
+#[inline(always)]
+fn read_tag(frame: &[u8], pos: usize) -> (u32, bool, usize) {
+    let len = frame.len();
+    if pos < len {
+        let first = frame[pos].wrapping_sub(b'1');
+        if first < 9 {
+            let mut t = first as u32 + 1;
+            let mut i = pos + 1;
+            while i < len {
+                let d = frame[i].wrapping_sub(b'0');
+                if d > 9 {
+                    break;
+                }
+                // Wrapping: a tag of more than 9 digits is re-read by the slow path.
+                t = t.wrapping_mul(10).wrapping_add(d as u32);
+                i += 1;
+            }
+            if i - pos <= 9 && i < len && frame[i] == b'=' {
+                return (t, true, i);
+            }
+        }
+    }
+    read_tag_slow(frame, pos)
+}
+
+/// [`read_tag`] for every case: digits up to `=` or SOH; a non-digit, a leading zero or
+/// more than 9 digits make the tag invalid (and its value 0).
+#[cold]
+fn read_tag_slow(frame: &[u8], pos: usize) -> (u32, bool, usize) {
+    let len = frame.len();
+    let mut t: u32 = 0;
+    let mut tag_ok = true;
+    let mut i = pos;
+    while i < len && frame[i] != b'=' && frame[i] != SOH {
+        let d = frame[i].wrapping_sub(b'0');
+        if d > 9 || (i == pos && d == 0) || t > 99_999_999 {
+            tag_ok = false;
+        } else {
+            t = t * 10 + d as u32;
+        }
+        i += 1;
+    }
+    if i == pos {
+        tag_ok = false;
+    }
+    (t, tag_ok, i)
+}
+
 impl Decoder {
     /// Fields per message by default: far beyond any message of Keel's dialect.
     pub const DEFAULT_MAX_FIELDS: usize = 512;
@@ -113,21 +188,7 @@ impl Decoder {
         let mut data_len: Option<(u32, usize)> = None;
         while pos < len {
             // The tag: digits up to '='.
-            let mut t: u32 = 0;
-            let mut tag_ok = true;
-            let mut i = pos;
-            while i < len && frame[i] != b'=' && frame[i] != SOH {
-                let d = frame[i].wrapping_sub(b'0');
-                if d > 9 || (i == pos && d == 0) || t > 99_999_999 {
-                    tag_ok = false;
-                } else {
-                    t = t * 10 + d as u32;
-                }
-                i += 1;
-            }
-            if i == pos {
-                tag_ok = false;
-            }
+            let (mut t, tag_ok, i) = read_tag(frame, pos);
             let has_equals = i < len && frame[i] == b'=';
             if !tag_ok {
                 t = 0;
@@ -147,18 +208,15 @@ impl Decoder {
             }
             let value_end = match value_end {
                 Some(e) => e,
-                None => match frame[value_start..].iter().position(|&b| b == SOH) {
-                    Some(p) => value_start + p,
-                    // The framer guarantees a final SOH; stay total anyway.
-                    None => len,
-                },
+                // The framer guarantees a final SOH; stay total anyway.
+                None => find_soh(frame, value_start).unwrap_or(len),
             };
             if !tag_ok {
                 note(Problem::new(SessionRejectReason::InvalidTagNumber, 0));
             } else if !has_equals || value_end == value_start {
                 note(Problem::new(SessionRejectReason::TagWithoutValue, t));
             }
-            if let Some(dt) = data_tag_for(t) {
+            if let Some(dt) = is_data_length_tag(t).then(|| data_tag_for(t)).flatten() {
                 if let Ok(n) = value::parse_u64(&frame[value_start..value_end]) {
                     data_len = Some((dt, n as usize));
                 }
@@ -254,6 +312,12 @@ impl<'a> Field<'a> {
     #[inline]
     pub fn decimal(&self) -> Result<Decimal, Problem> {
         value::parse_decimal(self.value).map_err(|e| self.bad(e))
+    }
+
+    /// An exact decimal as a [`value::Number`] (no `Decimal` built for 18 digits or fewer).
+    #[inline]
+    pub fn number(&self) -> Result<value::Number, Problem> {
+        value::Number::parse(self.value).map_err(|e| self.bad(e))
     }
 
     /// A UTCTimestamp, as UTC nanoseconds.
@@ -483,6 +547,29 @@ mod tests {
         assert_eq!(msg.problem(), None);
         assert_eq!(msg.get(96), Some(&b"a\x01b"[..]));
         assert_eq!(msg.get(tag::ENCRYPT_METHOD), Some(&b"0"[..]));
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn the_soh_search_agrees_with_a_scan(
+            bytes in proptest::collection::vec(proptest::sample::select(
+                &b"\x01\x00\x02\x81\xffa="[..]), 0..40),
+            from in 0usize..40,
+        ) {
+            let from = from.min(bytes.len());
+            let want = bytes[from..].iter().position(|&b| b == SOH).map(|p| from + p);
+            proptest::prop_assert_eq!(find_soh(&bytes, from), want);
+        }
+
+        #[test]
+        fn the_fast_tag_reader_agrees_with_the_rule(
+            bytes in proptest::collection::vec(proptest::sample::select(
+                &b"0123456789=\x01a"[..]), 0..16),
+            pos in 0usize..4,
+        ) {
+            let pos = pos.min(bytes.len());
+            proptest::prop_assert_eq!(read_tag(&bytes, pos), read_tag_slow(&bytes, pos));
+        }
     }
 
     #[test]

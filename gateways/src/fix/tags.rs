@@ -143,29 +143,45 @@ pub fn is_header_tag(t: u32) -> bool {
     header_index(t).is_some()
 }
 
-/// The position of `t` in [`HEADER_TAGS`] (a `match`, so a jump table, not a scan: it
-/// runs for every field decoded).
+/// The position of `t` in [`HEADER_TAGS`]: one load from a table built at compile time
+/// (it runs for every field decoded and validated).
 #[inline]
 pub fn header_index(t: u32) -> Option<u32> {
-    Some(match t {
-        8 => 0,
-        9 => 1,
-        35 => 2,
-        49 => 3,
-        56 => 4,
-        34 => 5,
-        52 => 6,
-        43 => 7,
-        97 => 8,
-        122 => 9,
-        50 => 10,
-        57 => 11,
-        142 => 12,
-        143 => 13,
-        369 => 14,
-        _ => return None,
-    })
+    match TAG_INFO.get(t as usize) {
+        Some(&info) if info & HEADER_MASK != 0 => Some((info & HEADER_MASK) as u32 - 1),
+        _ => None,
+    }
 }
+
+/// True when `t` is the length tag of a data field ([`DATA_FIELDS`]): one load.
+#[inline]
+pub fn is_data_length_tag(t: u32) -> bool {
+    matches!(TAG_INFO.get(t as usize), Some(&info) if info & DATA_LENGTH != 0)
+}
+
+/// Tags below this have an entry in [`TAG_INFO`] (every header and data length tag does).
+const TAG_INFO_LEN: usize = 1024;
+/// The low bits of a [`TAG_INFO`] entry: the header index + 1 (0: not a header tag).
+const HEADER_MASK: u8 = 0x1f;
+/// The bit of a [`TAG_INFO`] entry set for a data length tag.
+const DATA_LENGTH: u8 = 0x20;
+
+/// What the decoder needs to know of a tag, per tag below [`TAG_INFO_LEN`].
+static TAG_INFO: [u8; TAG_INFO_LEN] = {
+    let mut info = [0u8; TAG_INFO_LEN];
+    let mut i = 0;
+    while i < HEADER_TAGS.len() {
+        assert!(HEADER_TAGS.len() < HEADER_MASK as usize);
+        info[HEADER_TAGS[i] as usize] = i as u8 + 1;
+        i += 1;
+    }
+    let mut i = 0;
+    while i < DATA_FIELDS.len() {
+        info[DATA_FIELDS[i].0 as usize] |= DATA_LENGTH;
+        i += 1;
+    }
+    info
+};
 
 /// Length-prefixed "data" fields: `(length tag, data tag)`. The value of a data field may
 /// contain SOH, so it is delimited by the length given in the field before it.
@@ -189,13 +205,29 @@ pub const DATA_FIELDS: &[(u32, u32)] = &[
 ];
 
 /// The data tag whose length `len_tag` gives, if it is a length tag (runs for every field
-/// decoded: most tags leave at the first comparison).
+/// decoded: a `match`, so a jump table, not a scan of [`DATA_FIELDS`]; a test checks that
+/// both agree).
 #[inline]
 pub fn data_tag_for(len_tag: u32) -> Option<u32> {
-    if !(90..=621).contains(&len_tag) {
-        return None;
-    }
-    DATA_FIELDS.iter().find(|(l, _)| *l == len_tag).map(|(_, d)| *d)
+    Some(match len_tag {
+        90 => 91,
+        93 => 89,
+        95 => 96,
+        212 => 213,
+        348 => 349,
+        350 => 351,
+        352 => 353,
+        354 => 355,
+        356 => 357,
+        358 => 359,
+        360 => 361,
+        362 => 363,
+        364 => 365,
+        445 => 446,
+        618 => 619,
+        621 => 622,
+        _ => return None,
+    })
 }
 
 /// SessionRejectReason (373) values Keel sends.
@@ -298,5 +330,11 @@ mod tests {
             assert_eq!(data_tag_for(*l), Some(*d));
         }
         assert_eq!(data_tag_for(11), None);
+        for t in (0..2000).chain([u32::MAX, 1 << 20]) {
+            let want = DATA_FIELDS.iter().find(|(l, _)| *l == t).map(|(_, d)| *d);
+            assert_eq!(data_tag_for(t), want, "{t}");
+            assert_eq!(header_index(t), HEADER_TAGS.iter().position(|h| *h == t).map(|i| i as u32));
+            assert_eq!(is_data_length_tag(t), want.is_some(), "{t}");
+        }
     }
 }

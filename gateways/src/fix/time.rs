@@ -6,7 +6,7 @@
 //! ([`Precision`]). A leap second (`:60`) is accepted and read as the next second.
 //! Times before 1970 or after 2262 (outside `u64` nanoseconds) are refused.
 
-use super::value::{ValueError, write_padded};
+use super::value::ValueError;
 
 /// Fractional digits written in timestamps.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -28,14 +28,6 @@ impl Precision {
             "us" => Some(Precision::Micros),
             "ns" => Some(Precision::Nanos),
             _ => None,
-        }
-    }
-
-    fn digits(self) -> usize {
-        match self {
-            Precision::Millis => 3,
-            Precision::Micros => 6,
-            Precision::Nanos => 9,
         }
     }
 }
@@ -77,24 +69,86 @@ fn days_in_month(y: i64, m: u32) -> u32 {
     }
 }
 
+/// Writes `v` (below 100) as two digits at `buf[at..at + 2]`.
+#[inline(always)]
+fn put2(buf: &mut [u8], at: usize, v: u32) {
+    buf[at] = b'0' + (v / 10) as u8;
+    buf[at + 1] = b'0' + (v % 10) as u8;
+}
+
+/// `YYYYMMDD` of a day count since 1970-01-01.
+fn render_date(day: u64) -> [u8; 8] {
+    let (y, m, d) = civil_from_days(day as i64);
+    let mut date = [0u8; 8];
+    // Years are 1970..=2554 for u64 nanoseconds: always four digits.
+    let y = y as u32;
+    put2(&mut date, 0, y / 100);
+    put2(&mut date, 2, y % 100);
+    put2(&mut date, 4, m);
+    put2(&mut date, 6, d);
+    date
+}
+
+thread_local! {
+    /// The last day rendered on this thread and its `YYYYMMDD`: timestamps written one
+    /// after another fall on the same day, and the calendar arithmetic is most of the
+    /// cost of writing one. (`u64::MAX`: nothing rendered yet.)
+    static LAST_DATE: std::cell::Cell<(u64, [u8; 8])> =
+        const { std::cell::Cell::new((u64::MAX, [0; 8])) };
+}
+
+/// `YYYYMMDD` of a day count since 1970-01-01, from this thread's one-day cache.
+#[inline]
+fn date_digits(day: u64) -> [u8; 8] {
+    LAST_DATE.with(|last| {
+        let (cached_day, digits) = last.get();
+        if cached_day == day {
+            return digits;
+        }
+        let digits = render_date(day);
+        last.set((day, digits));
+        digits
+    })
+}
+
 /// Appends `ns` (UTC nanoseconds) as a UTCTimestamp.
+///
+/// The text is laid out in a fixed buffer (every field has a fixed place) and appended in
+/// one copy of the precision's constant length.
 pub fn write_timestamp(out: &mut Vec<u8>, ns: u64, precision: Precision) {
     let secs = ns / NS_PER_S;
     let frac = ns % NS_PER_S;
-    let (y, m, d) = civil_from_days((secs / S_PER_DAY) as i64);
-    let sod = secs % S_PER_DAY;
-    write_padded(out, y as u64, 4);
-    write_padded(out, m as u64, 2);
-    write_padded(out, d as u64, 2);
-    out.push(b'-');
-    write_padded(out, sod / 3600, 2);
-    out.push(b':');
-    write_padded(out, sod / 60 % 60, 2);
-    out.push(b':');
-    write_padded(out, sod % 60, 2);
-    out.push(b'.');
-    let digits = precision.digits();
-    write_padded(out, frac / 10u64.pow(9 - digits as u32), digits);
+    let sod = (secs % S_PER_DAY) as u32;
+    let mut buf = *b"00000000-00:00:00.000000000";
+    buf[..8].copy_from_slice(&date_digits(secs / S_PER_DAY));
+    put2(&mut buf, 9, sod / 3600);
+    put2(&mut buf, 12, sod / 60 % 60);
+    put2(&mut buf, 15, sod % 60);
+    match precision {
+        Precision::Millis => {
+            super::value::write_fixed_width(&mut buf[18..21], frac / 1_000_000);
+            out.extend_from_slice(&buf[..21]);
+        }
+        Precision::Micros => {
+            super::value::write_fixed_width(&mut buf[18..24], frac / 1_000);
+            out.extend_from_slice(&buf[..24]);
+        }
+        Precision::Nanos => {
+            super::value::write_fixed_width(&mut buf[18..27], frac);
+            out.extend_from_slice(&buf);
+        }
+    }
+}
+
+/// The two digits at `v[at..at + 2]` (the caller checked the length).
+#[inline(always)]
+fn two(v: &[u8], at: usize) -> Result<u32, ValueError> {
+    let hi = v[at].wrapping_sub(b'0');
+    let lo = v[at + 1].wrapping_sub(b'0');
+    if hi > 9 || lo > 9 {
+        return Err(ValueError::NotTimestamp);
+    }
+    Ok(hi as u32 * 10 + lo as u32)
 }
 
 #[inline]
@@ -116,12 +170,12 @@ pub fn parse_timestamp(v: &[u8]) -> Result<u64, ValueError> {
     if v.len() < 17 || v[8] != b'-' || v[11] != b':' || v[14] != b':' {
         return Err(BAD);
     }
-    let y = num(&v[0..4])? as i64;
-    let mo = num(&v[4..6])?;
-    let d = num(&v[6..8])?;
-    let h = num(&v[9..11])?;
-    let mi = num(&v[12..14])?;
-    let s = num(&v[15..17])?;
+    let y = (two(v, 0)? * 100 + two(v, 2)?) as i64;
+    let mo = two(v, 4)?;
+    let d = two(v, 6)?;
+    let h = two(v, 9)?;
+    let mi = two(v, 12)?;
+    let s = two(v, 15)?;
     if !(1..=12).contains(&mo) || d == 0 || d > days_in_month(y, mo) || h > 23 || mi > 59 || s > 60
     {
         return Err(BAD);
@@ -158,6 +212,38 @@ mod tests {
         assert_eq!(fmt(ns, Precision::Micros), "20231114-22:13:20.123456");
         assert_eq!(fmt(ns, Precision::Nanos), "20231114-22:13:20.123456789");
         assert_eq!(fmt(0, Precision::Millis), "19700101-00:00:00.000");
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn formatting_agrees_with_field_by_field_arithmetic(ns in 0u64..u64::MAX) {
+            let secs = ns / NS_PER_S;
+            let (y, m, d) = civil_from_days((secs / S_PER_DAY) as i64);
+            let sod = secs % S_PER_DAY;
+            let frac = ns % NS_PER_S;
+            let date = format!(
+                "{y:04}{m:02}{d:02}-{:02}:{:02}:{:02}",
+                sod / 3600,
+                sod / 60 % 60,
+                sod % 60
+            );
+            proptest::prop_assert_eq!(
+                fmt(ns, Precision::Millis),
+                format!("{date}.{:03}", frac / 1_000_000)
+            );
+            proptest::prop_assert_eq!(
+                fmt(ns, Precision::Micros),
+                format!("{date}.{:06}", frac / 1_000)
+            );
+            proptest::prop_assert_eq!(fmt(ns, Precision::Nanos), format!("{date}.{frac:09}"));
+            proptest::prop_assert_eq!(parse_timestamp(fmt(ns, Precision::Nanos).as_bytes()), Ok(ns));
+            // Again, now that the day is cached, and the day after.
+            proptest::prop_assert_eq!(fmt(ns, Precision::Nanos), format!("{date}.{frac:09}"));
+            proptest::prop_assert_eq!(
+                &render_date(secs / S_PER_DAY)[..],
+                &date.as_bytes()[..8]
+            );
+        }
     }
 
     #[test]

@@ -4,10 +4,17 @@
 //!   (only where signed values are allowed); no `+`, no spaces.
 //! - `Price`/`Qty`/`float`: `[-]digits[.digits]`, at least one digit, parsed exactly
 //!   into a [`Decimal`] (no binary floating point anywhere); up to 28 significant digits.
+//!   [`Number::parse`] reads the same syntax into an `i64` mantissa and a scale when 18
+//!   digits or fewer are given (prices and quantities), and defers to [`parse_decimal`]
+//!   otherwise: the same values, the same refusals, no `Decimal` built on the hot path.
 //! - `char`: exactly one byte; `Boolean`: `Y` or `N`.
 //!
 //! Formatting writes into a caller's `Vec<u8>` whose capacity is reused, so steady-state
-//! encoding does not allocate.
+//! encoding does not allocate. Short values are laid out in a fixed stack buffer and
+//! appended with one copy of the buffer's size, cut to the value's length (a copy of a
+//! variable length is a `memcpy` call, which costs more than these values); integers go
+//! two digits per division by 100. Property tests check every formatter against the
+//! standard library's or `Decimal`'s formatting.
 
 use rust_decimal::Decimal;
 
@@ -96,6 +103,93 @@ pub fn parse_text(v: &[u8]) -> Result<&str, ValueError> {
     }
 }
 
+/// A decimal as read from FIX text: a mantissa and a scale (`mantissa / 10^scale`) when
+/// the mantissa fits in an `i64` (prices and quantities always do), else a [`Decimal`].
+/// Either is exactly the value [`parse_decimal`] gives.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Number {
+    /// `mantissa / 10^scale`, `scale` at most 28.
+    Fixed {
+        /// The digits, signed.
+        mantissa: i64,
+        /// Digits after the point.
+        scale: u32,
+    },
+    /// Anything longer.
+    Big(Decimal),
+}
+
+impl Number {
+    /// Parses `[-]digits[.digits]` like [`parse_decimal`] (the same values accepted, the
+    /// same refused), without building a [`Decimal`] when 18 digits or fewer are given.
+    #[inline]
+    pub fn parse(v: &[u8]) -> Result<Number, ValueError> {
+        match parse_fixed(v) {
+            Some((mantissa, scale)) => Ok(Number::Fixed { mantissa, scale }),
+            None => parse_decimal(v).map(Number::Big),
+        }
+    }
+
+    /// The value as a [`Decimal`].
+    #[inline]
+    pub fn to_decimal(self) -> Decimal {
+        match self {
+            Number::Fixed { mantissa, scale } => Decimal::new(mantissa, scale),
+            Number::Big(d) => d,
+        }
+    }
+
+    /// The absolute value.
+    #[inline]
+    pub fn abs(self) -> Number {
+        match self {
+            // |mantissa| of at most 18 digits cannot overflow.
+            Number::Fixed { mantissa, scale } => Number::Fixed { mantissa: mantissa.abs(), scale },
+            Number::Big(d) => Number::Big(d.abs()),
+        }
+    }
+}
+
+impl From<Decimal> for Number {
+    fn from(d: Decimal) -> Number {
+        Number::Big(d)
+    }
+}
+
+/// `[-]digits[.digits]` with 1 to 18 digits in all, as `(mantissa, scale)`; `None` for
+/// anything else (longer, or not a decimal: [`parse_decimal`] then decides).
+#[inline]
+fn parse_fixed(v: &[u8]) -> Option<(i64, u32)> {
+    let (neg, digits) = match v.split_first() {
+        Some((b'-', rest)) => (true, rest),
+        _ => (false, v),
+    };
+    if digits.len() > 19 {
+        return None;
+    }
+    let mut mantissa: i64 = 0;
+    let mut count = 0u32;
+    let mut point: Option<usize> = None;
+    for (i, &b) in digits.iter().enumerate() {
+        let d = b.wrapping_sub(b'0');
+        if d <= 9 {
+            // Wrapping: 19 digits may overflow, and are refused below.
+            mantissa = mantissa.wrapping_mul(10).wrapping_add(d as i64);
+            count += 1;
+        } else if b == b'.' && point.is_none() {
+            point = Some(i);
+        } else {
+            return None;
+        }
+    }
+    // At most 18 digits: only then the mantissa cannot have overflowed.
+    if count == 0 || count > 18 {
+        return None;
+    }
+    let scale = point.map_or(0, |p| (digits.len() - p - 1) as u32);
+    Some((if neg { -mantissa } else { mantissa }, scale))
+}
+
 /// Parses a decimal exactly: `[-]digits[.digits]`.
 pub fn parse_decimal(v: &[u8]) -> Result<Decimal, ValueError> {
     let (neg, digits) = match v.split_first() {
@@ -144,20 +238,82 @@ pub fn parse_decimal(v: &[u8]) -> Result<Decimal, ValueError> {
     Decimal::try_from_i128_with_scale(signed, scale).map_err(|_| ValueError::NotDecimal)
 }
 
+/// `"00" "01" … "99"`: two digits per division by 100 when formatting.
+const DIGIT_PAIRS: &[u8; 200] = b"\
+0001020304050607080910111213141516171819\
+2021222324252627282930313233343536373839\
+4041424344454647484950515253545556575859\
+6061626364656667686970717273747576777879\
+8081828384858687888990919293949596979899";
+
+/// `10^i` for every `i` whose power fits in a `u64`.
+pub const POW10: [u64; 20] = {
+    let mut p = [1u64; 20];
+    let mut i = 1;
+    while i < 20 {
+        p[i] = p[i - 1] * 10;
+        i += 1;
+    }
+    p
+};
+
+/// The number of decimal digits of `n` (1 for 0).
+#[inline]
+pub fn digit_count(n: u64) -> usize {
+    n.checked_ilog10().map_or(1, |l| l as usize + 1)
+}
+
+/// Writes the last `buf.len()` decimal digits of `n` into `buf` (zero-padded on the left).
+#[inline]
+fn fill_digits(buf: &mut [u8], mut n: u64) {
+    let mut i = buf.len();
+    while i >= 2 {
+        let r = (n % 100) as usize * 2;
+        n /= 100;
+        i -= 2;
+        buf[i] = DIGIT_PAIRS[r];
+        buf[i + 1] = DIGIT_PAIRS[r + 1];
+    }
+    if i == 1 {
+        buf[0] = b'0' + (n % 10) as u8;
+    }
+}
+
+/// Writes the last `buf.len()` decimal digits of `n` into `buf`, zero-padded (a field of
+/// fixed width, such as a timestamp's fraction of a second).
+#[inline]
+pub fn write_fixed_width(buf: &mut [u8], n: u64) {
+    fill_digits(buf, n);
+}
+
+/// Appends the first `len` bytes of `buf`. The whole (fixed-size) buffer is copied and the
+/// excess cut off: a copy of a known size is a few moves, where one of a variable size
+/// is a call to `memcpy` that costs more than these short values.
+#[inline(always)]
+fn extend_prefix<const N: usize>(out: &mut Vec<u8>, buf: &[u8; N], len: usize) {
+    debug_assert!(len <= N);
+    let start = out.len();
+    out.extend_from_slice(buf);
+    out.truncate(start + len);
+}
+
 /// Appends the decimal digits of `n`.
 #[inline]
-pub fn write_u64(out: &mut Vec<u8>, mut n: u64) {
+pub fn write_u64(out: &mut Vec<u8>, n: u64) {
     let mut buf = [0u8; 20];
-    let mut i = buf.len();
-    loop {
-        i -= 1;
-        buf[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    out.extend_from_slice(&buf[i..]);
+    let len = digit_count(n);
+    fill_digits(&mut buf[..len], n);
+    extend_prefix(out, &buf, len);
+}
+
+/// Appends `t=`: the start of a field.
+#[inline]
+pub fn write_tag(out: &mut Vec<u8>, t: u32) {
+    let mut buf = [0u8; 12];
+    let len = digit_count(t as u64);
+    fill_digits(&mut buf[..len], t as u64);
+    buf[len] = b'=';
+    extend_prefix(out, &buf, len + 1);
 }
 
 /// Appends `n` with a `-` when negative.
@@ -169,25 +325,63 @@ pub fn write_i64(out: &mut Vec<u8>, n: i64) {
     write_u64(out, n.unsigned_abs());
 }
 
-/// Appends `n` zero-padded to at least `width` digits (timestamps, the checksum).
+/// Appends `n` zero-padded to at least `width` digits (timestamps, the checksum); a
+/// width above 20 counts as 20, and 0 with width 0 writes nothing.
 #[inline]
 pub fn write_padded(out: &mut Vec<u8>, n: u64, width: usize) {
-    let mut buf = [b'0'; 20];
-    let mut i = buf.len();
-    let mut n = n;
-    while n > 0 {
+    let significant = if n == 0 { 0 } else { digit_count(n) };
+    let len = significant.max(width).min(20);
+    let mut buf = [0u8; 20];
+    fill_digits(&mut buf[..len], n);
+    extend_prefix(out, &buf, len);
+}
+
+/// Appends `mantissa / 10^scale` exactly as [`write_decimal`] writes the [`Decimal`] of
+/// that mantissa and scale (`scale` at most 28): the integer part (at least `0`), and
+/// `scale` fractional digits, trailing zeros kept.
+#[inline]
+pub fn write_fixed(out: &mut Vec<u8>, mantissa: i64, scale: u32) {
+    debug_assert!(scale <= 28);
+    let scale = scale as usize;
+    let abs = mantissa.unsigned_abs();
+    let significant = if abs == 0 { 0 } else { digit_count(abs) };
+    let ndigits = significant.max(scale + 1);
+    let neg = usize::from(mantissa < 0);
+    let point = usize::from(scale > 0);
+    let len = neg + ndigits + point;
+    // Sign, at most 29 digits (20 significant, padding up to scale 28 + 1), the point.
+    let mut buf = [b'0'; 32];
+    // Right to left from the end: `scale` fraction digits, the point, the integer digits.
+    let mut i = len;
+    let mut n = abs;
+    for _ in 0..scale {
         i -= 1;
         buf[i] = b'0' + (n % 10) as u8;
         n /= 10;
     }
-    let len = (buf.len() - i).max(width).min(buf.len());
-    out.extend_from_slice(&buf[buf.len() - len..]);
+    if scale > 0 {
+        i -= 1;
+        buf[i] = b'.';
+    }
+    while i > neg {
+        i -= 1;
+        buf[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+    }
+    if neg == 1 {
+        buf[0] = b'-';
+    }
+    extend_prefix(out, &buf, len);
 }
 
 /// Appends a decimal at its own scale (`1.50` stays `1.50`), never in exponent form.
 pub fn write_decimal(out: &mut Vec<u8>, d: &Decimal) {
-    let scale = d.scale() as usize;
     let m = d.mantissa();
+    // Prices and quantities almost always fit: 64-bit arithmetic, one copy.
+    if let Ok(small) = i64::try_from(m) {
+        return write_fixed(out, small, d.scale());
+    }
+    let scale = d.scale() as usize;
     if m < 0 {
         out.push(b'-');
     }
@@ -261,6 +455,33 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        #[test]
+        fn numbers_parse_as_decimal_does(
+            text in proptest::collection::vec(
+                proptest::sample::select(&b"-0123456789.x"[..]), 0..24),
+            digits in "-?[0-9]{0,20}(\\.[0-9]{0,20})?",
+        ) {
+            for v in [&text[..], digits.as_bytes()] {
+                let want = parse_decimal(v);
+                let got = Number::parse(v);
+                proptest::prop_assert_eq!(got.map(Number::to_decimal), want);
+                if let Ok(d) = want {
+                    let got = got.unwrap();
+                    // Same mantissa and scale, not only the same value.
+                    proptest::prop_assert_eq!(got.to_decimal().scale(), d.scale());
+                    proptest::prop_assert_eq!(got.to_decimal().mantissa(), d.mantissa());
+                    proptest::prop_assert_eq!(got.abs().to_decimal(), d.abs());
+                    if let Ok(s) = std::str::from_utf8(v) {
+                        if let Ok(rd) = Decimal::from_str(s) {
+                            proptest::prop_assert_eq!(rd, d);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     #[test]
     fn integers_print() {
         let mut out = Vec::new();
@@ -274,6 +495,44 @@ mod tests {
         out.push(b'|');
         write_padded(&mut out, 0, 2);
         assert_eq!(String::from_utf8(out).unwrap(), "0|-9223372036854775808|007|255|00");
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn fast_formatting_agrees_with_the_standard_library_and_decimal(
+            n in proptest::num::u64::ANY,
+            small in 0u64..100_000,
+            width in 0usize..24,
+            m in proptest::num::i64::ANY,
+            m_small in -100_000i64..100_000,
+            scale in 0u32..=28,
+        ) {
+            let mut out = Vec::new();
+            write_u64(&mut out, n);
+            proptest::prop_assert_eq!(String::from_utf8(out).unwrap(), n.to_string());
+            for v in [n, small] {
+                let mut out = Vec::new();
+                write_padded(&mut out, v, width);
+                let want = if v == 0 && width == 0 {
+                    String::new()
+                } else {
+                    format!("{v:0width$}", width = width.min(20))
+                };
+                proptest::prop_assert_eq!(String::from_utf8(out).unwrap(), want);
+            }
+            for v in [m, m_small, 0] {
+                let mut out = Vec::new();
+                write_fixed(&mut out, v, scale);
+                let want = Decimal::new(v, scale).to_string();
+                proptest::prop_assert_eq!(String::from_utf8(out).unwrap(), want.clone());
+                let mut out = Vec::new();
+                write_decimal(&mut out, &Decimal::new(v, scale));
+                proptest::prop_assert_eq!(String::from_utf8(out).unwrap(), want);
+            }
+            let mut out = Vec::new();
+            write_tag(&mut out, n as u32);
+            proptest::prop_assert_eq!(String::from_utf8(out).unwrap(), format!("{}=", n as u32));
+        }
     }
 
     #[test]

@@ -25,16 +25,16 @@
 
 use super::decimals;
 use super::dictionary::Dictionary;
-use crate::fix::message::{Field, Message, Problem};
-use crate::fix::spec::{GroupSpec, MessageSpec, validate};
+use crate::fix::message::{Message, Problem};
+use crate::fix::spec::{GroupSpec, Located, MessageSpec, SpecIndex};
 use crate::fix::tags::{BusinessRejectReason, SessionRejectReason as R, msg_type as mt, tag};
+use crate::fix::value::Number;
 use keel_engine::instrument::ConvertError;
 use keel_engine::schema::MassCancelScope;
 use keel_engine::schema::{
     CancelOrder, CancelRejectTo, CommandBody, MassCancel, NewOrder, OrderFlags, ReplaceOrder, Route,
 };
 use keel_engine::{AccountId, ClOrdId, OrdType, Price, Qty, Side, TimeInForce, TimestampNs};
-use rust_decimal::Decimal;
 
 /// The Parties component (453), accepted and validated, not used.
 pub const PARTIES: GroupSpec = GroupSpec {
@@ -250,70 +250,17 @@ pub fn decide(msg: &Message<'_>, dict: &Dictionary, sender: Sender) -> Decision 
     }
 }
 
-/// The values of the tags the order-entry messages use, found in one pass over the
-/// message (the spec has already refused repeated tags), so that each is then read in
-/// constant time instead of by a scan of the fields.
-struct Fields<'a> {
-    values: [Option<Field<'a>>; SLOTS],
-}
+/// The body fields of a validated order-entry message, by tag: [`SpecIndex::validate`]
+/// finds them in its one pass over the message, so that each is then read in constant
+/// time instead of by a scan of the fields.
+type Fields<'a> = Located<'a>;
 
-const SLOTS: usize = 20;
-
-/// The slot of a tag in [`Fields`].
-#[inline]
-fn slot(t: u32) -> Option<usize> {
-    Some(match t {
-        tag::ACCOUNT => 0,
-        tag::CL_ORD_ID => 1,
-        tag::EXEC_INST => 2,
-        tag::HANDL_INST => 3,
-        tag::ORDER_ID => 4,
-        tag::ORDER_QTY => 5,
-        tag::ORD_TYPE => 6,
-        tag::ORIG_CL_ORD_ID => 7,
-        tag::PRICE => 8,
-        tag::SIDE => 9,
-        tag::SYMBOL => 10,
-        tag::TEXT => 11,
-        tag::TIME_IN_FORCE => 12,
-        tag::TRANSACT_TIME => 13,
-        tag::STOP_PX => 14,
-        tag::EX_DESTINATION => 15,
-        tag::MAX_FLOOR => 16,
-        tag::EXPIRE_TIME => 17,
-        tag::PEG_OFFSET_VALUE => 18,
-        tag::MASS_CANCEL_REQUEST_TYPE => 19,
-        _ => return None,
-    })
-}
-
-impl<'a> Fields<'a> {
-    fn of(msg: &Message<'a>) -> Fields<'a> {
-        let mut values = [None; SLOTS];
-        for field in msg.fields() {
-            if let Some(s) = slot(field.tag) {
-                values[s].get_or_insert(field);
-            }
-        }
-        Fields { values }
-    }
-
-    #[inline]
-    fn field(&self, t: u32) -> Option<Field<'a>> {
-        debug_assert!(slot(t).is_some(), "tag {t} has no slot");
-        slot(t).and_then(|s| self.values[s])
-    }
-
-    #[inline]
-    fn get(&self, t: u32) -> Option<&'a [u8]> {
-        self.field(t).map(|f| f.value)
-    }
-
-    #[inline]
-    fn require(&self, t: u32) -> Result<Field<'a>, Problem> {
-        self.field(t).ok_or(Problem::new(R::RequiredTagMissing, t))
-    }
-}
+/// The order-entry specs, indexed at compile time.
+static NEW_ORDER_SINGLE_INDEX: SpecIndex = SpecIndex::new(&NEW_ORDER_SINGLE);
+static ORDER_CANCEL_REQUEST_INDEX: SpecIndex = SpecIndex::new(&ORDER_CANCEL_REQUEST);
+static ORDER_CANCEL_REPLACE_REQUEST_INDEX: SpecIndex =
+    SpecIndex::new(&ORDER_CANCEL_REPLACE_REQUEST);
+static ORDER_MASS_CANCEL_REQUEST_INDEX: SpecIndex = SpecIndex::new(&ORDER_MASS_CANCEL_REQUEST);
 
 fn cl_ord_id(f: &Fields<'_>, t: u32) -> Result<ClOrdId, Decision> {
     let v = f.get(t).unwrap_or_default();
@@ -367,16 +314,15 @@ fn convert<T>(
     msg: &Message<'_>,
     fields: &Fields<'_>,
     t: u32,
-    f: impl Fn(Decimal) -> Result<T, ConvertError>,
+    f: impl Fn(Number) -> Result<T, ConvertError>,
 ) -> Result<Option<Result<T, String>>, Decision> {
     let Some(field) = fields.field(t) else { return Ok(None) };
-    let d = field.decimal().map_err(|p| reject(p, problem_text(&p, msg)))?;
+    let d = field.number().map_err(|p| reject(p, problem_text(&p, msg)))?;
     Ok(Some(f(d).map_err(|e| format!("{e} (tag {t})"))))
 }
 
 fn new_order(msg: &Message<'_>, dict: &Dictionary, sender: Sender) -> Decision {
-    try_field!(validate(msg, &NEW_ORDER_SINGLE), msg);
-    let f = Fields::of(msg);
+    let f = try_field!(NEW_ORDER_SINGLE_INDEX.validate(msg), msg);
     let id = match cl_ord_id(&f, tag::CL_ORD_ID) {
         Ok(id) => id,
         Err(d) => return d,
@@ -546,8 +492,7 @@ fn new_order(msg: &Message<'_>, dict: &Dictionary, sender: Sender) -> Decision {
 }
 
 fn cancel(msg: &Message<'_>, sender: Sender) -> Decision {
-    try_field!(validate(msg, &ORDER_CANCEL_REQUEST), msg);
-    let f = Fields::of(msg);
+    let f = try_field!(ORDER_CANCEL_REQUEST_INDEX.validate(msg), msg);
     let (id, orig) = match (cl_ord_id(&f, tag::CL_ORD_ID), cl_ord_id(&f, tag::ORIG_CL_ORD_ID)) {
         (Ok(a), Ok(b)) => (a, b),
         (Err(d), _) | (_, Err(d)) => return d,
@@ -571,8 +516,7 @@ fn cancel(msg: &Message<'_>, sender: Sender) -> Decision {
 }
 
 fn replace(msg: &Message<'_>, dict: &Dictionary, sender: Sender) -> Decision {
-    try_field!(validate(msg, &ORDER_CANCEL_REPLACE_REQUEST), msg);
-    let f = Fields::of(msg);
+    let f = try_field!(ORDER_CANCEL_REPLACE_REQUEST_INDEX.validate(msg), msg);
     let (id, orig) = match (cl_ord_id(&f, tag::CL_ORD_ID), cl_ord_id(&f, tag::ORIG_CL_ORD_ID)) {
         (Ok(a), Ok(b)) => (a, b),
         (Err(d), _) | (_, Err(d)) => return d,
@@ -656,8 +600,7 @@ fn replace(msg: &Message<'_>, dict: &Dictionary, sender: Sender) -> Decision {
 }
 
 fn mass_cancel(msg: &Message<'_>, dict: &Dictionary, sender: Sender) -> Decision {
-    try_field!(validate(msg, &ORDER_MASS_CANCEL_REQUEST), msg);
-    let f = Fields::of(msg);
+    let f = try_field!(ORDER_MASS_CANCEL_REQUEST_INDEX.validate(msg), msg);
     let id = match cl_ord_id(&f, tag::CL_ORD_ID) {
         Ok(id) => id,
         Err(d) => return d,

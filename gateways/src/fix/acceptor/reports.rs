@@ -19,6 +19,7 @@ use super::order_entry::{CancelRefusal, OrderRefusal};
 use crate::fix::encode::Body;
 use crate::fix::tags::{BusinessRejectReason, tag};
 use crate::fix::time::Precision;
+use crate::fix::value::Number;
 use keel_engine::schema::{
     CancelReject, CancelRejectTo, ExecReport, ExecType, MassCancelReport, OrdStatus, RejectCode,
 };
@@ -169,14 +170,14 @@ impl std::fmt::Write for TextBuf {
 
 fn price(body: &mut Body, t: u32, inst: Option<&Instrument>, p: Price) {
     match inst {
-        Some(i) => body.decimal(t, &decimals::price_decimal(i, p)),
+        Some(i) => body.number(t, decimals::price_number(i, p)),
         None => body.i64(t, p.0),
     };
 }
 
 fn qty(body: &mut Body, t: u32, inst: Option<&Instrument>, q: Qty) {
     match inst {
-        Some(i) => body.decimal(t, &decimals::qty_decimal(i, q)),
+        Some(i) => body.number(t, decimals::qty_number(i, q)),
         None => body.i64(t, q.0),
     };
 }
@@ -199,6 +200,15 @@ pub fn avg_px(inst: &Instrument, cum_notional: i64, cum_qty: Qty) -> Decimal {
         avg.rescale(inst.price_precision);
     }
     avg
+}
+
+/// [`avg_px`] as a [`Number`]: a whole number of ticks (the usual case) without building a
+/// `Decimal`.
+fn avg_px_number(inst: &Instrument, cum_notional: i64, cum_qty: Qty) -> Number {
+    if cum_qty.0 != 0 && cum_notional % cum_qty.0 == 0 {
+        return decimals::price_number(inst, Price(cum_notional / cum_qty.0));
+    }
+    Number::Big(avg_px(inst, cum_notional, cum_qty))
 }
 
 /// An ExecutionReport for a core `ExecReport` (see the module docs).
@@ -240,7 +250,7 @@ pub fn execution_report(
     qty(body, tag::LEAVES_QTY, inst, r.leaves_qty);
     qty(body, tag::CUM_QTY, inst, r.cum_qty);
     match inst {
-        Some(i) => body.decimal(tag::AVG_PX, &avg_px(i, r.cum_notional, r.cum_qty)),
+        Some(i) => body.number(tag::AVG_PX, avg_px_number(i, r.cum_notional, r.cum_qty)),
         None => body.u64(tag::AVG_PX, 0),
     };
     body.timestamp(tag::TRANSACT_TIME, transact_ns, precision);
@@ -413,6 +423,12 @@ mod tests {
         assert_eq!(avg_px(&i, 2 * 10_000, Qty(2)).to_string(), "100.00");
         // 1/3 of a tick: rounded at 2 + 4 places.
         assert_eq!(avg_px(&i, 10_000 * 2 + 10_001, Qty(3)).to_string(), "100.003333");
+        for (n, q) in [(0, 0), (3 * 10_005 + 5 * 10_004, 8), (20_000, 2), (-20_000, 2), (7, 3)] {
+            assert_eq!(
+                avg_px_number(&i, n, Qty(q)).to_decimal().to_string(),
+                avg_px(&i, n, Qty(q)).to_string()
+            );
+        }
     }
 
     #[test]

@@ -4,13 +4,10 @@
 //! thread sleeps still reaches both the venue's gateway (first in the core's outputs, its
 //! ring deferred) and the client's.
 
-use keel_engine::core::Core;
 use keel_engine::core::testkit::{self, ACCOUNT, ALT, CLIENT, VENUE};
 use keel_engine::pipeline::{
-    CoreStart, Delivery, Gateway, GatewayIo, Pipeline, PipelineConfig, PublishError, Routes,
-    WaitStrategy,
+    Delivery, Gateway, GatewayIo, Pipeline, PipelineConfig, PublishError, Routes, WaitStrategy,
 };
-use keel_engine::port::MemoryJournal;
 use keel_engine::schema::{CommandBody, ExecType, OutputBody, SessionKind, SessionLogon};
 use keel_engine::{SessionId, Side};
 use std::collections::VecDeque;
@@ -131,10 +128,7 @@ fn a_gateway_off_the_latency_path_is_rung_last_but_always_rung() {
             ..PipelineConfig::default()
         },
         gateways,
-        |_| {
-            let core = Core::new(&testkit::config()).map_err(|e| e.to_string())?;
-            Ok(CoreStart::fresh(core, MemoryJournal::default()))
-        },
+        |_| testkit::memory_start(),
     )
     .unwrap();
     let venue_got_order =

@@ -1,19 +1,12 @@
 //! Start-up errors are returned, not panicked (release builds abort on panic); where the
 //! pipeline's threads may run.
 
-use keel_engine::core::Core;
 use keel_engine::core::testkit::{self, TIMER};
 use keel_engine::pipeline::{
-    CoreStart, Delivery, Gateway, GatewayIo, Pipeline, PipelineConfig, PipelineError, Placement,
-    Routes, TimerGateway, WaitStrategy, placement,
+    Delivery, Gateway, GatewayIo, Pipeline, PipelineConfig, PipelineError, Placement, Routes,
+    TimerGateway, WaitStrategy, placement,
 };
 use keel_engine::port::MemoryJournal;
-
-/// A new core on the test configuration, journaling into memory.
-fn fresh() -> Result<CoreStart<MemoryJournal>, String> {
-    let core = Core::new(&testkit::config()).map_err(|e| e.to_string())?;
-    Ok(CoreStart::fresh(core, MemoryJournal::default()))
-}
 
 #[test]
 fn an_init_error_is_returned() {
@@ -27,7 +20,7 @@ fn an_init_error_is_returned() {
 fn two_gateways_may_not_claim_one_session_and_rings_are_checked() {
     let gateways: Vec<Box<dyn Gateway>> =
         vec![Box::new(TimerGateway::new(TIMER, 1_000_000)), Box::new(TimerGateway::new(TIMER, 1))];
-    let init = |_: &_| fresh();
+    let init = |_: &_| testkit::memory_start();
     let r = Pipeline::start(PipelineConfig::default(), gateways, init);
     assert!(matches!(r, Err(PipelineError::RouteConflict { what: "session", .. })));
     let config = PipelineConfig { inbound_ring: 100, ..PipelineConfig::default() };
@@ -38,7 +31,8 @@ fn two_gateways_may_not_claim_one_session_and_rings_are_checked() {
 #[test]
 fn a_timer_pipeline_starts_applies_and_stops() {
     let gateways: Vec<Box<dyn Gateway>> = vec![Box::new(TimerGateway::new(TIMER, 1_000_000))];
-    let p = Pipeline::start(PipelineConfig::default(), gateways, |_| fresh()).unwrap();
+    let p =
+        Pipeline::start(PipelineConfig::default(), gateways, |_| testkit::memory_start()).unwrap();
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
     while p.metrics().commands.load(std::sync::atomic::Ordering::Relaxed) < 5 {
         assert!(std::time::Instant::now() < deadline);
@@ -68,7 +62,7 @@ fn threads_started_by_init_are_not_pinned_with_the_core() {
         std::thread::spawn(move || seen_tx.send(placement::allowed_cpus()).unwrap())
             .join()
             .unwrap();
-        fresh()
+        testkit::memory_start()
     })
     .unwrap();
     assert_eq!(seen_rx.recv().unwrap(), allowed);
@@ -122,7 +116,7 @@ fn a_spinning_pinned_core_keeps_its_cpu_to_itself() {
         let p = Pipeline::start(config, gateways, move |_| {
             let tx = init_tx.clone();
             std::thread::spawn(move || tx.send(placement::allowed_cpus()).unwrap()).join().unwrap();
-            fresh()
+            testkit::memory_start()
         })
         .unwrap();
         let seen: Vec<Vec<usize>> = (0..=allowed.len()).map(|_| rx.recv().unwrap()).collect();

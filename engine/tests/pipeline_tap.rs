@@ -4,13 +4,11 @@
 //! not ask receives none. A blocked gateway is woken for each command while it says the
 //! data is urgent, and otherwise once its tap is half full.
 
-use keel_engine::core::Core;
 use keel_engine::core::testkit::{self, ALT, BTC};
 use keel_engine::pipeline::{
-    CoreStart, Delivery, Gateway, GatewayIo, Pipeline, PipelineConfig, PublishError, Routes,
-    WaitStrategy,
+    Delivery, Gateway, GatewayIo, Pipeline, PipelineConfig, PublishError, Routes, WaitStrategy,
 };
-use keel_engine::port::{MemoryJournal, Recorded};
+use keel_engine::port::Recorded;
 use keel_engine::schema::{Command, CommandBody, L2Update, Timer};
 use keel_engine::{Price, Qty, SessionId, Side, TimestampNs};
 use std::sync::{Arc, Mutex};
@@ -114,10 +112,7 @@ fn the_tap_carries_every_market_data_command_in_order_and_nothing_else() {
             ..PipelineConfig::default()
         },
         gateways,
-        |_| {
-            let core = Core::new(&testkit::config()).map_err(|e| e.to_string())?;
-            Ok(CoreStart::fresh(core, MemoryJournal::default()))
-        },
+        |_| testkit::memory_start(),
     )
     .unwrap();
     let deadline = Instant::now() + Duration::from_secs(60);
@@ -159,10 +154,7 @@ fn a_blocked_gateway_is_woken_per_command_only_while_the_data_is_urgent() {
             ..PipelineConfig::default()
         },
         gateways,
-        |_| {
-            let core = Core::new(&testkit::config()).map_err(|e| e.to_string())?;
-            Ok(CoreStart::fresh(core, MemoryJournal::default()))
-        },
+        |_| testkit::memory_start(),
     )
     .unwrap();
     let deadline = Instant::now() + Duration::from_secs(60);

@@ -48,6 +48,13 @@ pub const STRATEGY: SessionId = SessionId(5);
 /// First command time: 2026-01-02 00:00:00 UTC.
 pub const T0_NS: u64 = 1_767_312_000_000_000_000;
 
+/// A pipeline's start from nothing on [`config`], journaling into memory (the `init` of
+/// the pipeline tests).
+pub fn memory_start() -> Result<crate::pipeline::CoreStart<crate::port::MemoryJournal>, String> {
+    let core = Core::new(&config()).map_err(|e| e.to_string())?;
+    Ok(crate::pipeline::CoreStart::fresh(core, crate::port::MemoryJournal::default()))
+}
+
 /// The fixture configuration: two instruments, an L3 and an L2 venue, two accounts.
 pub fn config() -> CoreConfig {
     let d = |s: &str| s.parse::<Decimal>().expect("literal decimal");

@@ -116,6 +116,38 @@ fn member_bit(g: &GroupSpec, t: u32) -> u64 {
     g.members.iter().position(|m| *m == t).map_or(0, |i| 1u64 << i)
 }
 
+/// Reads the repeating group whose NumInGroup is field `at` of `msg`: its instances
+/// (each starts with the delimiter and holds each member at most once) up to the first
+/// tag that is not a member, checked against the count. Returns the index of the first
+/// field after the group.
+fn walk_group(msg: &Message<'_>, at: usize, g: &GroupSpec) -> Result<usize, Problem> {
+    let fields = msg.refs();
+    let count = msg.field_at(at).u64()?;
+    let mut i = at + 1;
+    let mut instances = 0u64;
+    while i < fields.len() && g.members.contains(&fields[i].tag) {
+        if fields[i].tag != g.delimiter {
+            return Err(Problem::new(R::GroupFieldsOutOfOrder, fields[i].tag));
+        }
+        instances += 1;
+        let mut in_instance: u64 = member_bit(g, g.delimiter);
+        i += 1;
+        while i < fields.len() && fields[i].tag != g.delimiter && g.members.contains(&fields[i].tag)
+        {
+            let bit = member_bit(g, fields[i].tag);
+            if in_instance & bit != 0 {
+                return Err(Problem::new(R::TagAppearsMoreThanOnce, fields[i].tag));
+            }
+            in_instance |= bit;
+            i += 1;
+        }
+    }
+    if instances != count {
+        return Err(Problem::new(R::IncorrectNumInGroup, fields[at].tag));
+    }
+    Ok(i)
+}
+
 /// Checks a message's body against `spec`. Returns the first problem.
 pub fn validate(msg: &Message<'_>, spec: &MessageSpec) -> Result<(), Problem> {
     validate_with(msg, spec, |t| classify(spec, t), |_, _| {})
@@ -153,31 +185,7 @@ fn validate_with(
                     return Err(Problem::new(R::TagAppearsMoreThanOnce, t));
                 }
                 groups_seen |= 1 << gi;
-                let count = msg.field_at(i).u64()?;
-                i += 1;
-                let mut instances = 0u64;
-                while i < fields.len() && g.members.contains(&fields[i].tag) {
-                    if fields[i].tag != g.delimiter {
-                        return Err(Problem::new(R::GroupFieldsOutOfOrder, fields[i].tag));
-                    }
-                    instances += 1;
-                    let mut in_instance: u64 = member_bit(g, g.delimiter);
-                    i += 1;
-                    while i < fields.len()
-                        && fields[i].tag != g.delimiter
-                        && g.members.contains(&fields[i].tag)
-                    {
-                        let bit = member_bit(g, fields[i].tag);
-                        if in_instance & bit != 0 {
-                            return Err(Problem::new(R::TagAppearsMoreThanOnce, fields[i].tag));
-                        }
-                        in_instance |= bit;
-                        i += 1;
-                    }
-                }
-                if instances != count {
-                    return Err(Problem::new(R::IncorrectNumInGroup, t));
-                }
+                i = walk_group(msg, i, g)?;
                 continue;
             }
             // A member outside its group (before the count, or after another tag).
@@ -386,31 +394,8 @@ mod tests {
                     return Err(Problem::new(R::TagAppearsMoreThanOnce, t));
                 }
                 groups_seen |= 1 << gi;
-                let count = msg.field_at(i).u64()?;
-                i += 1;
-                let mut instances = 0u64;
-                while i < fields.len() && g.members.contains(&fields[i].tag) {
-                    if fields[i].tag != g.delimiter {
-                        return Err(Problem::new(R::GroupFieldsOutOfOrder, fields[i].tag));
-                    }
-                    instances += 1;
-                    let mut in_instance: u64 = member_bit(g, g.delimiter);
-                    i += 1;
-                    while i < fields.len()
-                        && fields[i].tag != g.delimiter
-                        && g.members.contains(&fields[i].tag)
-                    {
-                        let bit = member_bit(g, fields[i].tag);
-                        if in_instance & bit != 0 {
-                            return Err(Problem::new(R::TagAppearsMoreThanOnce, fields[i].tag));
-                        }
-                        in_instance |= bit;
-                        i += 1;
-                    }
-                }
-                if instances != count {
-                    return Err(Problem::new(R::IncorrectNumInGroup, t));
-                }
+                // The group walk is shared: the model checks how tags are classified.
+                i = walk_group(msg, i, g)?;
                 continue;
             }
             match index_of(t) {

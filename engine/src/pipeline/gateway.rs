@@ -167,6 +167,8 @@ pub struct GatewayIo {
     core_bell: Option<Doorbell>,
     /// This gateway's thread sleeps on it, when the strategy blocks.
     sleeper: Option<Sleeper>,
+    /// Wakes this gateway's thread (the other side of `sleeper`).
+    own_bell: Option<Doorbell>,
 }
 
 impl GatewayIo {
@@ -177,7 +179,7 @@ impl GatewayIo {
         wait: WaitStrategy,
         stopping: Arc<AtomicBool>,
         abort: Arc<AtomicBool>,
-        (core_bell, sleeper): (Option<Doorbell>, Option<Sleeper>),
+        (core_bell, sleeper, own_bell): (Option<Doorbell>, Option<Sleeper>, Option<Doorbell>),
     ) -> GatewayIo {
         GatewayIo {
             producer: Some(producer),
@@ -189,7 +191,16 @@ impl GatewayIo {
             full_waits: 0,
             core_bell,
             sleeper,
+            own_bell,
         }
+    }
+
+    /// A doorbell that wakes this gateway's thread, for a helper thread the gateway starts
+    /// (a worker whose results `poll` collects): the helper makes its result visible, then
+    /// rings, and a thread asleep under a blocking strategy wakes at once instead of at its
+    /// timeout. `None` when the strategy does not block: the thread then looks every round.
+    pub fn waker(&self) -> Option<Doorbell> {
+        self.own_bell.clone()
     }
 
     /// Wakes this gateway's thread also when `fd` is readable, under a blocking wait

@@ -235,6 +235,8 @@ impl<J: CommandJournal + Send + 'static> Pipeline<J> {
         }
         let bells: Vec<Doorbell> =
             core_bell.iter().chain(gateway_bells.iter().flatten()).cloned().collect();
+        // Each gateway also gets its own doorbell, for the helper threads it starts.
+        let own_bells = gateway_bells.clone();
         for (g, gw) in gateways.iter().enumerate() {
             taps.push(
                 gw.wants_market_data().then(|| Arc::new(tap::TapRing::new(config.outbound_ring))),
@@ -349,8 +351,9 @@ impl<J: CommandJournal + Send + 'static> Pipeline<J> {
         }
 
         let mut gateway_threads = Vec::with_capacity(gateways.len());
-        let gateway_parts = gateways.into_iter().zip(outbound).zip(taps).zip(sleepers);
-        for (g, (((gw, ring), tap), sleeper)) in gateway_parts.enumerate() {
+        let gateway_parts =
+            gateways.into_iter().zip(outbound).zip(taps).zip(sleepers.into_iter().zip(own_bells));
+        for (g, (((gw, ring), tap), (sleeper, own_bell))) in gateway_parts.enumerate() {
             let name = gw.name().to_string();
             let io = GatewayIo::new(
                 producer.clone(),
@@ -359,7 +362,7 @@ impl<J: CommandJournal + Send + 'static> Pipeline<J> {
                 config.wait,
                 Arc::clone(&stopping),
                 Arc::clone(&abort),
-                (core_bell.clone(), sleeper),
+                (core_bell.clone(), sleeper, own_bell),
             );
             let runner = GatewayRunner {
                 gateway: gw,

@@ -6,6 +6,7 @@
 //! their results come back to `poll`. At most [`PENDING_MAX`] checks wait at once; a logon
 //! beyond that is refused at once (as bad credentials would be, after the same wait).
 
+use keel_engine::pipeline::Doorbell;
 use keel_engine::{AccountId, SessionId};
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, SyncSender, TrySendError};
@@ -44,8 +45,14 @@ pub struct AuthWorker {
 }
 
 impl AuthWorker {
-    /// Starts the worker thread (named `name`).
-    pub fn start(name: &str, auth: Arc<dyn Authenticator>) -> std::io::Result<AuthWorker> {
+    /// Starts the worker thread (named `name`); it rings `wake` after each result (the
+    /// gateway's [`GatewayIo::waker`](keel_engine::pipeline::GatewayIo::waker)), so a
+    /// gateway asleep under `block` takes the result at once.
+    pub fn start(
+        name: &str,
+        auth: Arc<dyn Authenticator>,
+        wake: Option<Doorbell>,
+    ) -> std::io::Result<AuthWorker> {
         let (tx, requests) = std::sync::mpsc::sync_channel::<Request>(PENDING_MAX);
         let (results, rx) = std::sync::mpsc::channel();
         let thread = std::thread::Builder::new().name(name.into()).spawn(move || {
@@ -53,6 +60,9 @@ impl AuthWorker {
                 let grant = auth.authenticate(&r.username, &r.password);
                 if results.send((r.token, grant)).is_err() {
                     break;
+                }
+                if let Some(bell) = &wake {
+                    bell.ring();
                 }
             }
         })?;

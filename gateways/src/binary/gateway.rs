@@ -875,8 +875,8 @@ impl Gateway for BinaryGateway {
         if let Some(history) = self.history.lock().ok().and_then(|mut h| h.take()) {
             self.ledgers = history;
         }
-        match AuthWorker::start(&format!("keel-{}-auth", self.config.name), Arc::clone(&self.auth))
-        {
+        let name = format!("keel-{}-auth", self.config.name);
+        match AuthWorker::start(&name, Arc::clone(&self.auth), io.waker()) {
             Ok(w) => self.worker = Some(w),
             Err(e) => tracing::error!("binary gateway: cannot start the auth thread: {e}"),
         }

@@ -4,16 +4,16 @@
 //! thread sleeps still reaches both the venue's gateway (first in the core's outputs, its
 //! ring deferred) and the client's.
 
+#[path = "support/asleep.rs"]
+mod asleep;
+
 use keel_engine::core::testkit::{self, ACCOUNT, ALT, CLIENT, VENUE};
-use keel_engine::pipeline::{
-    Delivery, Gateway, GatewayIo, Pipeline, PipelineConfig, PublishError, Routes, WaitStrategy,
-};
+use keel_engine::pipeline::{Delivery, Gateway, GatewayIo, PipelineConfig, PublishError, Routes};
 use keel_engine::schema::{CommandBody, ExecType, OutputBody, SessionKind, SessionLogon};
 use keel_engine::{SessionId, Side};
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
 
 type Seen = Arc<Mutex<Vec<OutputBody>>>;
 
@@ -121,16 +121,7 @@ fn a_gateway_off_the_latency_path_is_rung_last_but_always_rung() {
             venue_idle: Arc::clone(&venue_idle),
         }),
     ];
-    let pipeline = Pipeline::start(
-        PipelineConfig {
-            // Nothing wakes a thread but a doorbell before the test gives up.
-            wait: WaitStrategy::Block { spins: 0, yields: 0, timeout_us: 600_000_000 },
-            ..PipelineConfig::default()
-        },
-        gateways,
-        |_| testkit::memory_start(),
-    )
-    .unwrap();
+    let pipeline = asleep::start(PipelineConfig::default(), gateways);
     let venue_got_order =
         || venue_seen.lock().unwrap().iter().any(|o| matches!(o, OutputBody::VenueNewOrder(_)));
     let client_got_ack =
@@ -139,15 +130,15 @@ fn a_gateway_off_the_latency_path_is_rung_last_but_always_rung() {
                 |o| matches!(o, OutputBody::ExecReport(r) if r.exec_type == ExecType::PendingNew),
             )
         };
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while !(venue_got_order() && client_got_ack()) {
-        assert!(
-            Instant::now() < deadline,
-            "venue saw {:?}; client saw {:?}",
-            venue_seen.lock().unwrap(),
-            client_seen.lock().unwrap()
-        );
-        std::thread::sleep(Duration::from_millis(5));
-    }
+    asleep::wait_until(
+        || venue_got_order() && client_got_ack(),
+        || {
+            format!(
+                "venue saw {:?}; client saw {:?}",
+                venue_seen.lock().unwrap(),
+                client_seen.lock().unwrap()
+            )
+        },
+    );
     pipeline.join().unwrap();
 }

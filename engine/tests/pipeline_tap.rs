@@ -4,6 +4,9 @@
 //! not ask receives none. A blocked gateway is woken for each command while it says the
 //! data is urgent, and otherwise once its tap is half full.
 
+#[path = "support/asleep.rs"]
+mod asleep;
+
 use keel_engine::core::testkit::{self, ALT, BTC};
 use keel_engine::pipeline::{
     Delivery, Gateway, GatewayIo, Pipeline, PipelineConfig, PublishError, Routes, WaitStrategy,
@@ -146,28 +149,13 @@ fn a_blocked_gateway_is_woken_per_command_only_while_the_data_is_urgent() {
         Box::new(Tapper { wants: true, urgent: true, seen: Arc::clone(&urgent) }),
         Box::new(Tapper { wants: true, urgent: false, seen: Arc::clone(&quiet) }),
     ];
-    let pipeline = Pipeline::start(
-        PipelineConfig {
-            inbound_ring: 64,
-            outbound_ring: TAP,
-            wait: WaitStrategy::Block { spins: 0, yields: 0, timeout_us: 600_000_000 },
-            ..PipelineConfig::default()
-        },
-        gateways,
-        |_| testkit::memory_start(),
-    )
-    .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(60);
+    let config = PipelineConfig { inbound_ring: 64, outbound_ring: TAP, ..Default::default() };
+    let pipeline = asleep::start(config, gateways);
     let count = |v: &Arc<Mutex<Vec<Command>>>| v.lock().unwrap().len();
-    while count(&urgent) < N as usize || count(&quiet) + TAP / 2 <= N as usize {
-        assert!(
-            Instant::now() < deadline,
-            "urgent tapper saw {} of {N}, quiet tapper {}",
-            count(&urgent),
-            count(&quiet)
-        );
-        std::thread::sleep(Duration::from_millis(5));
-    }
+    asleep::wait_until(
+        || count(&urgent) >= N as usize && count(&quiet) + TAP / 2 > N as usize,
+        || format!("urgent tapper saw {} of {N}, quiet tapper {}", count(&urgent), count(&quiet)),
+    );
     pipeline.join().unwrap();
     let expected: Vec<CommandBody> = (0..N).map(level).collect();
     for (who, seen) in [("urgent", &urgent), ("quiet", &quiet)] {

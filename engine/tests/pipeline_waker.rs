@@ -2,6 +2,9 @@
 //! password checker) wakes the gateway's thread when it has a result, so a gateway asleep
 //! under `block` does not wait for its timeout to collect it.
 
+#[path = "support/asleep.rs"]
+mod asleep;
+
 use keel_engine::core::testkit;
 use keel_engine::pipeline::{
     Delivery, Gateway, GatewayIo, Pipeline, PipelineConfig, Routes, WaitStrategy,
@@ -58,21 +61,11 @@ fn a_helper_thread_wakes_its_sleeping_gateway() {
         result: Arc::new(AtomicBool::new(false)),
         collected: Arc::clone(&collected),
     })];
-    let pipeline = Pipeline::start(
-        PipelineConfig {
-            // Nothing but a doorbell wakes the thread before the test gives up.
-            wait: WaitStrategy::Block { spins: 0, yields: 0, timeout_us: 600_000_000 },
-            ..PipelineConfig::default()
-        },
-        gateways,
-        |_| testkit::memory_start(),
-    )
-    .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while !collected.load(Ordering::SeqCst) {
-        assert!(Instant::now() < deadline, "the gateway never collected its helper's result");
-        std::thread::sleep(Duration::from_millis(5));
-    }
+    let pipeline = asleep::start(PipelineConfig::default(), gateways);
+    asleep::wait_until(
+        || collected.load(Ordering::SeqCst),
+        || "the gateway never collected its helper's result".into(),
+    );
     pipeline.join().unwrap();
 }
 

@@ -250,11 +250,6 @@ impl SpecIndex {
         SpecIndex { spec, class }
     }
 
-    /// The spec indexed.
-    pub fn spec(&self) -> &'static MessageSpec {
-        self.spec
-    }
-
     #[inline(always)]
     fn class(&self, t: u32) -> Class {
         let Some(&packed) = self.class.get(t as usize) else {

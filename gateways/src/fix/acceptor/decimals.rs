@@ -135,24 +135,30 @@ pub fn qty_decimal(inst: &Instrument, q: Qty) -> Decimal {
 /// when the mantissa fits in an `i64`.
 #[inline]
 pub fn price_number(inst: &Instrument, p: Price) -> Number {
-    match from_units_fixed(p.0, inst.tick_size, inst.price_precision) {
-        Some((m, scale)) if scale <= 28 => match i64::try_from(m) {
-            Ok(mantissa) => Number::Fixed { mantissa, scale },
-            Err(_) => Number::Big(price_decimal(inst, p)),
-        },
-        _ => Number::Big(price_decimal(inst, p)),
-    }
+    units_number(p.0, inst.tick_size, inst.price_precision, || price_decimal(inst, p))
 }
 
 /// [`qty_decimal`] as a [`Number`] (see [`price_number`]).
 #[inline]
 pub fn qty_number(inst: &Instrument, q: Qty) -> Number {
-    match from_units_fixed(q.0, inst.lot_size, inst.qty_precision) {
+    units_number(q.0, inst.lot_size, inst.qty_precision, || qty_decimal(inst, q))
+}
+
+/// `units × increment` at `precision` places as a [`Number`]; `decimal` gives it when the
+/// mantissa does not fit an `i64` (or the fast path cannot tell).
+#[inline]
+fn units_number(
+    units: i64,
+    increment: Decimal,
+    precision: u32,
+    decimal: impl FnOnce() -> Decimal,
+) -> Number {
+    match from_units_fixed(units, increment, precision) {
         Some((m, scale)) if scale <= 28 => match i64::try_from(m) {
             Ok(mantissa) => Number::Fixed { mantissa, scale },
-            Err(_) => Number::Big(qty_decimal(inst, q)),
+            Err(_) => Number::Big(decimal()),
         },
-        _ => Number::Big(qty_decimal(inst, q)),
+        _ => Number::Big(decimal()),
     }
 }
 
